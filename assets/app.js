@@ -1,0 +1,1 @@
+// Live updates for the portal page (progressively enhanced; the page works without it).

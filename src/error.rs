@@ -1,0 +1,63 @@
+//! Error types: [`StartupError`] (a message for the operator, exit status 2) and
+//! [`ApiError`] (a JSON error body for API clients).
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use std::fmt;
+
+/// Anything that stops the program before it serves: bad config, a port in use.
+/// Printed as one line on stderr; the process exits with status 2.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StartupError {
+    message: String,
+}
+
+impl StartupError {
+    pub fn new(message: impl Into<String>) -> Self {
+        StartupError { message: message.into() }
+    }
+
+    /// `key: 'value' why` — the form every configuration error takes.
+    pub fn config(key: &str, value: &str, why: &str) -> Self {
+        let shown: String = value.chars().take(120).collect();
+        StartupError::new(format!("{key}: '{shown}' {why}"))
+    }
+}
+
+impl fmt::Display for StartupError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for StartupError {}
+
+/// An error answered to an API client as `{"error": "..."}` with a status.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("not found")]
+    NotFound,
+    #[error("too many stream clients, poll the JSON endpoints instead")]
+    TooManyClients,
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::TooManyClients => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut r = HttpResponse::build(self.status_code());
+        r.insert_header(("Cache-Control", "no-store"));
+        if matches!(self, ApiError::TooManyClients) {
+            r.insert_header(("Retry-After", "30"));
+        }
+        r.json(serde_json::json!({ "error": self.to_string() }))
+    }
+}

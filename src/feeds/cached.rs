@@ -1,0 +1,195 @@
+//! [`Cached<T>`]: a feed's last good value, when it was fetched, the last error, and the
+//! envelope (`status`, `updated_at`, `age_seconds`, `error`, `data`) every feed endpoint
+//! serves.
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+/// The envelope's `status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FeedStatus {
+    /// Fresh data from the last attempt.
+    Ok,
+    /// Data is there but old: the last attempt failed, or no attempt finished in time.
+    Stale,
+    /// Not fetched yet.
+    Pending,
+    /// The last attempt failed and there is no data.
+    Error,
+    /// Not configured.
+    Disabled,
+}
+
+impl FeedStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FeedStatus::Ok => "ok",
+            FeedStatus::Stale => "stale",
+            FeedStatus::Pending => "pending",
+            FeedStatus::Error => "error",
+            FeedStatus::Disabled => "disabled",
+        }
+    }
+}
+
+#[derive(Debug)]
+struct State<T> {
+    data: Option<Arc<T>>,
+    updated_at: Option<DateTime<Utc>>,
+    error: Option<String>,
+    attempted: bool,
+}
+
+/// A feed's cached value. Written by its background task, read by requests.
+#[derive(Debug)]
+pub struct Cached<T> {
+    state: RwLock<State<T>>,
+    disabled: bool,
+    /// Data older than this is `stale` even without a failed attempt.
+    stale_after: Duration,
+}
+
+/// A consistent copy of a feed's state at one instant: the envelope.
+#[derive(Debug, Clone, Serialize)]
+pub struct Snapshot<T> {
+    pub status: FeedStatus,
+    pub updated_at: Option<DateTime<Utc>>,
+    pub age_seconds: Option<u64>,
+    pub error: Option<String>,
+    pub data: Option<Arc<T>>,
+}
+
+impl<T> Cached<T> {
+    /// A feed that will run; data counts as stale after `stale_after` without a refresh.
+    pub fn new(stale_after: Duration) -> Self {
+        Cached {
+            state: RwLock::new(State {
+                data: None,
+                updated_at: None,
+                error: None,
+                attempted: false,
+            }),
+            disabled: false,
+            stale_after,
+        }
+    }
+
+    /// A feed that is not configured: always `disabled`.
+    pub fn disabled() -> Self {
+        Cached {
+            disabled: true,
+            ..Cached::new(Duration::MAX)
+        }
+    }
+
+    pub fn is_disabled(&self) -> bool {
+        self.disabled
+    }
+
+    /// Records a successful fetch. Returns the status before, to spot changes.
+    pub fn set_ok(&self, data: T) -> FeedStatus {
+        self.set_ok_at(data, Utc::now())
+    }
+
+    /// As [`Cached::set_ok`], with the time given (for tests).
+    pub fn set_ok_at(&self, data: T, at: DateTime<Utc>) -> FeedStatus {
+        let before = self.snapshot_at(at).status;
+        let mut s = self.state.write().unwrap_or_else(|e| e.into_inner());
+        s.data = Some(Arc::new(data));
+        s.updated_at = Some(at);
+        s.error = None;
+        s.attempted = true;
+        before
+    }
+
+    /// Records a failed fetch; the last good data is kept. Returns the status before.
+    pub fn set_error(&self, error: impl Into<String>) -> FeedStatus {
+        let before = self.snapshot().status;
+        let mut s = self.state.write().unwrap_or_else(|e| e.into_inner());
+        s.error = Some(error.into());
+        s.attempted = true;
+        before
+    }
+
+    pub fn snapshot(&self) -> Snapshot<T> {
+        self.snapshot_at(Utc::now())
+    }
+
+    /// The envelope as it stands at `now`.
+    pub fn snapshot_at(&self, now: DateTime<Utc>) -> Snapshot<T> {
+        if self.disabled {
+            return Snapshot {
+                status: FeedStatus::Disabled,
+                updated_at: None,
+                age_seconds: None,
+                error: None,
+                data: None,
+            };
+        }
+        let s = self.state.read().unwrap_or_else(|e| e.into_inner());
+        let age = s
+            .updated_at
+            .map(|t| (now - t).num_seconds().max(0) as u64);
+        let too_old = age.is_some_and(|a| Duration::from_secs(a) > self.stale_after);
+        let status = match (&s.data, &s.error, s.attempted) {
+            (_, _, false) => FeedStatus::Pending,
+            (Some(_), None, true) if !too_old => FeedStatus::Ok,
+            (Some(_), _, true) => FeedStatus::Stale,
+            (None, _, true) => FeedStatus::Error,
+        };
+        Snapshot {
+            status,
+            updated_at: s.updated_at,
+            age_seconds: age,
+            error: s.error.clone(),
+            data: s.data.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn states_follow_the_fetches() {
+        let c: Cached<u32> = Cached::new(Duration::from_secs(60));
+        assert_eq!(c.snapshot().status, FeedStatus::Pending);
+        c.set_error("boom");
+        assert_eq!(c.snapshot().status, FeedStatus::Error);
+        assert!(c.snapshot().data.is_none());
+        c.set_ok(7);
+        let s = c.snapshot();
+        assert_eq!(s.status, FeedStatus::Ok);
+        assert_eq!(s.error, None);
+        c.set_error("down");
+        let s = c.snapshot();
+        assert_eq!(s.status, FeedStatus::Stale);
+        assert_eq!(s.data.as_deref(), Some(&7));
+        assert_eq!(s.error.as_deref(), Some("down"));
+        c.set_ok(8);
+        assert_eq!(c.snapshot().status, FeedStatus::Ok);
+    }
+
+    #[test]
+    fn old_data_is_stale_without_an_error() {
+        let c: Cached<u32> = Cached::new(Duration::from_secs(60));
+        let t = Utc::now() - chrono::Duration::seconds(120);
+        c.set_ok_at(1, t);
+        let s = c.snapshot();
+        assert_eq!(s.status, FeedStatus::Stale);
+        assert!(s.age_seconds.unwrap() >= 120);
+    }
+
+    #[test]
+    fn disabled_is_disabled() {
+        let c: Cached<u32> = Cached::disabled();
+        let json = serde_json::to_value(c.snapshot()).unwrap();
+        assert_eq!(json["status"], "disabled");
+        assert!(json["data"].is_null() && json["updated_at"].is_null());
+    }
+}

@@ -1,0 +1,108 @@
+//! The JSON API: health, metrics and history (pre-serialised bytes from the sampler),
+//! and the feed envelopes. No handler reads a file or calls an upstream.
+
+use actix_web::http::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER};
+use actix_web::{web, HttpResponse};
+use bytes::Bytes;
+use serde::Serialize;
+
+use crate::feeds::{FeedStatus, HostEntry, Snapshot};
+use crate::state::AppState;
+
+/// A JSON body with `Cache-Control: no-store`.
+pub fn json_bytes(body: Bytes) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((CONTENT_TYPE, HeaderValue::from_static("application/json")))
+        .insert_header((CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .body(body)
+}
+
+/// Serialises `value` as a no-store JSON response.
+pub fn json<T: Serialize>(value: &T) -> HttpResponse {
+    match serde_json::to_vec(value) {
+        Ok(v) => json_bytes(Bytes::from(v)),
+        Err(e) => actix_web::ResponseError::error_response(&crate::error::ApiError::Internal(format!("cannot serialise: {e}"))),
+    }
+}
+
+fn not_ready() -> HttpResponse {
+    HttpResponse::ServiceUnavailable()
+        .insert_header((CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .insert_header((RETRY_AFTER, HeaderValue::from_static("1")))
+        .json(serde_json::json!({ "error": "no sample yet" }))
+}
+
+/// `GET /api/health`
+pub async fn health() -> HttpResponse {
+    json_bytes(Bytes::from_static(br#"{"ok":true}"#))
+}
+
+/// `GET /api/metrics`: the sampler's last sample, as it serialised it.
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    match state.metrics.latest() {
+        Some(p) => json_bytes(p.json.clone()),
+        None => not_ready(),
+    }
+}
+
+/// `GET /api/metrics/history`
+pub async fn history(state: web::Data<AppState>) -> HttpResponse {
+    match state.metrics.latest() {
+        Some(p) => json_bytes(p.history_json.clone()),
+        None => not_ready(),
+    }
+}
+
+/// `GET /api/weather`
+pub async fn weather(state: web::Data<AppState>) -> HttpResponse {
+    json(&state.feeds.weather.snapshot())
+}
+
+/// `GET /api/activity`
+pub async fn activity(state: web::Data<AppState>) -> HttpResponse {
+    json(&state.feeds.activity.snapshot())
+}
+
+/// `GET /api/services`
+pub async fn services(state: web::Data<AppState>) -> HttpResponse {
+    json(&state.feeds.services.snapshot())
+}
+
+/// `GET /api/hosts`
+pub async fn hosts(state: web::Data<AppState>) -> HttpResponse {
+    json(&hosts_snapshot(&state))
+}
+
+/// The `/api/hosts` envelope: this host (live) first, then each peer from its cache.
+/// The envelope is `ok` when every host is, `stale` when some peer is not.
+pub fn hosts_snapshot(state: &AppState) -> Snapshot<Vec<HostEntry>> {
+    let latest = state.metrics.latest();
+    let mut entries = vec![HostEntry {
+        name: state.config.host.name.clone(),
+        is_self: true,
+        status: if latest.is_some() { "ok" } else { "pending" }.to_string(),
+        metrics: latest.as_ref().map(|p| p.sample.clone()),
+    }];
+    let mut worst = FeedStatus::Ok;
+    for (peer, cache) in state.config.peers.iter().zip(state.feeds.peers.iter()) {
+        let s = cache.snapshot();
+        if s.status != FeedStatus::Ok {
+            worst = FeedStatus::Stale;
+        }
+        entries.push(HostEntry {
+            name: peer.name.clone(),
+            is_self: false,
+            status: s.status.as_str().to_string(),
+            metrics: s.data.as_deref().cloned(),
+        });
+    }
+    Snapshot {
+        status: worst,
+        updated_at: latest.as_ref().map(|p| p.sample.timestamp),
+        age_seconds: latest
+            .as_ref()
+            .map(|p| (chrono::Utc::now() - p.sample.timestamp).num_seconds().max(0) as u64),
+        error: None,
+        data: Some(std::sync::Arc::new(entries)),
+    }
+}

@@ -1,0 +1,33 @@
+//! The HTTP surface: one file per surface, wired up by [`configure`] (shared by the
+//! server and the tests).
+
+pub mod api;
+pub mod assets;
+pub mod pages;
+pub mod prometheus;
+pub mod stream;
+
+use actix_web::{guard, web, Route};
+
+/// A route for GET and HEAD (other methods are answered by the method filter in
+/// `server.rs` before routing).
+fn get() -> Route {
+    web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
+}
+
+/// Registers every route of the portal.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", get().to(pages::index))
+        .route("/api/health", get().to(api::health))
+        .route("/api/metrics", get().to(api::metrics))
+        .route("/api/metrics/history", get().to(api::history))
+        .route("/api/weather", get().to(api::weather))
+        .route("/api/activity", get().to(api::activity))
+        .route("/api/services", get().to(api::services))
+        .route("/api/hosts", get().to(api::hosts))
+        .route("/api/stream", get().to(stream::stream))
+        .route("/metrics", get().to(prometheus::metrics))
+        .route("/assets/{path:.*}", get().to(assets::asset))
+        .route("/robots.txt", get().to(assets::root_file))
+        .default_service(web::to(pages::fallback));
+}

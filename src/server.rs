@@ -1,0 +1,207 @@
+//! The HTTP server: middleware (method filter, security headers, access log with the
+//! real client address, request counters), timeouts and limits, and the start and
+//! graceful stop of the background tasks around it.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue, ALLOW};
+use actix_web::http::Method;
+use actix_web::middleware::{DefaultHeaders, Logger};
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+
+use crate::config::Config;
+use crate::error::StartupError;
+use crate::state::AppState;
+use crate::tasks::{Shutdown, Tasks};
+
+/// The Content-Security-Policy of every response: nothing inline, nothing third-party.
+pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; \
+frame-ancestors 'none'";
+
+const ALLOWED: &str = "GET, HEAD, OPTIONS";
+
+/// The headers every response carries.
+pub fn security_headers(host_name: &str) -> DefaultHeaders {
+    // A host name with characters not allowed in a header is shown sanitised.
+    let served_by = HeaderValue::from_str(host_name).unwrap_or_else(|_| {
+        let clean: String = host_name
+            .chars()
+            .filter(|c| c.is_ascii_graphic())
+            .collect();
+        HeaderValue::from_str(&clean).unwrap_or(HeaderValue::from_static("kiteportal"))
+    });
+    DefaultHeaders::new()
+        .add(("Content-Security-Policy", CSP))
+        .add(("X-Content-Type-Options", "nosniff"))
+        .add(("Referrer-Policy", "strict-origin-when-cross-origin"))
+        .add(("X-Frame-Options", "DENY"))
+        .add((
+            "Permissions-Policy",
+            "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()",
+        ))
+        .add(("Cross-Origin-Opener-Policy", "same-origin"))
+        .add((HeaderName::from_static("x-served-by"), served_by))
+}
+
+/// The client's address for logs: the peer, or, when the peer is a trusted proxy,
+/// `CF-Connecting-IP` or the nearest untrusted hop of `X-Forwarded-For`.
+pub fn client_ip(req: &HttpRequest, config: &Config) -> Option<IpAddr> {
+    let peer = req.peer_addr()?.ip();
+    if !config.is_trusted_proxy(peer) {
+        return Some(peer);
+    }
+    let h = req.headers();
+    if let Some(ip) = h
+        .get("cf-connecting-ip")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|s| s.trim().parse::<IpAddr>().ok())
+    {
+        return Some(ip);
+    }
+    if let Some(xff) = h.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
+        // Walk from the right (nearest hop) and take the first address we do not trust.
+        let mut last = None;
+        for hop in xff.rsplit(',').take(16) {
+            match hop.trim().parse::<IpAddr>() {
+                Ok(ip) if config.is_trusted_proxy(ip) => last = Some(ip),
+                Ok(ip) => return Some(ip),
+                Err(_) => break,
+            }
+        }
+        if let Some(ip) = last {
+            return Some(ip);
+        }
+    }
+    Some(peer)
+}
+
+/// Answers OPTIONS and unsupported methods before routing: the whole surface is read-only.
+fn method_filter(req: &ServiceRequest) -> Option<HttpResponse> {
+    let m = req.method();
+    if m == Method::GET || m == Method::HEAD {
+        return None;
+    }
+    let allow = HeaderValue::from_static(ALLOWED);
+    if m == Method::OPTIONS {
+        return Some(HttpResponse::NoContent().insert_header((ALLOW, allow)).finish());
+    }
+    Some(
+        HttpResponse::MethodNotAllowed()
+            .insert_header((ALLOW, allow))
+            .insert_header(("Cache-Control", "no-store"))
+            .json(serde_json::json!({ "error": "method not allowed" })),
+    )
+}
+
+/// Builds the actix `App` for `state`: used by [`run`] and by the tests.
+pub fn app(
+    state: AppState,
+) -> App<
+    impl actix_web::dev::ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let cfg = state.config.clone();
+    let counters = state.requests.clone();
+    let headers = security_headers(&state.config.host.name);
+    App::new()
+        .app_data(web::Data::new(state))
+        .configure(crate::routes::configure)
+        .wrap_fn(|req, srv| {
+            use actix_web::dev::Service as _;
+            use futures_util::future::{Either, FutureExt};
+            match method_filter(&req) {
+                Some(resp) => Either::Left(std::future::ready(Ok(req.into_response(resp).map_into_right_body()))),
+                None => Either::Right(srv.call(req).map(|r| r.map(|r| r.map_into_left_body()))),
+            }
+        })
+        .wrap(headers)
+        .wrap_fn(move |req, srv| {
+            use actix_web::dev::Service as _;
+            use futures_util::future::FutureExt;
+            let counters = counters.clone();
+            srv.call(req).map(move |res| {
+                if let Ok(r) = &res {
+                    counters.record(r.status().as_u16());
+                }
+                res
+            })
+        })
+        .wrap(
+            Logger::new("%{client}xi \"%r\" %s %b %{User-Agent}i %Dms")
+                .custom_request_replace("client", move |req| {
+                    client_ip(req.request(), &cfg)
+                        .map(|ip| ip.to_string())
+                        .unwrap_or_else(|| "-".into())
+                })
+                .log_target("kiteportal::access"),
+        )
+}
+
+/// Starts the background tasks, serves until SIGTERM/SIGINT, then stops everything.
+pub fn run(config: Config) -> Result<(), StartupError> {
+    let bind = config.bind;
+    let state = AppState::new(config);
+    let mut tasks = Tasks::new(Shutdown::new());
+    crate::background::start(&state, &mut tasks)
+        .map_err(|e| StartupError::new(format!("cannot start background tasks: {e}")))?;
+
+    let sys = actix_web::rt::System::new();
+    let result = sys.block_on(async {
+        let st = state.clone();
+        let server = HttpServer::new(move || app(st.clone()))
+            .bind(bind)
+            .map_err(|e| StartupError::new(format!("bind: '{bind}' cannot be used: {e}")))?
+            // Slow clients must not hold workers: a request's head must arrive within 5 s,
+            // idle keep-alive connections close after 30 s.
+            .client_request_timeout(Duration::from_secs(5))
+            .client_disconnect_timeout(Duration::from_secs(1))
+            .keep_alive(Duration::from_secs(30))
+            .max_connections(4096)
+            .backlog(1024)
+            .shutdown_timeout(3)
+            .disable_signals()
+            .run();
+        log::info!("kiteportal {} listening on http://{bind}", env!("CARGO_PKG_VERSION"));
+        let handle = server.handle();
+        let hub = state.hub.clone();
+        let shutdown = tasks.shutdown().clone();
+        actix_web::rt::spawn(async move {
+            wait_for_signal().await;
+            log::info!("stopping: finishing in-flight requests");
+            shutdown.trigger();
+            hub.close();
+            handle.stop(true).await;
+        });
+        server
+            .await
+            .map_err(|e| StartupError::new(format!("server failed: {e}")))
+    });
+    tasks.stop(Duration::from_millis(1500));
+    log::info!("stopped");
+    result
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+        (Ok(mut term), Ok(mut int)) => {
+            tokio::select! {
+                _ = term.recv() => {},
+                _ = int.recv() => {},
+            }
+        }
+        _ => {
+            log::warn!("cannot install signal handlers; stop with SIGKILL");
+            std::future::pending::<()>().await;
+        }
+    }
+}
