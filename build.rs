@@ -40,7 +40,10 @@ fn main() {
         let target = embed.join(&served);
         std::fs::create_dir_all(target.parent().expect("has parent")).expect("mkdir");
         std::fs::write(&target, &bytes).expect("write asset");
-        let compressible = !matches!(ext(&rel), "woff2" | "woff" | "png" | "jpg" | "jpeg" | "webp" | "gz" | "br");
+        let compressible = !matches!(
+            ext(&rel),
+            "woff2" | "woff" | "png" | "jpg" | "jpeg" | "webp" | "gz" | "br"
+        );
         let mut gzip = false;
         let mut br = false;
         if compressible && bytes.len() > 256 {
@@ -68,7 +71,9 @@ fn main() {
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in rd.flatten() {
         let p = e.path();
         let name = e.file_name();

@@ -39,7 +39,10 @@ pub fn health_url(bind: std::net::SocketAddr) -> String {
         std::net::IpAddr::V6(v6) if v6.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),
         ip => ip,
     };
-    format!("http://{}/api/health", std::net::SocketAddr::new(ip, bind.port()))
+    format!(
+        "http://{}/api/health",
+        std::net::SocketAddr::new(ip, bind.port())
+    )
 }
 
 /// GETs `url`; exit 0 on a 200, 1 otherwise (the container HEALTHCHECK convention).

@@ -69,21 +69,46 @@ pub struct Overrides {
     #[arg(long, global = true, env = "KITEPORTAL_HOSTNAME", value_name = "NAME")]
     pub hostname: Option<String>,
     /// Weather service base URL [default: https://wttr.in].
-    #[arg(long, global = true, env = "KITEPORTAL_WEATHER_URL", value_name = "URL")]
+    #[arg(
+        long,
+        global = true,
+        env = "KITEPORTAL_WEATHER_URL",
+        value_name = "URL"
+    )]
     pub weather_url: Option<String>,
     /// Weather location; empty means the server's own IP location.
-    #[arg(long, global = true, env = "KITEPORTAL_WEATHER_LOCATION", value_name = "PLACE")]
+    #[arg(
+        long,
+        global = true,
+        env = "KITEPORTAL_WEATHER_LOCATION",
+        value_name = "PLACE"
+    )]
     pub weather_location: Option<String>,
     /// Forgejo base URL; unset disables the activity feed.
-    #[arg(long, global = true, env = "KITEPORTAL_FORGEJO_URL", value_name = "URL")]
+    #[arg(
+        long,
+        global = true,
+        env = "KITEPORTAL_FORGEJO_URL",
+        value_name = "URL"
+    )]
     pub forgejo_url: Option<String>,
     /// File holding the Forgejo token (Docker secret). The token itself is read only from
     /// the environment (KITEPORTAL_FORGEJO_TOKEN) or the file, never from a flag, because
     /// flags are visible to every user in the process list.
-    #[arg(long, global = true, env = "KITEPORTAL_FORGEJO_TOKEN_FILE", value_name = "FILE")]
+    #[arg(
+        long,
+        global = true,
+        env = "KITEPORTAL_FORGEJO_TOKEN_FILE",
+        value_name = "FILE"
+    )]
     pub forgejo_token_file: Option<PathBuf>,
     /// Forgejo token (environment only; see --forgejo-token-file).
-    #[arg(long = "forgejo-token", env = "KITEPORTAL_FORGEJO_TOKEN", hide = true, hide_env_values = true)]
+    #[arg(
+        long = "forgejo-token",
+        env = "KITEPORTAL_FORGEJO_TOKEN",
+        hide = true,
+        hide_env_values = true
+    )]
     pub forgejo_token: Option<String>,
 }
 
@@ -348,7 +373,10 @@ impl Cidr {
             Some((a, p)) => (a, Some(p)),
             None => (value, None),
         };
-        let addr: IpAddr = a.trim().parse().map_err(|_| bad("is not an IP address or CIDR"))?;
+        let addr: IpAddr = a
+            .trim()
+            .parse()
+            .map_err(|_| bad("is not an IP address or CIDR"))?;
         let max = if addr.is_ipv4() { 32 } else { 128 };
         let prefix = match p {
             Some(p) => p
@@ -370,11 +398,15 @@ impl Cidr {
         };
         match (self.addr, ip) {
             (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
                 u32::from(net) & mask == u32::from(ip) & mask
             }
             (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                let mask = u128::MAX.checked_shl(128 - u32::from(self.prefix)).unwrap_or(0);
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
                 u128::from(net) & mask == u128::from(ip) & mask
             }
             _ => false,
@@ -421,15 +453,78 @@ pub const DEFAULT_NET_EXCLUDE: &[&str] = &["lo", "veth*", "docker*", "br-*", "vi
 
 /// The nine public KiteStacks services: (name, url, description, icon, group, check_url).
 pub const DEFAULT_SERVICES: &[(&str, &str, &str, &str, &str, Option<&str>)] = &[
-    ("Portal", "https://kitestacks.com", "This page: live state of the homelab", "portal", "Core", Some("https://kitestacks.com/api/health")),
-    ("Authentik", "https://auth.kitestacks.com", "Single sign-on for every service", "authentik", "Core", Some("https://auth.kitestacks.com/-/health/live/")),
-    ("Forgejo", "https://git.kitestacks.com", "Git hosting for the homelab's code", "forgejo", "Core", Some("https://git.kitestacks.com/api/healthz")),
-    ("OpenProject", "https://projects.kitestacks.com", "Tasks and project planning", "openproject", "Work", Some("https://projects.kitestacks.com/health_checks/default")),
-    ("Open WebUI", "https://chat.kitestacks.com", "Chat with AI models", "openwebui", "Work", Some("https://chat.kitestacks.com/health")),
-    ("Karakeep", "https://bookmarks.kitestacks.com", "Bookmarks and read-it-later", "karakeep", "Library", Some("https://bookmarks.kitestacks.com/api/health")),
-    ("Kavita", "https://books.kitestacks.com", "eBooks and manga library", "kavita", "Library", Some("https://books.kitestacks.com/api/health")),
-    ("Grafana", "https://grafana.kitestacks.com", "Dashboards for both hosts", "grafana", "Ops", Some("https://grafana.kitestacks.com/api/health")),
-    ("Uptime Kuma", "https://status.kitestacks.com", "Status page and alerts", "uptimekuma", "Ops", None),
+    (
+        "Portal",
+        "https://kitestacks.com",
+        "This page: live state of the homelab",
+        "portal",
+        "Core",
+        Some("https://kitestacks.com/api/health"),
+    ),
+    (
+        "Authentik",
+        "https://auth.kitestacks.com",
+        "Single sign-on for every service",
+        "authentik",
+        "Core",
+        Some("https://auth.kitestacks.com/-/health/live/"),
+    ),
+    (
+        "Forgejo",
+        "https://git.kitestacks.com",
+        "Git hosting for the homelab's code",
+        "forgejo",
+        "Core",
+        Some("https://git.kitestacks.com/api/healthz"),
+    ),
+    (
+        "OpenProject",
+        "https://projects.kitestacks.com",
+        "Tasks and project planning",
+        "openproject",
+        "Work",
+        Some("https://projects.kitestacks.com/health_checks/default"),
+    ),
+    (
+        "Open WebUI",
+        "https://chat.kitestacks.com",
+        "Chat with AI models",
+        "openwebui",
+        "Work",
+        Some("https://chat.kitestacks.com/health"),
+    ),
+    (
+        "Karakeep",
+        "https://bookmarks.kitestacks.com",
+        "Bookmarks and read-it-later",
+        "karakeep",
+        "Library",
+        Some("https://bookmarks.kitestacks.com/api/health"),
+    ),
+    (
+        "Kavita",
+        "https://books.kitestacks.com",
+        "eBooks and manga library",
+        "kavita",
+        "Library",
+        Some("https://books.kitestacks.com/api/health"),
+    ),
+    (
+        "Grafana",
+        "https://grafana.kitestacks.com",
+        "Dashboards for both hosts",
+        "grafana",
+        "Ops",
+        Some("https://grafana.kitestacks.com/api/health"),
+    ),
+    (
+        "Uptime Kuma",
+        "https://status.kitestacks.com",
+        "Status page and alerts",
+        "uptimekuma",
+        "Ops",
+        None,
+    ),
 ];
 
 /// Every configuration key, as documented in the README's table (a test keeps them equal).
@@ -473,7 +568,8 @@ pub fn load(overrides: &Overrides) -> Result<Config, StartupError> {
 pub fn read_file(path: &Path) -> Result<FileConfig, StartupError> {
     let text = read_bounded(path, MAX_CONFIG_BYTES)
         .map_err(|why| StartupError::new(format!("config file '{}': {why}", path.display())))?;
-    parse_toml(&text).map_err(|why| StartupError::new(format!("config file '{}': {why}", path.display())))
+    parse_toml(&text)
+        .map_err(|why| StartupError::new(format!("config file '{}': {why}", path.display())))
 }
 
 /// Parses the TOML text of a config file.
@@ -497,12 +593,21 @@ fn read_bounded(path: &Path, max: u64) -> Result<String, String> {
     Ok(text)
 }
 
-fn duration(key: &str, raw: Option<RawDuration>, default: Duration, min: Duration) -> Result<Duration, StartupError> {
+fn duration(
+    key: &str,
+    raw: Option<RawDuration>,
+    default: Duration,
+    min: Duration,
+) -> Result<Duration, StartupError> {
     let (d, shown) = match raw {
         None => return Ok(default),
         Some(RawDuration::Seconds(s)) => {
             if !s.is_finite() || s < 0.0 || s > 1e9 {
-                return Err(StartupError::config(key, &s.to_string(), "is not a duration in seconds"));
+                return Err(StartupError::config(
+                    key,
+                    &s.to_string(),
+                    "is not a duration in seconds",
+                ));
             }
             (Duration::from_secs_f64(s), s.to_string())
         }
@@ -512,7 +617,10 @@ fn duration(key: &str, raw: Option<RawDuration>, default: Duration, min: Duratio
         return Err(StartupError::config(
             key,
             &shown,
-            &format!("is shorter than the minimum of {}", humantime::format_duration(min)),
+            &format!(
+                "is shorter than the minimum of {}",
+                humantime::format_duration(min)
+            ),
         ));
     }
     Ok(d)
@@ -527,7 +635,11 @@ pub fn parse_duration(key: &str, text: &str) -> Result<Duration, StartupError> {
         }
     }
     humantime::parse_duration(t).map_err(|_| {
-        StartupError::config(key, text, "is not a duration (use e.g. \"500ms\", \"2s\", \"30m\")")
+        StartupError::config(
+            key,
+            text,
+            "is not a duration (use e.g. \"500ms\", \"2s\", \"30m\")",
+        )
     })
 }
 
@@ -537,7 +649,11 @@ fn non_empty(key: &str, value: &str) -> Result<String, StartupError> {
         return Err(StartupError::config(key, value, "must not be empty"));
     }
     if v.len() > 200 || v.chars().any(char::is_control) {
-        return Err(StartupError::config(key, value, "must be at most 200 printable characters"));
+        return Err(StartupError::config(
+            key,
+            value,
+            "must be at most 200 printable characters",
+        ));
     }
     Ok(v.to_string())
 }
@@ -548,11 +664,20 @@ fn parse_bind(key: &str, value: &str) -> Result<SocketAddr, StartupError> {
     }
     // "localhost:8080" and similar: resolve once, locally.
     if value.contains(':') && !value.contains('/') {
-        if let Some(addr) = value.trim().to_socket_addrs().ok().and_then(|mut a| a.next()) {
+        if let Some(addr) = value
+            .trim()
+            .to_socket_addrs()
+            .ok()
+            .and_then(|mut a| a.next())
+        {
             return Ok(addr);
         }
     }
-    Err(StartupError::config(key, value, "is not an address:port (e.g. \"0.0.0.0:8080\")"))
+    Err(StartupError::config(
+        key,
+        value,
+        "is not an address:port (e.g. \"0.0.0.0:8080\")",
+    ))
 }
 
 /// The machine's hostname (`/proc/sys/kernel/hostname` via uname), or "kiteportal".
@@ -574,10 +699,18 @@ pub fn build(o: &Overrides, file: FileConfig) -> Result<Config, StartupError> {
     let ff = file.forgejo.unwrap_or_default();
     let fs = file.stream.unwrap_or_default();
 
-    let bind_raw = o.bind.clone().or(file.bind).unwrap_or_else(|| "127.0.0.1:8080".into());
+    let bind_raw = o
+        .bind
+        .clone()
+        .or(file.bind)
+        .unwrap_or_else(|| "127.0.0.1:8080".into());
     let bind = parse_bind("bind", &bind_raw)?;
 
-    let path = |key: &str, flag: &Option<PathBuf>, f: Option<PathBuf>, def: &str| -> Result<PathBuf, StartupError> {
+    let path = |key: &str,
+                flag: &Option<PathBuf>,
+                f: Option<PathBuf>,
+                def: &str|
+     -> Result<PathBuf, StartupError> {
         let p = flag.clone().or(f).unwrap_or_else(|| PathBuf::from(def));
         if p.as_os_str().is_empty() {
             return Err(StartupError::config(key, "", "must not be empty"));
@@ -594,8 +727,18 @@ pub fn build(o: &Overrides, file: FileConfig) -> Result<Config, StartupError> {
         },
     };
 
-    let interval = duration("metrics.interval", fm.interval, Duration::from_secs(2), MIN_INTERVAL)?;
-    let history = duration("metrics.history", fm.history, Duration::from_secs(600), MIN_INTERVAL)?;
+    let interval = duration(
+        "metrics.interval",
+        fm.interval,
+        Duration::from_secs(2),
+        MIN_INTERVAL,
+    )?;
+    let history = duration(
+        "metrics.history",
+        fm.history,
+        Duration::from_secs(600),
+        MIN_INTERVAL,
+    )?;
     if history < interval {
         return Err(StartupError::config(
             "metrics.history",
@@ -614,7 +757,11 @@ pub fn build(o: &Overrides, file: FileConfig) -> Result<Config, StartupError> {
         Some(list) => {
             for g in &list {
                 if g.is_empty() || g.len() > 64 {
-                    return Err(StartupError::config("metrics.net_exclude", g, "is not an interface name pattern"));
+                    return Err(StartupError::config(
+                        "metrics.net_exclude",
+                        g,
+                        "is not an interface name pattern",
+                    ));
                 }
             }
             list
@@ -622,17 +769,34 @@ pub fn build(o: &Overrides, file: FileConfig) -> Result<Config, StartupError> {
         None => DEFAULT_NET_EXCLUDE.iter().map(|s| s.to_string()).collect(),
     };
 
-    let weather_url_raw = o.weather_url.clone().or(fw.url).unwrap_or_else(|| "https://wttr.in".into());
+    let weather_url_raw = o
+        .weather_url
+        .clone()
+        .or(fw.url)
+        .unwrap_or_else(|| "https://wttr.in".into());
     let weather = WeatherConfig {
         url: HttpUrl::parse("weather.url", &weather_url_raw)?,
         location: {
-            let l = o.weather_location.clone().or(fw.location).unwrap_or_default();
+            let l = o
+                .weather_location
+                .clone()
+                .or(fw.location)
+                .unwrap_or_default();
             if l.len() > 200 || l.chars().any(char::is_control) {
-                return Err(StartupError::config("weather.location", &l, "must be at most 200 printable characters"));
+                return Err(StartupError::config(
+                    "weather.location",
+                    &l,
+                    "must be at most 200 printable characters",
+                ));
             }
             l.trim().to_string()
         },
-        refresh: duration("weather.refresh", fw.refresh, Duration::from_secs(1800), MIN_INTERVAL)?,
+        refresh: duration(
+            "weather.refresh",
+            fw.refresh,
+            Duration::from_secs(1800),
+            MIN_INTERVAL,
+        )?,
     };
 
     let forgejo_url = match o.forgejo_url.clone().or(ff.url) {
@@ -641,13 +805,18 @@ pub fn build(o: &Overrides, file: FileConfig) -> Result<Config, StartupError> {
         None => None,
     };
     if ff.token.is_some() && ff.token_file.is_some() {
-        return Err(StartupError::config("forgejo.token", "********", "is set together with forgejo.token_file; use one"));
+        return Err(StartupError::config(
+            "forgejo.token",
+            "********",
+            "is set together with forgejo.token_file; use one",
+        ));
     }
     let token = if let Some(t) = o.forgejo_token.clone().filter(|t| !t.is_empty()) {
         Some(check_token("KITEPORTAL_FORGEJO_TOKEN", t)?)
     } else if let Some(p) = o.forgejo_token_file.clone().or(ff.token_file) {
-        let text = read_bounded(&p, MAX_TOKEN_BYTES)
-            .map_err(|why| StartupError::config("forgejo.token_file", &p.display().to_string(), &why))?;
+        let text = read_bounded(&p, MAX_TOKEN_BYTES).map_err(|why| {
+            StartupError::config("forgejo.token_file", &p.display().to_string(), &why)
+        })?;
         Some(check_token("forgejo.token_file", text.trim().to_string())?)
     } else if let Some(t) = ff.token {
         Some(check_token("forgejo.token", t)?)
@@ -657,16 +826,32 @@ pub fn build(o: &Overrides, file: FileConfig) -> Result<Config, StartupError> {
     let limit = match ff.limit {
         None => 10,
         Some(n) if (1..=100).contains(&n) => n as usize,
-        Some(n) => return Err(StartupError::config("forgejo.limit", &n.to_string(), "must be between 1 and 100")),
+        Some(n) => {
+            return Err(StartupError::config(
+                "forgejo.limit",
+                &n.to_string(),
+                "must be between 1 and 100",
+            ))
+        }
     };
     let forgejo = ForgejoConfig {
         url: forgejo_url,
         token,
         limit,
-        refresh: duration("forgejo.refresh", ff.refresh, Duration::from_secs(300), MIN_INTERVAL)?,
+        refresh: duration(
+            "forgejo.refresh",
+            ff.refresh,
+            Duration::from_secs(300),
+            MIN_INTERVAL,
+        )?,
     };
 
-    let services_interval = duration("services_interval", file.services_interval, Duration::from_secs(30), MIN_INTERVAL)?;
+    let services_interval = duration(
+        "services_interval",
+        file.services_interval,
+        Duration::from_secs(30),
+        MIN_INTERVAL,
+    )?;
     let services = match file.services {
         None => default_services(),
         Some(list) => list
@@ -676,7 +861,11 @@ pub fn build(o: &Overrides, file: FileConfig) -> Result<Config, StartupError> {
             .collect::<Result<Vec<_>, _>>()?,
     };
     if services.len() > 200 {
-        return Err(StartupError::config("services", &services.len().to_string(), "lists more than 200 services"));
+        return Err(StartupError::config(
+            "services",
+            &services.len().to_string(),
+            "lists more than 200 services",
+        ));
     }
     let peers = file
         .peers
@@ -691,13 +880,23 @@ pub fn build(o: &Overrides, file: FileConfig) -> Result<Config, StartupError> {
         })
         .collect::<Result<Vec<_>, StartupError>>()?;
     if peers.len() > 16 {
-        return Err(StartupError::config("peers", &peers.len().to_string(), "lists more than 16 peers"));
+        return Err(StartupError::config(
+            "peers",
+            &peers.len().to_string(),
+            "lists more than 16 peers",
+        ));
     }
 
     let max_clients = match fs.max_clients {
         None => 256,
         Some(n) if (0..=100_000).contains(&n) => n as usize,
-        Some(n) => return Err(StartupError::config("stream.max_clients", &n.to_string(), "must be between 0 and 100000")),
+        Some(n) => {
+            return Err(StartupError::config(
+                "stream.max_clients",
+                &n.to_string(),
+                "must be between 0 and 100000",
+            ))
+        }
     };
 
     let trusted_proxies = match file.trusted_proxies {
@@ -714,7 +913,11 @@ pub fn build(o: &Overrides, file: FileConfig) -> Result<Config, StartupError> {
     Ok(Config {
         bind,
         host,
-        metrics: MetricsConfig { interval, history, net_exclude },
+        metrics: MetricsConfig {
+            interval,
+            history,
+            net_exclude,
+        },
         weather,
         forgejo,
         services_interval,
@@ -731,7 +934,11 @@ fn check_token(key: &str, t: String) -> Result<Secret, StartupError> {
     }
     // The token goes into an HTTP header: it must be visible ASCII, no spaces.
     if t.len() > 4096 || !t.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(StartupError::config(key, "********", "must be printable ASCII without spaces"));
+        return Err(StartupError::config(
+            key,
+            "********",
+            "must be printable ASCII without spaces",
+        ));
     }
     Ok(Secret(t))
 }
@@ -740,16 +947,20 @@ fn service(i: usize, s: FileService) -> Result<Service, StartupError> {
     let k = |f: &str| format!("services[{i}].{f}");
     let opt = |f: &str, v: Option<String>| -> Result<String, StartupError> {
         match v {
-            Some(v) if v.len() > 300 || v.chars().any(char::is_control) => {
-                Err(StartupError::config(&k(f), &v, "must be at most 300 printable characters"))
-            }
+            Some(v) if v.len() > 300 || v.chars().any(char::is_control) => Err(
+                StartupError::config(&k(f), &v, "must be at most 300 printable characters"),
+            ),
             Some(v) => Ok(v.trim().to_string()),
             None => Ok(String::new()),
         }
     };
     let accept_status = s.accept_status.unwrap_or_default();
     if let Some(bad) = accept_status.iter().find(|c| !(100..=599).contains(*c)) {
-        return Err(StartupError::config(&k("accept_status"), &bad.to_string(), "is not an HTTP status"));
+        return Err(StartupError::config(
+            &k("accept_status"),
+            &bad.to_string(),
+            "is not an HTTP status",
+        ));
     }
     Ok(Service {
         name: non_empty(&k("name"), &s.name)?,
@@ -757,7 +968,10 @@ fn service(i: usize, s: FileService) -> Result<Service, StartupError> {
         description: opt("description", s.description)?,
         icon: opt("icon", s.icon)?,
         group: opt("group", s.group)?,
-        check_url: s.check_url.map(|u| HttpUrl::parse(&k("check_url"), &u)).transpose()?,
+        check_url: s
+            .check_url
+            .map(|u| HttpUrl::parse(&k("check_url"), &u))
+            .transpose()?,
         accept_status,
     })
 }
@@ -834,20 +1048,38 @@ mod tests {
     fn bad_values_name_the_key_and_quote_the_value() {
         let table = [
             ("bind = \"nowhere\"", "bind: 'nowhere'"),
-            ("[metrics]\ninterval = \"100ms\"", "metrics.interval: '100ms'"),
+            (
+                "[metrics]\ninterval = \"100ms\"",
+                "metrics.interval: '100ms'",
+            ),
             ("[metrics]\ninterval = \"fast\"", "metrics.interval: 'fast'"),
             ("[metrics]\ninterval = -1", "metrics.interval: '-1'"),
             ("[weather]\nurl = \"ftp://x\"", "weather.url: 'ftp://x'"),
             ("[weather]\nrefresh = \"0s\"", "weather.refresh: '0s'"),
             ("[forgejo]\nurl = \"abc\"", "forgejo.url: 'abc'"),
             ("[forgejo]\nlimit = 0", "forgejo.limit: '0'"),
-            ("[forgejo]\ntoken_file = \"/nonexistent/token\"", "forgejo.token_file: '/nonexistent/token'"),
+            (
+                "[forgejo]\ntoken_file = \"/nonexistent/token\"",
+                "forgejo.token_file: '/nonexistent/token'",
+            ),
             ("[stream]\nmax_clients = -3", "stream.max_clients: '-3'"),
-            ("trusted_proxies = [\"10.0.0.0/99\"]", "trusted_proxies: '10.0.0.0/99'"),
+            (
+                "trusted_proxies = [\"10.0.0.0/99\"]",
+                "trusted_proxies: '10.0.0.0/99'",
+            ),
             ("services_interval = \"1ms\"", "services_interval: '1ms'"),
-            ("[[services]]\nname = \"\"\nurl = \"https://a\"", "services[0].name: ''"),
-            ("[[services]]\nname = \"a\"\nurl = \"nope\"", "services[0].url: 'nope'"),
-            ("[[peers]]\nname = \"b\"\nurl = \"http://u:p@h\"", "peers[0].url: 'http://u:p@h'"),
+            (
+                "[[services]]\nname = \"\"\nurl = \"https://a\"",
+                "services[0].name: ''",
+            ),
+            (
+                "[[services]]\nname = \"a\"\nurl = \"nope\"",
+                "services[0].url: 'nope'",
+            ),
+            (
+                "[[peers]]\nname = \"b\"\nurl = \"http://u:p@h\"",
+                "peers[0].url: 'http://u:p@h'",
+            ),
         ];
         for (toml, want) in table {
             let err = cfg(toml).unwrap_err().to_string();
@@ -860,7 +1092,10 @@ mod tests {
         for (toml, key) in [
             ("colour = 1", "colour"),
             ("[metrics]\nintervall = \"2s\"", "intervall"),
-            ("[[services]]\nname = \"a\"\nurl = \"https://a\"\nlink = \"x\"", "link"),
+            (
+                "[[services]]\nname = \"a\"\nurl = \"https://a\"\nlink = \"x\"",
+                "link",
+            ),
         ] {
             let err = parse_toml(toml).unwrap_err();
             assert!(err.contains(key), "{err}");
@@ -869,7 +1104,10 @@ mod tests {
 
     #[test]
     fn flags_and_environment_win_over_the_file() {
-        let f = parse_toml("bind = \"127.0.0.1:1\"\n[host]\nname = \"file\"\n[weather]\nlocation = \"Oslo\"").unwrap();
+        let f = parse_toml(
+            "bind = \"127.0.0.1:1\"\n[host]\nname = \"file\"\n[weather]\nlocation = \"Oslo\"",
+        )
+        .unwrap();
         let o = Overrides {
             bind: Some("127.0.0.1:2".into()),
             hostname: Some("flag".into()),
@@ -886,7 +1124,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("token");
         std::fs::write(&p, "s3cr3t-token\n").unwrap();
-        let f = parse_toml(&format!("[forgejo]\nurl = \"https://git.example\"\ntoken_file = {:?}", p)).unwrap();
+        let f = parse_toml(&format!(
+            "[forgejo]\nurl = \"https://git.example\"\ntoken_file = {:?}",
+            p
+        ))
+        .unwrap();
         let c = build(&Overrides::default(), f).unwrap();
         assert_eq!(c.forgejo.token.as_ref().unwrap().expose(), "s3cr3t-token");
         let shown = format!("{} {:?}", c.to_pretty_json(), c);

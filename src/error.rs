@@ -14,7 +14,9 @@ pub struct StartupError {
 
 impl StartupError {
     pub fn new(message: impl Into<String>) -> Self {
-        StartupError { message: message.into() }
+        StartupError {
+            message: message.into(),
+        }
     }
 
     /// `key: 'value' why` — the form every configuration error takes.

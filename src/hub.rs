@@ -36,7 +36,10 @@ pub fn frame(event: &str, json: &[u8]) -> Bytes {
     b.extend_from_slice(b"\ndata: ");
     // serde_json never emits raw newlines in compact form; guard anyway so a frame
     // can never be split into two events.
-    b.extend(json.iter().map(|&c| if c == b'\n' || c == b'\r' { b' ' } else { c }));
+    b.extend(
+        json.iter()
+            .map(|&c| if c == b'\n' || c == b'\r' { b' ' } else { c }),
+    );
     b.extend_from_slice(b"\n\n");
     Bytes::from(b)
 }

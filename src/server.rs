@@ -18,7 +18,8 @@ use crate::state::AppState;
 use crate::tasks::{Shutdown, Tasks};
 
 /// The Content-Security-Policy of every response: nothing inline, nothing third-party.
-pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+pub const CSP: &str =
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
 font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; \
 frame-ancestors 'none'";
 
@@ -28,10 +29,7 @@ const ALLOWED: &str = "GET, HEAD, OPTIONS";
 pub fn security_headers(host_name: &str) -> DefaultHeaders {
     // A host name with characters not allowed in a header is shown sanitised.
     let served_by = HeaderValue::from_str(host_name).unwrap_or_else(|_| {
-        let clean: String = host_name
-            .chars()
-            .filter(|c| c.is_ascii_graphic())
-            .collect();
+        let clean: String = host_name.chars().filter(|c| c.is_ascii_graphic()).collect();
         HeaderValue::from_str(&clean).unwrap_or(HeaderValue::from_static("kiteportal"))
     });
     DefaultHeaders::new()
@@ -87,7 +85,11 @@ fn method_filter(req: &ServiceRequest) -> Option<HttpResponse> {
     }
     let allow = HeaderValue::from_static(ALLOWED);
     if m == Method::OPTIONS {
-        return Some(HttpResponse::NoContent().insert_header((ALLOW, allow)).finish());
+        return Some(
+            HttpResponse::NoContent()
+                .insert_header((ALLOW, allow))
+                .finish(),
+        );
     }
     Some(
         HttpResponse::MethodNotAllowed()
@@ -119,7 +121,9 @@ pub fn app(
             use actix_web::dev::Service as _;
             use futures_util::future::{Either, FutureExt};
             match method_filter(&req) {
-                Some(resp) => Either::Left(std::future::ready(Ok(req.into_response(resp).map_into_right_body()))),
+                Some(resp) => Either::Left(std::future::ready(Ok(req
+                    .into_response(resp)
+                    .map_into_right_body()))),
                 None => Either::Right(srv.call(req).map(|r| r.map(|r| r.map_into_left_body()))),
             }
         })
@@ -170,7 +174,10 @@ pub fn run(config: Config) -> Result<(), StartupError> {
             .shutdown_timeout(3)
             .disable_signals()
             .run();
-        log::info!("kiteportal {} listening on http://{bind}", env!("CARGO_PKG_VERSION"));
+        log::info!(
+            "kiteportal {} listening on http://{bind}",
+            env!("CARGO_PKG_VERSION")
+        );
         let handle = server.handle();
         let hub = state.hub.clone();
         let shutdown = tasks.shutdown().clone();
@@ -192,7 +199,10 @@ pub fn run(config: Config) -> Result<(), StartupError> {
 
 async fn wait_for_signal() {
     use tokio::signal::unix::{signal, SignalKind};
-    match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+    match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) {
         (Ok(mut term), Ok(mut int)) => {
             tokio::select! {
                 _ = term.recv() => {},

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use crate::config::Config;
 use crate::feeds::{Activity, Cached, ServiceStatus, Weather};
-use crate::host::Sample;
 use crate::host::MetricsStore;
+use crate::host::Sample;
 use crate::hub::Hub;
 
 /// The feeds' cached values.

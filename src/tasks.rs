@@ -78,29 +78,31 @@ impl Tasks {
         let shutdown = self.shutdown.clone();
         let task = name.to_string();
         let (done_tx, done_rx) = mpsc::channel();
-        let handle = std::thread::Builder::new().name(task.clone()).spawn(move || {
-            let mut pause = Duration::from_secs(1);
-            while !shutdown.is_triggered() {
-                match catch_unwind(AssertUnwindSafe(|| body(&shutdown))) {
-                    Ok(()) if shutdown.is_triggered() => break,
-                    Ok(()) => log::warn!("task {task} returned early; restarting in {pause:?}"),
-                    Err(p) => {
-                        TASK_PANICS.fetch_add(1, Ordering::Relaxed);
-                        let why = p
-                            .downcast_ref::<&str>()
-                            .map(|s| s.to_string())
-                            .or_else(|| p.downcast_ref::<String>().cloned())
-                            .unwrap_or_else(|| "unknown panic".into());
-                        log::error!("task {task} panicked: {why}; restarting in {pause:?}");
+        let handle = std::thread::Builder::new()
+            .name(task.clone())
+            .spawn(move || {
+                let mut pause = Duration::from_secs(1);
+                while !shutdown.is_triggered() {
+                    match catch_unwind(AssertUnwindSafe(|| body(&shutdown))) {
+                        Ok(()) if shutdown.is_triggered() => break,
+                        Ok(()) => log::warn!("task {task} returned early; restarting in {pause:?}"),
+                        Err(p) => {
+                            TASK_PANICS.fetch_add(1, Ordering::Relaxed);
+                            let why = p
+                                .downcast_ref::<&str>()
+                                .map(|s| s.to_string())
+                                .or_else(|| p.downcast_ref::<String>().cloned())
+                                .unwrap_or_else(|| "unknown panic".into());
+                            log::error!("task {task} panicked: {why}; restarting in {pause:?}");
+                        }
                     }
+                    if !shutdown.sleep(pause) {
+                        break;
+                    }
+                    pause = (pause * 2).min(Duration::from_secs(30));
                 }
-                if !shutdown.sleep(pause) {
-                    break;
-                }
-                pause = (pause * 2).min(Duration::from_secs(30));
-            }
-            let _ = done_tx.send(());
-        })?;
+                let _ = done_tx.send(());
+            })?;
         self.running.push((name.to_string(), handle, done_rx));
         Ok(())
     }

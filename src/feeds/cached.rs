@@ -131,9 +131,7 @@ impl<T> Cached<T> {
             };
         }
         let s = self.state.read().unwrap_or_else(|e| e.into_inner());
-        let age = s
-            .updated_at
-            .map(|t| (now - t).num_seconds().max(0) as u64);
+        let age = s.updated_at.map(|t| (now - t).num_seconds().max(0) as u64);
         let too_old = age.is_some_and(|a| Duration::from_secs(a) > self.stale_after);
         let status = match (&s.data, &s.error, s.attempted) {
             (_, _, false) => FeedStatus::Pending,

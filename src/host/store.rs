@@ -65,7 +65,11 @@ impl MetricsStore {
             };
             Bytes::from(serde_json::to_vec(&body).unwrap_or_default())
         };
-        let p = Arc::new(Published { sample, json, history_json });
+        let p = Arc::new(Published {
+            sample,
+            json,
+            history_json,
+        });
         self.latest.store(Some(p.clone()));
         p
     }

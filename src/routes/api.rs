@@ -21,7 +21,9 @@ pub fn json_bytes(body: Bytes) -> HttpResponse {
 pub fn json<T: Serialize>(value: &T) -> HttpResponse {
     match serde_json::to_vec(value) {
         Ok(v) => json_bytes(Bytes::from(v)),
-        Err(e) => actix_web::ResponseError::error_response(&crate::error::ApiError::Internal(format!("cannot serialise: {e}"))),
+        Err(e) => actix_web::ResponseError::error_response(&crate::error::ApiError::Internal(
+            format!("cannot serialise: {e}"),
+        )),
     }
 }
 
@@ -99,9 +101,11 @@ pub fn hosts_snapshot(state: &AppState) -> Snapshot<Vec<HostEntry>> {
     Snapshot {
         status: worst,
         updated_at: latest.as_ref().map(|p| p.sample.timestamp),
-        age_seconds: latest
-            .as_ref()
-            .map(|p| (chrono::Utc::now() - p.sample.timestamp).num_seconds().max(0) as u64),
+        age_seconds: latest.as_ref().map(|p| {
+            (chrono::Utc::now() - p.sample.timestamp)
+                .num_seconds()
+                .max(0) as u64
+        }),
         error: None,
         data: Some(std::sync::Arc::new(entries)),
     }

@@ -93,11 +93,21 @@ impl AssetStore {
             };
             let gzip = entry
                 .gzip
-                .then(|| variant(&format!("{}.gz", entry.served), format!("\"{}-gz\"", entry.hash)))
+                .then(|| {
+                    variant(
+                        &format!("{}.gz", entry.served),
+                        format!("\"{}-gz\"", entry.hash),
+                    )
+                })
                 .flatten();
             let br = entry
                 .br
-                .then(|| variant(&format!("{}.br", entry.served), format!("\"{}-br\"", entry.hash)))
+                .then(|| {
+                    variant(
+                        &format!("{}.br", entry.served),
+                        format!("\"{}-br\"", entry.hash),
+                    )
+                })
                 .flatten();
             let cache = if entry.immutable {
                 "public, max-age=31536000, immutable"
@@ -117,7 +127,10 @@ impl AssetStore {
             );
             by_logical.insert(entry.logical, entry.served);
         }
-        AssetStore { by_served, by_logical }
+        AssetStore {
+            by_served,
+            by_logical,
+        }
     }
 
     /// The URL path of an asset by its logical name ("app.css" → "/assets/app.3f2a9c1e0b.css").
@@ -201,7 +214,10 @@ impl Asset {
 /// client accepts them (q > 0, directly or through `*`); identity otherwise, even when the
 /// client refused identity (a 406 for a stylesheet helps no one).
 pub fn negotiate(headers: &HeaderMap, has_gzip: bool, has_br: bool) -> Encoding {
-    let Some(value) = headers.get(header::ACCEPT_ENCODING).and_then(|v| v.to_str().ok()) else {
+    let Some(value) = headers
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+    else {
         return Encoding::Identity;
     };
     let (mut br, mut gz, mut star) = (None::<f32>, None::<f32>, None::<f32>);
@@ -212,7 +228,12 @@ pub fn negotiate(headers: &HeaderMap, has_gzip: bool, has_br: bool) -> Encoding 
         for param in it {
             if let Some((k, v)) = param.split_once('=') {
                 if k.trim().eq_ignore_ascii_case("q") {
-                    q = v.trim().parse::<f32>().ok().filter(|q| (0.0..=1.0).contains(q)).unwrap_or(0.0);
+                    q = v
+                        .trim()
+                        .parse::<f32>()
+                        .ok()
+                        .filter(|q| (0.0..=1.0).contains(q))
+                        .unwrap_or(0.0);
                 }
             }
         }
@@ -242,9 +263,9 @@ pub fn if_none_match(headers: &HeaderMap, etag: &HeaderValue) -> bool {
     let want = etag.as_bytes();
     headers.get_all(header::IF_NONE_MATCH).any(|v| {
         v.to_str().is_ok_and(|s| {
-            s.split(',').map(str::trim).any(|t| {
-                t == "*" || t.strip_prefix("W/").unwrap_or(t).as_bytes() == want
-            })
+            s.split(',')
+                .map(str::trim)
+                .any(|t| t == "*" || t.strip_prefix("W/").unwrap_or(t).as_bytes() == want)
         })
     })
 }
@@ -273,7 +294,10 @@ mod tests {
 
     fn ae(v: &str) -> HeaderMap {
         let mut h = HeaderMap::new();
-        h.insert(HeaderName::from_static("accept-encoding"), HeaderValue::from_str(v).unwrap());
+        h.insert(
+            HeaderName::from_static("accept-encoding"),
+            HeaderValue::from_str(v).unwrap(),
+        );
         h
     }
 
@@ -304,8 +328,18 @@ mod tests {
         let store = AssetStore::get();
         assert_eq!(store.iter().count(), MANIFEST.len());
         for a in store.iter() {
-            assert_eq!(a.entry.gzip, a.body(Encoding::Gzip).is_some(), "{}", a.entry.served);
-            assert_eq!(a.entry.br, a.body(Encoding::Brotli).is_some(), "{}", a.entry.served);
+            assert_eq!(
+                a.entry.gzip,
+                a.body(Encoding::Gzip).is_some(),
+                "{}",
+                a.entry.served
+            );
+            assert_eq!(
+                a.entry.br,
+                a.body(Encoding::Brotli).is_some(),
+                "{}",
+                a.entry.served
+            );
         }
     }
 }

@@ -71,7 +71,10 @@ pub fn group_services(services: &[Service]) -> Vec<Group<'_>> {
 fn html(status: StatusCode, body: Result<String, askama::Error>) -> HttpResponse {
     match body {
         Ok(b) => HttpResponse::build(status)
-            .insert_header((CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8")))
+            .insert_header((
+                CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            ))
             .insert_header((CACHE_CONTROL, HeaderValue::from_static("no-cache")))
             .body(b),
         Err(e) => {

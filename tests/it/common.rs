@@ -16,7 +16,11 @@ pub fn bin() -> PathBuf {
 
 /// A free port on 127.0.0.1 (bound then released; good enough for tests).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A running portal; killed (SIGTERM, then SIGKILL) when dropped.
@@ -84,7 +88,10 @@ impl PortalBuilder {
             .env_remove("KITEPORTAL_CONFIG")
             .env("KITEPORTAL_BIND", addr.to_string())
             .env("KITEPORTAL_HOSTNAME", "testhost")
-            .env("KITEPORTAL_WEATHER_URL", format!("http://127.0.0.1:{}", closed_port()))
+            .env(
+                "KITEPORTAL_WEATHER_URL",
+                format!("http://127.0.0.1:{}", closed_port()),
+            )
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
             .stdout(logf.try_clone().unwrap())
@@ -143,7 +150,10 @@ impl Portal {
     /// Sends SIGTERM and waits for the exit status (at most `limit`).
     pub fn terminate(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
         let mut child = self.child.take()?;
-        let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string())
+            .status();
         let t = Instant::now();
         while t.elapsed() < limit {
             if let Ok(Some(s)) = child.try_wait() {
@@ -232,13 +242,19 @@ fn parse_response(buf: &[u8], head: bool) -> std::io::Result<Response> {
     if chunked && !head {
         body = dechunk(&body);
     }
-    Ok(Response { status, headers, body })
+    Ok(Response {
+        status,
+        headers,
+        body,
+    })
 }
 
 fn dechunk(mut b: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     loop {
-        let Some(i) = b.windows(2).position(|w| w == b"\r\n") else { break };
+        let Some(i) = b.windows(2).position(|w| w == b"\r\n") else {
+            break;
+        };
         let n = usize::from_str_radix(String::from_utf8_lossy(&b[..i]).trim(), 16).unwrap_or(0);
         if n == 0 || b.len() < i + 2 + n {
             break;
@@ -271,5 +287,7 @@ pub fn request(
 
 /// Path of a file under `tests/fixtures/`.
 pub fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(rel)
 }
