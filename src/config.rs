@@ -452,7 +452,17 @@ pub const DEFAULT_TRUSTED_PROXIES: &[&str] = &[
 pub const DEFAULT_NET_EXCLUDE: &[&str] = &["lo", "veth*", "docker*", "br-*", "virbr*"];
 
 /// The nine public KiteStacks services: (name, url, description, icon, group, check_url).
-pub const DEFAULT_SERVICES: &[(&str, &str, &str, &str, &str, Option<&str>)] = &[
+/// (name, url, description, icon, group, check_url)
+type ServiceRow = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+);
+
+pub const DEFAULT_SERVICES: &[ServiceRow] = &[
     (
         "Portal",
         "https://kitestacks.com",
@@ -602,7 +612,7 @@ fn duration(
     let (d, shown) = match raw {
         None => return Ok(default),
         Some(RawDuration::Seconds(s)) => {
-            if !s.is_finite() || s < 0.0 || s > 1e9 {
+            if !s.is_finite() || !(0.0..=1e9).contains(&s) {
                 return Err(StartupError::config(
                     key,
                     &s.to_string(),
