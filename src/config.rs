@@ -1146,6 +1146,35 @@ mod tests {
         assert!(shown.contains("********"));
     }
 
+    /// The field names serde expects in a table, read from its "unknown field" message.
+    fn fields_of(section: Option<&str>) -> Vec<String> {
+        let toml = match section {
+            Some(s) => format!("[{s}]\nzz_unknown = 1"),
+            None => "zz_unknown = 1".into(),
+        };
+        let err = parse_toml(&toml).unwrap_err();
+        let expected = err.split("expected").nth(1).unwrap_or("");
+        expected.split('`').skip(1).step_by(2).map(str::to_string).collect()
+    }
+
+    #[test]
+    fn keys_list_matches_the_file_format() {
+        let mut keys = Vec::new();
+        for top in fields_of(None) {
+            if ["host", "metrics", "weather", "forgejo", "stream"].contains(&top.as_str()) {
+                for f in fields_of(Some(&top)) {
+                    keys.push(format!("{top}.{f}"));
+                }
+            } else {
+                keys.push(top);
+            }
+        }
+        keys.sort();
+        let mut documented: Vec<String> = KEYS.iter().map(|k| k.to_string()).collect();
+        documented.sort();
+        assert_eq!(keys, documented);
+    }
+
     #[test]
     fn cidr_contains() {
         let c = Cidr::parse("k", "10.0.0.0/8").unwrap();
