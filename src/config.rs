@@ -1154,7 +1154,12 @@ mod tests {
         };
         let err = parse_toml(&toml).unwrap_err();
         let expected = err.split("expected").nth(1).unwrap_or("");
-        expected.split('`').skip(1).step_by(2).map(str::to_string).collect()
+        expected
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_string)
+            .collect()
     }
 
     #[test]

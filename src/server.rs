@@ -8,7 +8,7 @@ use std::time::Duration;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue, ALLOW};
-use actix_web::http::Method;
+use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::{DefaultHeaders, Logger};
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 
@@ -77,8 +77,27 @@ pub fn client_ip(req: &HttpRequest, config: &Config) -> Option<IpAddr> {
     Some(peer)
 }
 
-/// Answers OPTIONS and unsupported methods before routing: the whole surface is read-only.
-fn method_filter(req: &ServiceRequest) -> Option<HttpResponse> {
+/// Longest request target accepted (the portal's own URLs are short; nginx's default
+/// large_client_header_buffers is 8 KiB too).
+pub const MAX_URI_BYTES: usize = 8 * 1024;
+/// Largest total size of request headers accepted.
+pub const MAX_HEADER_BYTES: usize = 16 * 1024;
+
+/// Answers oversized requests, OPTIONS and unsupported methods before routing: the whole
+/// surface is read-only and small.
+fn request_filter(req: &ServiceRequest) -> Option<HttpResponse> {
+    let target_len = req.uri().path_and_query().map_or(0, |pq| pq.as_str().len());
+    if target_len > MAX_URI_BYTES {
+        return Some(HttpResponse::UriTooLong().finish());
+    }
+    let header_bytes: usize = req
+        .headers()
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len() + 4)
+        .sum();
+    if header_bytes > MAX_HEADER_BYTES {
+        return Some(HttpResponse::build(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE).finish());
+    }
     let m = req.method();
     if m == Method::GET || m == Method::HEAD {
         return None;
@@ -120,7 +139,7 @@ pub fn app(
         .wrap_fn(|req, srv| {
             use actix_web::dev::Service as _;
             use futures_util::future::{Either, FutureExt};
-            match method_filter(&req) {
+            match request_filter(&req) {
                 Some(resp) => Either::Left(std::future::ready(Ok(req
                     .into_response(resp)
                     .map_into_right_body()))),

@@ -39,6 +39,17 @@ pub async fn health() -> HttpResponse {
     json_bytes(Bytes::from_static(br#"{"ok":true}"#))
 }
 
+/// The OpenAPI 3 description of this API (kept true by a test that checks every route).
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+/// `GET /api/openapi.json`
+pub async fn openapi() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((CONTENT_TYPE, HeaderValue::from_static("application/json")))
+        .insert_header((CACHE_CONTROL, HeaderValue::from_static("no-cache")))
+        .body(OPENAPI)
+}
+
 /// `GET /api/metrics`: the sampler's last sample, as it serialised it.
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     match state.metrics.latest() {

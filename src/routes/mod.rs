@@ -26,6 +26,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/api/services", get().to(api::services))
         .route("/api/hosts", get().to(api::hosts))
         .route("/api/stream", get().to(stream::stream))
+        .route("/api/openapi.json", get().to(api::openapi))
         .route("/metrics", get().to(prometheus::metrics))
         .route("/assets/{path:.*}", get().to(assets::asset))
         .route("/robots.txt", get().to(assets::root_file))

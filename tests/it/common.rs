@@ -207,14 +207,39 @@ impl Response {
     }
 }
 
-/// Sends raw request bytes and reads the whole response (Connection: close).
+/// Sends raw request bytes and reads one response: up to the end of its body as given by
+/// Content-Length, or the connection's end (works with and without keep-alive).
 pub fn raw(addr: SocketAddr, request: &[u8]) -> std::io::Result<Response> {
     let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
     s.set_read_timeout(Some(Duration::from_secs(5)))?;
     s.write_all(request)?;
+    let head_only = request.starts_with(b"HEAD ");
     let mut buf = Vec::new();
-    s.read_to_end(&mut buf)?;
-    parse_response(&buf, request.starts_with(b"HEAD "))
+    let mut chunk = [0u8; 16384];
+    loop {
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+            let no_body =
+                head_only || head.starts_with("http/1.1 304") || head.starts_with("http/1.1 204");
+            let len = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse::<usize>().ok());
+            if no_body || len.is_some_and(|n| buf.len() >= end + 4 + n) {
+                break;
+            }
+            if head.contains("transfer-encoding: chunked") && buf.ends_with(b"0\r\n\r\n") {
+                break;
+            }
+        }
+        match s.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Err(e) if buf.is_empty() => return Err(e),
+            Err(_) => break,
+        }
+    }
+    parse_response(&buf, head_only)
 }
 
 fn parse_response(buf: &[u8], head: bool) -> std::io::Result<Response> {
@@ -251,10 +276,7 @@ fn parse_response(buf: &[u8], head: bool) -> std::io::Result<Response> {
 
 fn dechunk(mut b: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
-    loop {
-        let Some(i) = b.windows(2).position(|w| w == b"\r\n") else {
-            break;
-        };
+    while let Some(i) = b.windows(2).position(|w| w == b"\r\n") {
         let n = usize::from_str_radix(String::from_utf8_lossy(&b[..i]).trim(), 16).unwrap_or(0);
         if n == 0 || b.len() < i + 2 + n {
             break;

@@ -6,4 +6,6 @@
 mod cli;
 mod common;
 mod docs;
+mod hardening;
 mod http;
+mod openapi;
