@@ -6,6 +6,7 @@
 mod cli;
 mod common;
 mod docs;
+mod fuzz;
 mod hardening;
 mod http;
 mod openapi;
