@@ -5,4 +5,6 @@
 
 mod cli;
 mod common;
+mod feeds;
 mod http;
+mod stub;
