@@ -73,7 +73,11 @@ fn weather_portal(stub: &Stub, extra: &str) -> Portal {
 #[test]
 fn weather_from_j1_with_numbers_as_numbers() {
     let stub = Stub::start();
-    stub.set("/Heideck%2C%20Bayern", j1());
+    // A slow upstream (answering after 800 ms, within the 2 s timeout) still delivers.
+    stub.set(
+        "/Heideck%2C%20Bayern",
+        Reply::Delayed(Duration::from_millis(800), Box::new(j1())),
+    );
     let p = weather_portal(&stub, "location = \"Heideck, Bayern\"");
     let w = wait_api(&p, "/api/weather", "ok", |v| v["status"] == "ok");
     let d = &w["data"];
