@@ -144,8 +144,13 @@ mod tests {
                 while sd.sleep(Duration::from_millis(10)) {}
             })
             .unwrap();
-        std::thread::sleep(Duration::from_millis(1300));
+        // Restarted after its 1 s pause (polled: printing a backtrace can take a while).
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while runs.load(Ordering::SeqCst) < 2 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
         assert_eq!(runs.load(Ordering::SeqCst), 2);
+        assert_eq!(TASK_PANICS.load(Ordering::SeqCst), 1);
         let t = Instant::now();
         tasks.stop(Duration::from_secs(2));
         assert!(t.elapsed() < Duration::from_secs(1));

@@ -99,7 +99,31 @@ fn check_config_prints_the_effective_config_with_defaults() {
     assert!(out.status.success(), "{}", stderr(&out));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["bind"], "127.0.0.1:8080");
-    assert_eq!(v["services"].as_array().unwrap().len(), 9);
+    let names: Vec<&str> = v["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "Portal",
+            "Authentik",
+            "Forgejo",
+            "OpenProject",
+            "Open WebUI",
+            "Karakeep",
+            "Kavita",
+            "Grafana",
+            "Uptime Kuma"
+        ]
+    );
+    assert!(v["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|s| s["url"].as_str().unwrap().contains("kitestacks.com")));
     assert_eq!(v["metrics"]["interval"], "2s");
     assert_eq!(v["metrics"]["history"], "10m");
     assert_eq!(v["weather"]["url"], "https://wttr.in");

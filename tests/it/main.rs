@@ -6,7 +6,9 @@
 mod cli;
 mod common;
 mod docs;
+mod feeds;
 mod fuzz;
 mod hardening;
 mod http;
 mod openapi;
+mod stub;
