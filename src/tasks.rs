@@ -150,7 +150,7 @@ mod tests {
             std::thread::sleep(Duration::from_millis(20));
         }
         assert_eq!(runs.load(Ordering::SeqCst), 2);
-        assert_eq!(TASK_PANICS.load(Ordering::SeqCst), 1);
+        assert!(TASK_PANICS.load(Ordering::SeqCst) >= 1);
         let t = Instant::now();
         tasks.stop(Duration::from_secs(2));
         assert!(t.elapsed() < Duration::from_secs(1));
