@@ -14,7 +14,10 @@ use super::{read_file, read_text, round2, Disk};
 pub const MAX_MOUNTS: usize = 64;
 
 /// How long a sample waits for statvfs answers before reporting a mount as not answering.
-pub const PROBE_DEADLINE: Duration = Duration::from_millis(50);
+/// Generous, because it is paid once: while a probe is still out, later samples do not
+/// wait for that mount at all. (A busy machine can take tens of milliseconds just to
+/// schedule a fresh probe thread, so a tight deadline would drop healthy disks.)
+pub const PROBE_DEADLINE: Duration = Duration::from_millis(250);
 
 /// One line of a mounts file, unescaped.
 #[derive(Debug, Clone, PartialEq, Eq)]
