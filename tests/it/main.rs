@@ -9,6 +9,7 @@ mod docs;
 mod feeds;
 mod fuzz;
 mod hardening;
+mod host;
 mod http;
 mod openapi;
 mod stub;
