@@ -86,3 +86,206 @@ fn regressions() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// /proc text and upstream JSON.
+
+use kiteportal::host::{cpu, disk, diskio, memory, network, system};
+use serde_json::Value;
+
+fn fixture_text(rel: &str) -> String {
+    std::fs::read_to_string(crate::common::fixture(rel)).unwrap()
+}
+
+/// Real /proc files from the committed fake host tree, as seeds to mutate.
+fn proc_seeds() -> Vec<String> {
+    [
+        "stat",
+        "meminfo",
+        "1/mounts",
+        "diskstats",
+        "net/dev",
+        "loadavg",
+        "uptime",
+    ]
+    .iter()
+    .filter_map(|f| std::fs::read_to_string(crate::common::fixture(&format!("host/proc/{f}"))).ok())
+    .collect()
+}
+
+/// Mutates `seed` at a few places: replaces bytes, cuts, duplicates a line.
+fn mutate(seed: &str, edits: &[(usize, u8)], cut: usize) -> String {
+    let mut b = seed.as_bytes().to_vec();
+    for &(at, byte) in edits {
+        if !b.is_empty() {
+            let i = at % b.len();
+            b[i] = byte;
+        }
+    }
+    if !b.is_empty() {
+        b.truncate(cut % (b.len() + 1));
+    }
+    String::from_utf8_lossy(&b).into_owned()
+}
+
+fn parse_all_proc(text: &str) {
+    let _ = cpu::parse_str(text);
+    let _ = memory::parse_str(text);
+    let _ = disk::parse_str(text);
+    let _ = diskio::parse_str(text);
+    let _ = network::parse_str(text);
+    let _ = system::parse_loadavg_str(text);
+    let _ = system::parse_uptime_str(text);
+}
+
+fn arb_ticks() -> impl Strategy<Value = cpu::Ticks> {
+    proptest::collection::vec(any::<u64>(), 10).prop_map(|v| cpu::Ticks {
+        user: v[0],
+        nice: v[1],
+        system: v[2],
+        idle: v[3],
+        iowait: v[4],
+        irq: v[5],
+        softirq: v[6],
+        steal: v[7],
+        guest: v[8],
+        guest_nice: v[9],
+    })
+}
+
+/// Arbitrary JSON, a few levels deep.
+fn arb_json() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>().prop_map(|f| serde_json::Number::from_f64(f)
+            .map(Value::Number)
+            .unwrap_or(Value::Null)),
+        "[ -~]{0,12}".prop_map(Value::String),
+    ];
+    leaf.prop_recursive(4, 64, 8, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..8).prop_map(Value::Array),
+            proptest::collection::btree_map(
+                prop_oneof![
+                    Just("current_condition".to_string()),
+                    Just("weather".to_string()),
+                    Just("data".to_string()),
+                    Just("commit".to_string()),
+                    Just("sha".to_string()),
+                    Just("temp_C".to_string()),
+                    "[a-z_]{1,10}"
+                ],
+                inner,
+                0..8
+            )
+            .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+/// Replaces the value at a pseudo-random place in `v` with `with`.
+fn graft(v: &mut Value, path: &[usize], with: Value) {
+    let Some((&first, rest)) = path.split_first() else {
+        *v = with;
+        return;
+    };
+    match v {
+        Value::Array(a) if !a.is_empty() => {
+            let n = a.len();
+            graft(&mut a[first % n], rest, with)
+        }
+        Value::Object(o) if !o.is_empty() => {
+            let n = o.len();
+            let key = o.keys().nth(first % n).cloned().unwrap();
+            graft(o.get_mut(&key).unwrap(), rest, with)
+        }
+        _ => *v = with,
+    }
+}
+
+fn parse_all_json(doc: &Value) {
+    let _ = kiteportal::feeds::weather::parse(doc);
+    let _ = kiteportal::feeds::peers::parse(doc);
+    if let Ok(repos) = kiteportal::feeds::forgejo::parse_repos(doc, "https://git.example") {
+        for r in &repos {
+            let _ = kiteportal::feeds::forgejo::parse_commits(doc, r, "https://git.example");
+        }
+    }
+    let repo = kiteportal::feeds::forgejo::Repo {
+        owner: "o".into(),
+        name: "n".into(),
+        full_name: "o/n".into(),
+        html_url: "https://git.example/o/n".into(),
+        empty: false,
+    };
+    let _ = kiteportal::feeds::forgejo::parse_commits(doc, &repo, "https://git.example");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1500, ..ProptestConfig::default() })]
+
+    #[test]
+    fn proc_parsers_never_panic_on_arbitrary_text(text in "(?s)[ -~\n\t]{0,600}") {
+        parse_all_proc(&text);
+    }
+
+    #[test]
+    fn proc_parsers_never_panic_on_mutated_real_files(
+        which in 0usize..7, edits in proptest::collection::vec((any::<usize>(), any::<u8>()), 0..6), cut in any::<usize>()
+    ) {
+        let seeds = proc_seeds();
+        prop_assume!(!seeds.is_empty());
+        parse_all_proc(&mutate(&seeds[which % seeds.len()], &edits, cut));
+    }
+
+    #[test]
+    fn cpu_shares_stay_within_0_and_100(prev in arb_ticks(), cur in arb_ticks()) {
+        if let Some(u) = cpu::delta(&prev, &cur) {
+            for v in [u.busy, u.iowait, u.steal] {
+                prop_assert!(v.is_finite() && (0.0..=100.0).contains(&v), "{v}");
+            }
+        }
+    }
+
+    #[test]
+    fn network_rates_are_never_negative(
+        a in proptest::collection::vec((0u8..4, any::<u64>(), any::<u64>()), 0..6),
+        b in proptest::collection::vec((0u8..4, any::<u64>(), any::<u64>()), 0..6),
+        elapsed in prop_oneof![Just(0.0f64), Just(-1.0), Just(f64::NAN), 0.001f64..100.0],
+    ) {
+        let mk = |v: &[(u8, u64, u64)]| v.iter().map(|(n, rx, tx)| network::Counters { name: format!("eth{n}"), rx_bytes: *rx, tx_bytes: *tx }).collect::<Vec<_>>();
+        let net = network::delta(Some(&mk(&a)), &mk(&b), elapsed);
+        for r in net.interfaces.iter().flat_map(|i| [i.rx_bytes_per_sec, i.tx_bytes_per_sec]).chain([net.rx_bytes_per_sec, net.tx_bytes_per_sec]).flatten() {
+            prop_assert!(r.is_finite() && r >= 0.0, "{r}");
+        }
+        let mkd = |v: &[(u8, u64, u64)]| v.iter().map(|(n, r, w)| diskio::Counters { device: format!("sd{n}"), read_bytes: *r, write_bytes: *w }).collect::<Vec<_>>();
+        for d in diskio::delta(Some(&mkd(&a)), &mkd(&b), elapsed) {
+            for r in [d.read_bytes_per_sec, d.write_bytes_per_sec].into_iter().flatten() {
+                prop_assert!(r.is_finite() && r >= 0.0, "{r}");
+            }
+        }
+    }
+
+    #[test]
+    fn upstream_parsers_never_panic_on_arbitrary_json(doc in arb_json()) {
+        parse_all_json(&doc);
+    }
+
+    #[test]
+    fn upstream_parsers_never_panic_on_grafted_fixtures(
+        which in 0usize..4, path in proptest::collection::vec(any::<usize>(), 0..6), with in arb_json()
+    ) {
+        let files = ["wttr/j1.json", "forgejo/repos_search.json", "forgejo/repo_commits.json", "forgejo/repo_commits_fast.json"];
+        let mut doc: Value = serde_json::from_str(&fixture_text(files[which])).unwrap();
+        graft(&mut doc, &path, with);
+        parse_all_json(&doc);
+    }
+}
+
+#[test]
+fn deeply_nested_json_is_an_error_not_a_stack_overflow() {
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    assert!(serde_json::from_str::<Value>(&deep).is_err());
+}
