@@ -188,15 +188,35 @@ pub fn select(mounts: Vec<Mount>) -> Vec<Mount> {
     out
 }
 
-/// Reads `<proc>/1/mounts` (the host's mount namespace under `pid: host`), falling back to
-/// `<proc>/self/mounts` when pid 1's is not readable.
-pub fn read_mounts(proc: &Path, buf: &mut String) -> io::Result<Vec<Mount>> {
+/// Reads `<proc>/1/mounts` (the host's mount namespace under `pid: host`) into `buf`,
+/// falling back to `<proc>/self/mounts` when pid 1's is not readable.
+pub fn read_mounts_text(proc: &Path, buf: &mut String) -> io::Result<()> {
     match read_file(&proc.join("1/mounts"), buf) {
-        Ok(()) => {}
+        Ok(()) => Ok(()),
         Err(first) => read_file(&proc.join("self/mounts"), buf)
-            .map_err(|e| io::Error::new(e.kind(), format!("{first}; {e}")))?,
+            .map_err(|e| io::Error::new(e.kind(), format!("{first}; {e}"))),
     }
-    Ok(select(parse_str(buf)))
+}
+
+/// The mount table, parsed again only when its text changed (it rarely does, and
+/// parsing it is most of what reading it costs).
+#[derive(Default)]
+pub struct MountTable {
+    raw: String,
+    selected: Vec<Mount>,
+}
+
+impl MountTable {
+    /// The mounts worth reporting ([`read_mounts_text`], then [`select`]), reusing the
+    /// last result when the file reads the same.
+    pub fn read(&mut self, proc: &Path, buf: &mut String) -> io::Result<&[Mount]> {
+        read_mounts_text(proc, buf)?;
+        if *buf != self.raw {
+            self.selected = select(parse_str(buf));
+            std::mem::swap(&mut self.raw, buf);
+        }
+        Ok(&self.selected)
+    }
 }
 
 /// The statvfs numbers a disk's usage is computed from.
@@ -353,7 +373,9 @@ impl Disks {
                 self.workers.remove(&m.mount_point);
             }
         }
-        let deadline = now + self.deadline;
+        // Counted from here, not from `now`: starting new probe threads on a busy machine
+        // can take a while, and that is not the mounts' fault.
+        let deadline = Instant::now() + self.deadline;
         let mut pending = asked.len();
         while pending > 0 {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -534,7 +556,7 @@ gvfsd-fuse /run/user/1000/gvfs fuse.gvfsd-fuse rw,nosuid,nodev,relatime,user_id=
         PROBES.fetch_add(1, Ordering::SeqCst);
         let p = path.to_string_lossy();
         if p.ends_with("hung") {
-            std::thread::sleep(Duration::from_millis(1500));
+            std::thread::sleep(Duration::from_secs(5));
         }
         if p.ends_with("gone") {
             return Err("statvfs: No such file or directory (os error 2)".into());
@@ -549,11 +571,7 @@ gvfsd-fuse /run/user/1000/gvfs fuse.gvfsd-fuse rw,nosuid,nodev,relatime,user_id=
 
     #[test]
     fn a_hung_mount_is_reported_not_waited_for_and_not_probed_twice() {
-        let mut d = Disks::new(
-            PathBuf::from("/fake"),
-            fake_probe,
-            Duration::from_millis(100),
-        );
+        let mut d = Disks::new(PathBuf::from("/fake"), fake_probe, Duration::from_secs(1));
         let mounts = vec![mount("/"), mount("/mnt/hung"), mount("/mnt/gone")];
         let mut errors = BTreeMap::new();
         let disks = d.sample(&mounts, &mut errors);
