@@ -145,7 +145,8 @@ function renderSample(host, s) {
     setText(sampled, "no sample from this host yet");
     sampled.removeAttribute("datetime");
   } else {
-    setText(sampled, str(s.timestamp).replace(/\.\d+/, ""));
+    const t = new Date(s.timestamp);
+    setText(sampled, isNaN(t) ? str(s.timestamp) : t.toLocaleTimeString([], { hour12: false }));
     sampled.setAttribute("datetime", str(s.timestamp));
   }
   sys.dataset.ready = s ? "true" : "false";

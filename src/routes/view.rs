@@ -185,6 +185,8 @@ pub struct SystemView {
     /// A sample exists.
     pub ready: bool,
     pub sampled_at: String,
+    /// "00:23:38 UTC".
+    pub sampled_label: String,
     pub cpu_pct: String,
     pub cpu_bar: String,
     pub cpu_level: &'static str,
@@ -243,6 +245,7 @@ impl SystemView {
         };
         v.ready = true;
         v.sampled_at = s.timestamp.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        v.sampled_label = s.timestamp.format("%H:%M:%S UTC").to_string();
         if let Some(c) = &s.cpu {
             v.cpu_pct = pct(c.percent);
             v.cpu_bar = bar(c.percent);
