@@ -6,4 +6,5 @@
 mod browser;
 mod cli;
 mod common;
+mod host;
 mod http;
