@@ -18,5 +18,6 @@ pub fn start(state: &AppState, tasks: &mut Tasks) -> std::io::Result<()> {
             hub.heartbeat();
         }
     })?;
+    crate::feeds::start(state, tasks)?;
     Ok(())
 }

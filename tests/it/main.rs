@@ -6,5 +6,7 @@
 mod browser;
 mod cli;
 mod common;
+mod feeds;
 mod host;
 mod http;
+mod stub;
