@@ -6,17 +6,15 @@
 //! Without chromium/chromedriver the tests skip with a message, unless `CI=true`, where
 //! they fail.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::common::{free_port, get, Portal};
+use crate::common::{fixture, free_port, get, Portal};
+use crate::stub::{Reply, Stub};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -192,7 +190,11 @@ impl Session<'_> {
 
     /// Sizes the viewport (not the window) to `w` × `h` CSS pixels.
     fn viewport(&self, w: i64, h: i64) {
-        self.cmd("POST", "/window/rect", Some(json!({ "width": w, "height": h })));
+        self.cmd(
+            "POST",
+            "/window/rect",
+            Some(json!({ "width": w, "height": h })),
+        );
         let inner = self.js("return [window.innerWidth, window.innerHeight];", json!([]));
         let (iw, ih) = (inner[0].as_i64().unwrap(), inner[1].as_i64().unwrap());
         if (iw, ih) != (w, h) {
@@ -281,94 +283,25 @@ fn base64_decode(s: &str) -> Vec<u8> {
     out
 }
 
-/// A tiny Forgejo on 127.0.0.1: one repository whose newest commit message tries to be
-/// HTML. Serves until dropped.
-struct StubForgejo {
-    addr: SocketAddr,
-    stop: Arc<AtomicBool>,
-}
-
 const EVIL: &str = "<img src=x onerror=window.__pwned=1> fix: escape commit messages";
 
-impl StubForgejo {
-    fn start() -> StubForgejo {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let addr = listener.local_addr().unwrap();
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
-        let base = format!("http://{addr}");
-        std::thread::spawn(move || {
-            while !flag.load(Ordering::Relaxed) {
-                match listener.accept() {
-                    Ok((s, _)) => {
-                        let base = base.clone();
-                        std::thread::spawn(move || serve_forgejo(s, &base));
-                    }
-                    Err(_) => std::thread::sleep(Duration::from_millis(10)),
-                }
-            }
-        });
-        StubForgejo { addr, stop }
-    }
-}
-
-impl Drop for StubForgejo {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-    }
-}
-
-fn serve_forgejo(mut s: std::net::TcpStream, base: &str) {
-    let _ = s.set_nonblocking(false);
-    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
-    let mut reader = BufReader::new(s.try_clone().unwrap());
-    let mut line = String::new();
-    if reader.read_line(&mut line).is_err() {
-        return;
-    }
-    loop {
-        let mut h = String::new();
-        if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
-            break;
-        }
-    }
-    let path = line.split(' ').nth(1).unwrap_or("/").to_string();
-    let repo = json!({
-        "id": 1, "name": "portal", "full_name": "kite/portal",
-        "html_url": format!("{base}/kite/portal"),
-        "owner": { "login": "kite" }, "updated_at": "2026-11-26T20:00:00Z",
-        "empty": false, "default_branch": "main"
-    });
-    let commit = json!({
-        "sha": "0123456789abcdef0123456789abcdef01234567",
-        "html_url": format!("{base}/kite/portal/commit/0123456789abcdef"),
-        "created": "2026-11-26T20:00:00Z",
-        "commit": {
-            "message": format!("{EVIL}\n\nbody line"),
-            "author": { "name": "mallory <b>", "email": "m@example.com", "date": "2026-11-26T20:00:00Z" },
-            "committer": { "name": "mallory", "email": "m@example.com", "date": "2026-11-26T20:00:00Z" }
-        },
-        "author": { "login": "mallory" }
-    });
-    let body = if path.contains("/commits") {
-        json!([commit])
-    } else if path.contains("/repos/search") {
-        json!({ "ok": true, "data": [repo] })
-    } else if path.contains("/repos") {
-        json!([repo])
-    } else {
-        json!({})
+/// A Forgejo on 127.0.0.1 (the recorded bodies) with one repository whose newest commit
+/// message tries to be HTML.
+fn evil_forgejo() -> Stub {
+    let read = |rel: &str| -> Value {
+        serde_json::from_slice(&std::fs::read(fixture(rel)).unwrap()).unwrap()
     };
-    let body = body.to_string();
-    let _ = write!(
-        s,
-        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
-        body.len(),
-        body
+    let mut search = read("forgejo/repos_search.json");
+    search["data"].as_array_mut().unwrap().truncate(1);
+    let mut commits = read("forgejo/repo_commits_fast.json");
+    commits[0]["commit"]["message"] = json!(format!("{EVIL}\n\n<script>window.__pwned=2</script>"));
+    let stub = Stub::start();
+    stub.set("/api/v1/repos/search", Reply::json(200, search.to_string()));
+    stub.set(
+        "/api/v1/repos/user2/kiteportal/commits",
+        Reply::json(200, commits.to_string()),
     );
-    let mut sink = [0u8; 64];
-    let _ = s.read(&mut sink);
+    stub
 }
 
 /// A portal sampling every 250 ms, with no services (nothing to probe) unless `extra`
@@ -416,8 +349,14 @@ fn page_loads_clean_and_goes_live() {
     let s = d.session(true);
     s.viewport(1440, 900);
     s.goto(&portal.url("/"));
-    let icons = s.js("return document.querySelectorAll('.card .ico svg').length;", json!([]));
-    assert_eq!(icons, 3, "every service has an icon, unknown ones the generic glyph");
+    let icons = s.js(
+        "return document.querySelectorAll('.card .ico svg').length;",
+        json!([]),
+    );
+    assert_eq!(
+        icons, 3,
+        "every service has an icon, unknown ones the generic glyph"
+    );
     s.wait("the live indicator", WAIT, |s| {
         (s.attr("#live", "data-state") == "live").then_some(())
     });
@@ -487,9 +426,15 @@ fn without_javascript_the_numbers_are_there() {
     assert!(cpu.ends_with('%') && cpu != "—", "CPU: {cpu:?}");
     let mem = s.text("[data-m=mem_total]");
     assert!(mem.ends_with("iB"), "memory total: {mem:?}");
-    let disks = s.js("return document.querySelectorAll('#disks li:not(.none)').length;", json!([]));
+    let disks = s.js(
+        "return document.querySelectorAll('#disks li:not(.none)').length;",
+        json!([]),
+    );
     assert!(disks.as_u64().unwrap() >= 1, "no filesystem listed");
-    let cards = s.js("return document.querySelectorAll('.card').length;", json!([]));
+    let cards = s.js(
+        "return document.querySelectorAll('.card').length;",
+        json!([]),
+    );
     assert_eq!(cards, 0, "the test config has no services");
     s.screenshot("no-js.png");
 }
@@ -498,18 +443,21 @@ fn without_javascript_the_numbers_are_there() {
 fn feed_states_render_honestly() {
     let _g = serial();
     let Some(d) = Driver::start() else { return };
-    // Weather points at a closed port (the harness default) → error; Forgejo unset →
-    // disabled.
-    let portal = fast_portal("testhost", "");
     let s = d.session(true);
     s.viewport(1440, 900);
+
+    // Weather at a closed port (the harness default) → error, with its reason.
+    let portal = fast_portal("testhost", "");
     s.goto(&portal.url("/"));
     s.wait("the weather error", WAIT, |s| {
         (s.attr(".feed[data-feed=weather]", "data-status") == "error").then_some(())
     });
     let reason = s.text(".feed[data-feed=weather] .feed-error");
     assert!(!reason.trim().is_empty(), "error without a reason");
-    assert!(s.text(".feed[data-feed=weather] .feed-label").starts_with("error"));
+    assert!(s
+        .text(".feed[data-feed=weather] .feed-label")
+        .starts_with("error"));
+    // Forgejo unset → disabled, said in words.
     assert_eq!(
         s.attr(".feed[data-feed=activity]", "data-status"),
         "disabled"
@@ -522,16 +470,53 @@ fn feed_states_render_honestly() {
         assert!(!s.text(id).trim().is_empty(), "{id} is blank");
     }
     s.screenshot("feeds-error.png");
+    drop(portal);
+
+    // Weather that worked once and then fails → stale: the last forecast stays, with
+    // its age and the reason.
+    let wttr = Stub::start();
+    wttr.set(
+        "/",
+        Reply::json(200, std::fs::read(fixture("wttr/j1.json")).unwrap()),
+    );
+    let portal = Portal::builder()
+        .config("services = []\n[metrics]\ninterval = \"250ms\"\n[weather]\nrefresh = \"250ms\"\n")
+        .env("KITEPORTAL_WEATHER_URL", &wttr.url())
+        .start();
+    s.goto(&portal.url("/"));
+    s.wait("the weather", WAIT, |s| {
+        (s.attr(".feed[data-feed=weather]", "data-status") == "ok").then_some(())
+    });
+    let temp = s.text(".wx-temp");
+    assert!(temp.ends_with("°C"), "temperature: {temp:?}");
+    wttr.set("/", Reply::text(503, "upstream down"));
+    s.wait("the stale weather", WAIT, |s| {
+        (s.attr(".feed[data-feed=weather]", "data-status") == "stale").then_some(())
+    });
+    assert!(s
+        .text(".feed[data-feed=weather] .feed-label")
+        .starts_with("stale"));
+    assert!(!s
+        .text(".feed[data-feed=weather] .feed-error")
+        .trim()
+        .is_empty());
+    assert_eq!(s.text(".wx-temp"), temp, "stale data must stay on screen");
+    let days = s.js(
+        "return document.querySelectorAll('.days li').length;",
+        json!([]),
+    );
+    assert_eq!(days, 3, "current weather and three days");
+    s.screenshot("feeds-stale.png");
 }
 
 #[test]
 fn commit_messages_are_text_not_html() {
     let _g = serial();
     let Some(d) = Driver::start() else { return };
-    let forgejo = StubForgejo::start();
+    let forgejo = evil_forgejo();
     let portal = Portal::builder()
         .config("services = []\n[metrics]\ninterval = \"250ms\"\n[forgejo]\nrefresh = \"250ms\"\n")
-        .env("KITEPORTAL_FORGEJO_URL", &format!("http://{}", forgejo.addr))
+        .env("KITEPORTAL_FORGEJO_URL", &forgejo.url())
         .env("KITEPORTAL_FORGEJO_TOKEN", "test-token")
         .start();
     // Server side: auto-escaped in the first paint once the feed has it.
@@ -539,11 +524,18 @@ fn commit_messages_are_text_not_html() {
     loop {
         let page = get(portal.addr, "/", &[]).unwrap().text();
         if page.contains("fix: escape commit messages") {
-            assert!(page.contains("&lt;img src=x onerror=window.__pwned=1&gt;"));
+            let escaped = ["&lt;img src=x onerror", "&#60;img src=x onerror"];
+            assert!(
+                escaped.iter().any(|e| page.contains(e)),
+                "message not escaped"
+            );
             assert!(!page.contains("<img src=x"));
             break;
         }
-        assert!(t.elapsed() < WAIT, "the activity feed never showed the commit");
+        assert!(
+            t.elapsed() < WAIT,
+            "the activity feed never showed the commit"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     let s = d.session(true);
@@ -556,7 +548,10 @@ fn commit_messages_are_text_not_html() {
     s.wait("the commit rendered by the script", WAIT, |s| {
         (s.text("#commits .msg") == EVIL).then_some(())
     });
-    let imgs = s.js("return document.querySelectorAll('#commits img').length;", json!([]));
+    let imgs = s.js(
+        "return document.querySelectorAll('#commits img').length;",
+        json!([]),
+    );
     assert_eq!(imgs, 0, "the message became markup");
     let pwned = s.js("return window.__pwned === undefined;", json!([]));
     assert_eq!(pwned, true, "the message ran script");
@@ -569,7 +564,10 @@ fn peer_appears_and_switching_shows_its_numbers() {
     let peer = fast_portal("kscloud1", "");
     let portal = fast_portal(
         "monk",
-        &format!("[[peers]]\nname = \"kscloud1\"\nurl = \"{}\"\n", peer.url("")),
+        &format!(
+            "[[peers]]\nname = \"kscloud1\"\nurl = \"{}\"\n",
+            peer.url("")
+        ),
     );
     let s = d.session(true);
     s.viewport(1440, 900);
@@ -613,7 +611,10 @@ fn peer_appears_and_switching_shows_its_numbers() {
         (stamps(peer.addr).contains(&shown) && mem != "—").then_some(())
     });
     let shown = s.attr("#sampled", "datetime");
-    assert!(!stamps(portal.addr).contains(&shown), "shows this host's sample");
+    assert!(
+        !stamps(portal.addr).contains(&shown),
+        "shows this host's sample"
+    );
     s.screenshot("peer.png");
     // And back.
     s.click(".host-tab[data-host=\"monk\"]");
