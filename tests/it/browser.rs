@@ -620,3 +620,23 @@ fn peer_appears_and_switching_shows_its_numbers() {
     s.click(".host-tab[data-host=\"monk\"]");
     assert_eq!(s.text("#sys-host"), "monk");
 }
+
+#[test]
+fn refused_stream_falls_back_to_polling() {
+    let _g = serial();
+    let Some(d) = Driver::start() else { return };
+    // No stream slots at all: /api/stream answers 503, the page polls the JSON API.
+    let portal = fast_portal("testhost", "[stream]\nmax_clients = 0\n");
+    assert_eq!(get(portal.addr, "/api/stream", &[]).unwrap().status, 503);
+    let s = d.session(true);
+    s.viewport(1440, 900);
+    s.goto(&portal.url("/"));
+    s.wait("the polling indicator", WAIT, |s| {
+        (s.attr("#live", "data-state") == "polling").then_some(())
+    });
+    let first = s.attr("#sampled", "datetime");
+    s.wait("a polled sample on the page", WAIT, |s| {
+        let now = s.attr("#sampled", "datetime");
+        (!now.is_empty() && now != first).then_some(())
+    });
+}
