@@ -640,3 +640,45 @@ fn refused_stream_falls_back_to_polling() {
         (!now.is_empty() && now != first).then_some(())
     });
 }
+
+/// The raw first paint (no browser needed): numbers present, nothing the CSP would block.
+#[test]
+fn first_paint_html_is_complete_and_csp_clean() {
+    let portal = fast_portal("testhost", &loopback_services());
+    let t = Instant::now();
+    while get(portal.addr, "/api/metrics", &[])
+        .map(|r| r.status != 200 || r.json()["cpu"]["percent"].is_null())
+        .unwrap_or(true)
+    {
+        assert!(t.elapsed() < WAIT, "no CPU percentage from the sampler");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let r = get(portal.addr, "/", &[]).unwrap();
+    assert_eq!(r.status, 200);
+    assert!(r.header("content-security-policy").unwrap().contains("script-src 'self'"));
+    let html = r.text();
+    let attr = |name: &str| -> Option<String> {
+        let start = html.find(&format!("data-m=\"{name}\">"))? + name.len() + 10;
+        Some(html[start..].split('<').next()?.to_string())
+    };
+    let cpu = attr("cpu_pct").unwrap();
+    assert!(cpu.ends_with('%') && cpu.len() > 2, "CPU: {cpu:?}");
+    assert!(attr("mem_total").unwrap().ends_with("iB"));
+    assert!(attr("uptime").unwrap() != "—");
+    assert!(html.contains("<polyline class=\"s-cpu\" data-spark=\"cpu\" points=\""));
+    // Nothing inline: no style attributes, no inline scripts, no handler attributes.
+    assert!(!html.contains(" style="), "style attribute in the page");
+    for (i, _) in html.match_indices("<script") {
+        assert!(html[i..].starts_with("<script type=\"module\" src=\"/assets/"));
+    }
+    let lower = html.to_ascii_lowercase();
+    for handler in [" onclick=", " onload=", " onerror=", " onmouseover="] {
+        assert!(!lower.contains(handler), "{handler} in the page");
+    }
+    // Icons inline from our own files; an unknown icon name gets the generic glyph.
+    assert_eq!(html.matches("<span class=\"ico\" aria-hidden=\"true\"><svg").count(), 3);
+    // Compressed for clients that accept it.
+    let z = get(portal.addr, "/", &[("Accept-Encoding", "gzip, br")]).unwrap();
+    assert_eq!(z.header("content-encoding"), Some("gzip"));
+    assert!(z.body.len() * 2 < html.len(), "gzip did not shrink the page");
+}
