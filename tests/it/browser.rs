@@ -655,7 +655,10 @@ fn first_paint_html_is_complete_and_csp_clean() {
     }
     let r = get(portal.addr, "/", &[]).unwrap();
     assert_eq!(r.status, 200);
-    assert!(r.header("content-security-policy").unwrap().contains("script-src 'self'"));
+    assert!(r
+        .header("content-security-policy")
+        .unwrap()
+        .contains("script-src 'self'"));
     let html = r.text();
     let attr = |name: &str| -> Option<String> {
         let start = html.find(&format!("data-m=\"{name}\">"))? + name.len() + 10;
@@ -676,9 +679,16 @@ fn first_paint_html_is_complete_and_csp_clean() {
         assert!(!lower.contains(handler), "{handler} in the page");
     }
     // Icons inline from our own files; an unknown icon name gets the generic glyph.
-    assert_eq!(html.matches("<span class=\"ico\" aria-hidden=\"true\"><svg").count(), 3);
+    assert_eq!(
+        html.matches("<span class=\"ico\" aria-hidden=\"true\"><svg")
+            .count(),
+        3
+    );
     // Compressed for clients that accept it.
     let z = get(portal.addr, "/", &[("Accept-Encoding", "gzip, br")]).unwrap();
     assert_eq!(z.header("content-encoding"), Some("gzip"));
-    assert!(z.body.len() * 2 < html.len(), "gzip did not shrink the page");
+    assert!(
+        z.body.len() * 2 < html.len(),
+        "gzip did not shrink the page"
+    );
 }
