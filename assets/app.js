@@ -174,6 +174,10 @@ function renderSample(host, s) {
     sampled.setAttribute("datetime", str(s.timestamp));
   }
   sys.dataset.ready = s ? "true" : "false";
+  if (s && num(s.interval_seconds) && s.interval_seconds > 0) {
+    const iv = s.interval_seconds;
+    setText($("#every"), iv < 1 ? `${Math.round(iv * 1000)}ms` : `${+iv.toFixed(1)}s`);
+  }
   const c = (s && s.cpu) || null, m = (s && s.memory) || null, n = (s && s.network) || null;
 
   const cpuL = level(c && c.percent, 75, 90);
