@@ -10,6 +10,7 @@ const INTERVAL = Math.max(250, Number(doc.body.dataset.intervalMs) || 2000);
 const SELF = doc.body.dataset.host || "";
 const SPARK_POINTS = 150;
 const NONE = "—";
+const OWN_EVERY = (document.getElementById("every") || {}).textContent || "";
 
 // ---------------------------------------------------------------- formatting
 // (mirrors src/routes/view.rs so live values read exactly like the first paint)
@@ -174,10 +175,11 @@ function renderSample(host, s) {
     sampled.setAttribute("datetime", str(s.timestamp));
   }
   sys.dataset.ready = s ? "true" : "false";
-  if (s && num(s.interval_seconds) && s.interval_seconds > 0) {
-    const iv = s.interval_seconds;
-    setText($("#every"), iv < 1 ? `${Math.round(iv * 1000)}ms` : `${+iv.toFixed(1)}s`);
-  }
+  // This host's configured interval as rendered; a peer's from its measured one.
+  const iv = s && num(s.interval_seconds) && s.interval_seconds > 0 ? s.interval_seconds : 0;
+  setText($("#every"), host === SELF || !iv ? OWN_EVERY
+    : Math.abs(iv - Math.round(iv)) < 0.1 ? `${Math.round(iv)}s`
+    : iv < 1 ? `${Math.round(iv * 20) * 50}ms` : `${iv.toFixed(1)}s`);
   const c = (s && s.cpu) || null, m = (s && s.memory) || null, n = (s && s.network) || null;
 
   const cpuL = level(c && c.percent, 75, 90);
