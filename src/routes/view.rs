@@ -703,6 +703,30 @@ mod tests {
     }
 
     #[test]
+    fn feed_states_say_what_is_going_on() {
+        use crate::feeds::Cached;
+        let c: Cached<u32> = Cached::new(std::time::Duration::from_secs(60));
+        assert!(FeedState::of(&c.snapshot(), "weather")
+            .label
+            .starts_with("pending"));
+        c.set_error("connection refused");
+        let s = FeedState::of(&c.snapshot(), "weather");
+        assert_eq!(
+            (s.status, s.error.as_deref()),
+            ("error", Some("connection refused"))
+        );
+        c.set_ok(1);
+        c.set_error("HTTP 503");
+        let s = FeedState::of(&c.snapshot(), "weather");
+        assert_eq!(s.status, "stale");
+        assert!(s.label.contains("just now"), "{}", s.label);
+        let d: Cached<u32> = Cached::disabled();
+        assert!(FeedState::of(&d.snapshot(), "activity")
+            .label
+            .contains("not configured"));
+    }
+
+    #[test]
     fn unknown_icons_fall_back_to_the_generic_glyph() {
         assert!(icon_svg("forgejo").contains("<svg"));
         assert_eq!(icon_svg("no-such-icon"), icon_svg("generic"));
