@@ -322,7 +322,7 @@ fn check(s: &Value, k: u64, host: &str, fake: &FakeHost) -> Vec<String> {
     if ids != want {
         bad.push(format!("disks: {ids:?}"));
     }
-    let st = rustix::fs::statvfs(&fake.path("root")).unwrap();
+    let st = rustix::fs::statvfs(fake.path("root")).unwrap();
     let frsize = if st.f_frsize > 0 {
         st.f_frsize
     } else {
