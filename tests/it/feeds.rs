@@ -73,7 +73,11 @@ fn weather_portal(stub: &Stub, extra: &str) -> Portal {
 #[test]
 fn weather_from_j1_with_numbers_as_numbers() {
     let stub = Stub::start();
-    stub.set("/Heideck%2C%20Bayern", j1());
+    // A slow upstream (answering after 800 ms, within the 2 s timeout) still delivers.
+    stub.set(
+        "/Heideck%2C%20Bayern",
+        Reply::Delayed(Duration::from_millis(800), Box::new(j1())),
+    );
     let p = weather_portal(&stub, "location = \"Heideck, Bayern\"");
     let w = wait_api(&p, "/api/weather", "ok", |v| v["status"] == "ok");
     let d = &w["data"];
@@ -458,6 +462,8 @@ struct SseClient {
     text: String,
     consumed: usize,
     status: u16,
+    /// The last (zero-length) chunk arrived: the server ended the stream cleanly.
+    ended: bool,
 }
 
 impl SseClient {
@@ -475,6 +481,7 @@ impl SseClient {
             text: String::new(),
             consumed: 0,
             status: 0,
+            ended: false,
         };
         let t = Instant::now();
         while c.status == 0 && t.elapsed() < Duration::from_secs(5) {
@@ -507,6 +514,9 @@ impl SseClient {
                 usize::from_str_radix(String::from_utf8_lossy(&self.raw[..i]).trim(), 16).unwrap();
             if self.raw.len() < i + 2 + n + 2 {
                 return;
+            }
+            if n == 0 {
+                self.ended = true;
             }
             self.text
                 .push_str(&String::from_utf8_lossy(&self.raw[i + 2..i + 2 + n]));
@@ -638,6 +648,21 @@ fn stream_clients_are_bounded() {
             .then_some(s)
     });
     let _ = again.flush();
+}
+
+#[test]
+fn shutdown_ends_open_streams_cleanly() {
+    let mut p = Portal::builder().start();
+    let mut sse = SseClient::connect(&p);
+    sse.next_event("hosts", Duration::from_secs(5)).unwrap();
+    let status = p.terminate(Duration::from_secs(10)).expect("exits");
+    assert!(status.success(), "{status}");
+    let t = Instant::now();
+    while !sse.ended && t.elapsed() < Duration::from_secs(2) {
+        sse.pump();
+    }
+    // The stream got its final chunk: it was ended by the server, not cut by the exit.
+    assert!(sse.ended);
 }
 
 #[test]

@@ -28,6 +28,8 @@ pub enum Reply {
     Endless,
     /// Headers, then one byte every 100 ms, forever (bounded at 5 minutes).
     Trickle,
+    /// The inner reply, after a pause (a slow but working upstream).
+    Delayed(Duration, Box<Reply>),
 }
 
 impl Reply {
@@ -211,6 +213,13 @@ fn serve(mut conn: TcpStream, inner: &Inner) {
             .unwrap_or_else(|| Reply::json(404, r#"{"message":"stub: no such route"}"#))
     };
     let stopped = || inner.stop.load(Ordering::SeqCst);
+    let reply = match reply {
+        Reply::Delayed(pause, inner_reply) => {
+            std::thread::sleep(pause);
+            *inner_reply
+        }
+        r => r,
+    };
     match reply {
         Reply::Full {
             status,
@@ -249,6 +258,7 @@ fn serve(mut conn: TcpStream, inner: &Inner) {
                 }
             }
         }
+        Reply::Delayed(..) => {}
         Reply::Trickle => {
             let _ = conn.write_all(
                 b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n[",
