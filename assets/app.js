@@ -47,6 +47,20 @@ function dayLabel(date) {
   return `${wd} ${m[3]}`;
 }
 
+/** Glyph for a wttr.in (WWO) weather code (mirrors view.rs weather_kind). */
+function weatherKind(code) {
+  const c = Number(code);
+  const within = (a, b) => c >= a && c <= b;
+  if (c === 113) return "sun";
+  if (c === 116) return "part";
+  if (c === 119 || c === 122) return "cloud";
+  if ([143, 248, 260].includes(c)) return "fog";
+  if ([200, 386, 389, 392, 395].includes(c)) return "storm";
+  if ([179, 182, 185, 227, 230, 317, 320, 350].includes(c) || within(323, 338) || within(362, 377)) return "snow";
+  if (c === 176 || within(263, 314) || within(353, 359)) return "rain";
+  return "cloud";
+}
+
 // ---------------------------------------------------------------- DOM helpers
 function el(tag, props = {}, ...kids) {
   const e = doc.createElement(tag);
@@ -359,8 +373,10 @@ function renderWeather(w) {
   }
   const deg = (v) => (num(v) ? `${v.toFixed(0)}°` : NONE);
   const kv = (k, v) => el("div", {}, el("dt", { text: k }), el("dd", { text: v }));
+  const ico = svgEl("svg", { class: "wx-ico", viewBox: "0 0 24 24", "aria-hidden": "true" });
+  ico.append(svgEl("use", { href: `#wx-${weatherKind(w.code)}` }));
   box.replaceChildren(
-    el("div", { class: "wx-now" },
+    el("div", { class: "wx-now" }, ico,
       el("p", { class: "wx-temp", text: num(w.temp_c) ? `${w.temp_c.toFixed(0)}°C` : NONE }),
       el("div", {}, el("p", { class: "wx-desc", text: str(w.description) }), el("p", { class: "wx-loc", text: str(w.location) }))),
     el("dl", { class: "kv" },
