@@ -119,7 +119,7 @@ impl Driver {
                     "--headless", "--no-sandbox", "--disable-gpu",
                     "--disable-background-networking", "--disable-component-update",
                     "--disable-sync", "--no-first-run", "--disable-quic",
-                    "--hide-scrollbars",
+                    "--hide-scrollbars", "--disable-dev-shm-usage",
                     format!("--user-data-dir={}", profile.path().display()),
                 ],
                 "prefs": prefs,
