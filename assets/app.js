@@ -328,6 +328,16 @@ function feedLabel(env, what, elapsed) {
   }
 }
 const WHAT = { services: "service checks", weather: "weather", activity: "activity" };
+/** The body of a card with nothing to show (mirrors view.rs empty_text). */
+function emptyText(name) {
+  const f = feeds.get(name), what = WHAT[name];
+  switch (f && f.env.status) {
+    case "pending": return `Fetching ${what}…`;
+    case "error": return `No ${what} yet; retrying in the background.`;
+    case "disabled": return name === "activity" ? "Set forgejo.url (and a token) to list recent commits here." : `${what} is turned off.`;
+    default: return `No ${what} to show.`;
+  }
+}
 function renderFeedState(name) {
   const f = feeds.get(name);
   const p = $(`.feed[data-feed="${name}"]`);
@@ -368,7 +378,7 @@ function renderWeather(w) {
   const box = $("#wx-body");
   if (!box) return;
   if (!w || typeof w !== "object") {
-    if (!$(".wx-now", box)) box.replaceChildren(el("p", { class: "empty", text: "No weather to show." }));
+    if (!$(".wx-now", box)) box.replaceChildren(el("p", { class: "empty", text: emptyText("weather") }));
     return;
   }
   const deg = (v) => (num(v) ? `${v.toFixed(0)}°` : NONE);
@@ -404,7 +414,7 @@ function renderActivity(data) {
         el("code", { text: str(c.short_sha) }), ` · ${str(c.author)} · `,
         el("time", { datetime: str(c.date), text: isFinite(t) ? age(Math.max(0, (now - t) / 1000)) : NONE })));
   });
-  if (!lis.length) lis.push(el("li", { class: "empty", text: "No commits to show." }));
+  if (!lis.length) lis.push(el("li", { class: "empty", text: emptyText("activity") }));
   ol.replaceChildren(...lis);
 }
 

@@ -407,6 +407,8 @@ pub struct FeedState {
     pub label: String,
     /// The last error, shown for stale and error.
     pub error: Option<String>,
+    /// What the card says when it has nothing to list.
+    pub empty: String,
 }
 
 impl FeedState {
@@ -426,7 +428,21 @@ impl FeedState {
             status: s.status.as_str(),
             label,
             error: s.error.clone(),
+            empty: empty_text(s.status, what),
         }
+    }
+}
+
+/// The body of a card with nothing to show, by feed status (mirrored in app.js).
+pub fn empty_text(status: FeedStatus, what: &str) -> String {
+    match status {
+        FeedStatus::Pending => format!("Fetching {what}…"),
+        FeedStatus::Error => format!("No {what} yet; retrying in the background."),
+        FeedStatus::Disabled if what == "activity" => {
+            "Set forgejo.url (and a token) to list recent commits here.".to_string()
+        }
+        FeedStatus::Disabled => format!("{what} is turned off."),
+        FeedStatus::Ok | FeedStatus::Stale => format!("No {what} to show."),
     }
 }
 

@@ -465,6 +465,10 @@ fn feed_states_render_honestly() {
     assert!(s
         .text(".feed[data-feed=activity] .feed-label")
         .contains("not configured"));
+    assert!(
+        s.text("#commits").contains("forgejo.url"),
+        "disabled card says how to enable it"
+    );
     // No feed card is ever blank.
     for id in ["#wx-body", "#commits"] {
         assert!(!s.text(id).trim().is_empty(), "{id} is blank");
