@@ -701,4 +701,21 @@ fn first_paint_html_is_complete_and_csp_clean() {
         z.body.len() * 2 < html.len(),
         "gzip did not shrink the page"
     );
+    // The first-load budget: the page and every asset it links, as a browser gets them.
+    let mut total = z.body.len();
+    for (i, _) in html.match_indices("\"/assets/") {
+        let url = html[i + 1..].split('"').next().unwrap();
+        let a = get(
+            portal.addr,
+            url,
+            &[("Accept-Encoding", "gzip, deflate, br")],
+        )
+        .unwrap();
+        assert_eq!(a.status, 200, "{url}");
+        total += a.body.len();
+    }
+    assert!(
+        total <= 100 * 1024,
+        "first load is {total} bytes compressed"
+    );
 }
