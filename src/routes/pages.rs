@@ -1,13 +1,13 @@
 //! Server-rendered HTML: the portal page (`/`) and the themed 404, from `templates/`
-//! with askama (auto-escaping on).
+//! with askama (auto-escaping on). The page's data comes from [`PageView`].
 
-use actix_web::http::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
+use actix_web::http::header::{HeaderValue, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, VARY};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
-use crate::config::Service;
-use crate::routes::assets::AssetStore;
+use crate::routes::assets::{negotiate, AssetStore, Encoding};
+use crate::routes::view::PageView;
 use crate::state::AppState;
 
 /// Asset URLs the templates link to.
@@ -31,19 +31,11 @@ impl AssetUrls {
     }
 }
 
-/// A group of services, in config order.
-pub struct Group<'a> {
-    pub name: &'a str,
-    pub services: Vec<&'a Service>,
-}
-
 #[derive(Template)]
 #[template(path = "index.html")]
-pub struct IndexPage<'a> {
+pub struct IndexPage {
     pub assets: &'static AssetUrls,
-    pub host: &'a str,
-    pub version: &'static str,
-    pub groups: Vec<Group<'a>>,
+    pub v: PageView,
 }
 
 #[derive(Template)]
@@ -53,30 +45,40 @@ pub struct NotFoundPage<'a> {
     pub path: &'a str,
 }
 
-/// Groups services by their `group`, keeping the order in which groups first appear.
-pub fn group_services(services: &[Service]) -> Vec<Group<'_>> {
-    let mut groups: Vec<Group<'_>> = Vec::new();
-    for s in services {
-        match groups.iter_mut().find(|g| g.name == s.group) {
-            Some(g) => g.services.push(s),
-            None => groups.push(Group {
-                name: &s.group,
-                services: vec![s],
-            }),
-        }
-    }
-    groups
+/// Gzips a rendered page: it is rebuilt per request (live numbers), so it cannot be
+/// precompressed like the assets, and shrinks to about a quarter.
+fn gzip(body: &[u8]) -> Option<Vec<u8>> {
+    use std::io::Write as _;
+    let mut enc = flate2::write::GzEncoder::new(
+        Vec::with_capacity(body.len() / 3),
+        flate2::Compression::new(5),
+    );
+    enc.write_all(body).ok()?;
+    enc.finish().ok()
 }
 
-fn html(status: StatusCode, body: Result<String, askama::Error>) -> HttpResponse {
+fn html(
+    req: &HttpRequest,
+    status: StatusCode,
+    body: Result<String, askama::Error>,
+) -> HttpResponse {
     match body {
-        Ok(b) => HttpResponse::build(status)
-            .insert_header((
+        Ok(b) => {
+            let mut resp = HttpResponse::build(status);
+            resp.insert_header((
                 CONTENT_TYPE,
                 HeaderValue::from_static("text/html; charset=utf-8"),
             ))
             .insert_header((CACHE_CONTROL, HeaderValue::from_static("no-cache")))
-            .body(b),
+            .insert_header((VARY, HeaderValue::from_static("Accept-Encoding")));
+            let wants_gzip = negotiate(req.headers(), true, false) == Encoding::Gzip;
+            match wants_gzip.then(|| gzip(b.as_bytes())).flatten() {
+                Some(z) => resp
+                    .insert_header((CONTENT_ENCODING, HeaderValue::from_static("gzip")))
+                    .body(z),
+                None => resp.body(b),
+            }
+        }
         Err(e) => {
             log::error!("template failed: {e}");
             HttpResponse::InternalServerError().finish()
@@ -85,14 +87,12 @@ fn html(status: StatusCode, body: Result<String, askama::Error>) -> HttpResponse
 }
 
 /// `GET /`
-pub async fn index(state: web::Data<AppState>) -> HttpResponse {
+pub async fn index(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let page = IndexPage {
         assets: AssetUrls::get(),
-        host: &state.config.host.name,
-        version: env!("CARGO_PKG_VERSION"),
-        groups: group_services(&state.config.services),
+        v: PageView::build(&state, chrono::Utc::now()),
     };
-    html(StatusCode::OK, page.render())
+    html(&req, StatusCode::OK, page.render())
 }
 
 /// The themed 404 page.
@@ -102,7 +102,7 @@ pub fn not_found(req: &HttpRequest) -> HttpResponse {
         assets: AssetUrls::get(),
         path: &path,
     };
-    html(StatusCode::NOT_FOUND, page.render())
+    html(req, StatusCode::NOT_FOUND, page.render())
 }
 
 /// Anything no route matched.
