@@ -141,16 +141,26 @@ pub fn delta(prev: &Ticks, cur: &Ticks) -> Option<Usage> {
     if prev.fields().iter().zip(cur.fields()).any(|(p, c)| c < *p) {
         return None;
     }
-    let total = cur.total() - prev.total();
+    // Per-field deltas summed in u128: counters near u64::MAX (a corrupt or hostile
+    // procfs) can neither overflow nor push a share past 100 %.
+    let d = |c: u64, p: u64| u128::from(c - p);
+    let total = d(cur.user, prev.user)
+        + d(cur.nice, prev.nice)
+        + d(cur.system, prev.system)
+        + d(cur.idle, prev.idle)
+        + d(cur.iowait, prev.iowait)
+        + d(cur.irq, prev.irq)
+        + d(cur.softirq, prev.softirq)
+        + d(cur.steal, prev.steal);
     if total == 0 {
         return None;
     }
-    let idle = (cur.idle - prev.idle) + (cur.iowait - prev.iowait);
-    let pct = |n: u64| round2(n as f64 * 100.0 / total as f64);
+    let idle = d(cur.idle, prev.idle) + d(cur.iowait, prev.iowait);
+    let pct = |n: u128| round2(n as f64 * 100.0 / total as f64);
     Some(Usage {
-        busy: pct(total.saturating_sub(idle)),
-        iowait: pct(cur.iowait - prev.iowait),
-        steal: pct(cur.steal - prev.steal),
+        busy: pct(total - idle),
+        iowait: pct(d(cur.iowait, prev.iowait)),
+        steal: pct(d(cur.steal, prev.steal)),
     })
 }
 

@@ -289,3 +289,28 @@ fn deeply_nested_json_is_an_error_not_a_stack_overflow() {
     let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
     assert!(serde_json::from_str::<Value>(&deep).is_err());
 }
+
+#[test]
+fn regression_cpu_counters_near_u64_max() {
+    // Found by `cpu_shares_stay_within_0_and_100`: idle + iowait deltas overflowed.
+    let zero = cpu::Ticks {
+        user: 0,
+        nice: 0,
+        system: 0,
+        idle: 0,
+        iowait: 0,
+        irq: 0,
+        softirq: 0,
+        steal: 0,
+        guest: 0,
+        guest_nice: 0,
+    };
+    let cur = cpu::Ticks {
+        idle: u64::MAX,
+        iowait: u64::MAX,
+        user: u64::MAX,
+        ..zero
+    };
+    let u = cpu::delta(&zero, &cur).unwrap();
+    assert!((0.0..=100.0).contains(&u.busy) && (0.0..=100.0).contains(&u.iowait));
+}
