@@ -5,5 +5,6 @@
 
 mod cli;
 mod common;
+mod deploy;
 mod host;
 mod http;
