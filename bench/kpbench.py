@@ -244,7 +244,8 @@ def build_release(timeout=1800):
 
 
 def binary():
-    return os.path.join(REPO, "target", "release", "kiteportal")
+    # KP_BENCH_BINARY: compare another build (A/B of a change) against the same old stack.
+    return os.environ.get("KP_BENCH_BINARY") or os.path.join(REPO, "target", "release", "kiteportal")
 
 
 def embed_dir():
@@ -297,7 +298,8 @@ def write_kiteportal_config(path, port, extra=""):
             "",
         ]
     with open(path, "w") as f:
-        f.write(extra + "\n" + "\n".join(lines) if extra else "\n".join(lines))
+        # Top-level keys first: a table header in `extra` would swallow them.
+        f.write("\n".join(lines) + "\n" + extra)
 
 
 def kiteportal_env(extra=None):
@@ -317,7 +319,12 @@ def start_kiteportal(tmp, extra_config="", env=None, name="kiteportal", wait_pat
     write_kiteportal_config(cfg, port, extra_config)
     errlog = open(os.path.join(tmp, f"{name}.log"), "wb")
     p = spawn([binary(), "--config", cfg], env=kiteportal_env(env), stdout=errlog, stderr=errlog)
-    wait_200(port, wait_path, timeout=20, proc=p)
+    try:
+        wait_200(port, wait_path, timeout=20, proc=p)
+    except RuntimeError:
+        with open(os.path.join(tmp, f"{name}.log"), errors="replace") as f:
+            log(f.read()[-2000:])
+        raise
     return p, port
 
 
