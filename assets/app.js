@@ -1,1 +1,473 @@
-// Live updates for the portal page (progressively enhanced; the page works without it).
+// KiteStacks portal: keeps the server-rendered page live. Progressive enhancement only —
+// the page is complete without this file. Upstream text (commit messages, repo names,
+// weather, service and host names) is only ever set through textContent / attributes,
+// never parsed as HTML.
+
+const doc = document;
+const $ = (sel, root = doc) => root.querySelector(sel);
+const $$ = (sel, root = doc) => Array.from(root.querySelectorAll(sel));
+const INTERVAL = Math.max(250, Number(doc.body.dataset.intervalMs) || 2000);
+const SELF = doc.body.dataset.host || "";
+const SPARK_POINTS = 150;
+const NONE = "—";
+
+// ---------------------------------------------------------------- formatting
+// (mirrors src/routes/view.rs so live values read exactly like the first paint)
+const UNITS = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+function bytes(n) {
+  if (typeof n !== "number" || !isFinite(n) || n < 0) return NONE;
+  let i = 0;
+  while (n >= 1024 && i < UNITS.length - 1) { n /= 1024; i++; }
+  return i === 0 ? `${n.toFixed(0)} B` : `${n.toFixed(1)} ${UNITS[i]}`;
+}
+const rate = (n) => (typeof n === "number" && isFinite(n) && n >= 0 ? `${bytes(n)}/s` : NONE);
+const num = (n) => typeof n === "number" && isFinite(n);
+const pct = (n) => (num(n) ? `${Math.min(100, Math.max(0, n)).toFixed(1)}%` : NONE);
+const barLen = (n) => (num(n) ? Math.min(100, Math.max(0, n)) : 0).toFixed(1);
+function uptime(s) {
+  if (!num(s)) return NONE;
+  const d = Math.floor(s / 86400), h = Math.floor(s / 3600) % 24, m = Math.floor(s / 60) % 60;
+  return d ? `${d}d ${h}h ${m}m` : h ? `${h}h ${m}m` : `${m}m`;
+}
+function age(s) {
+  if (s < 45) return "just now";
+  if (s < 3600) return `${Math.floor((s + 30) / 60)} min ago`;
+  if (s < 86400) return `${Math.floor(s / 3600)} h ago`;
+  return `${Math.floor(s / 86400)} d ago`;
+}
+const level = (v, warn, bad) => (!num(v) ? "unknown" : v >= bad ? "bad" : v >= warn ? "warn" : "ok");
+const safeUrl = (u) => (typeof u === "string" && /^https?:\/\/./i.test(u.trim()) ? u.trim() : "#");
+const str = (v) => (v == null ? "" : String(v));
+function dayLabel(date) {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(str(date));
+  if (!m) return str(date).slice(0, 16);
+  const d = new Date(Date.UTC(+m[1], +m[2] - 1, +m[3]));
+  const wd = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"][d.getUTCDay()];
+  return `${wd} ${m[3]}`;
+}
+
+// ---------------------------------------------------------------- DOM helpers
+function el(tag, props = {}, ...kids) {
+  const e = doc.createElement(tag);
+  for (const [k, v] of Object.entries(props)) {
+    if (k === "text") e.textContent = v;
+    else if (k === "class") e.className = v;
+    else e.setAttribute(k, v);
+  }
+  for (const k of kids) if (k != null) e.append(k);
+  return e;
+}
+const SVG = "http://www.w3.org/2000/svg";
+function svgEl(tag, attrs) {
+  const e = doc.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
+  return e;
+}
+/** Sets text; a changed value glows briefly (CSS turns that off for reduced motion). */
+function setText(node, text, flash = false) {
+  if (!node || node.textContent === text) return;
+  node.textContent = text;
+  if (flash) {
+    node.classList.remove("flash");
+    void node.offsetWidth; // restart the animation
+    node.classList.add("flash");
+  }
+}
+
+// ---------------------------------------------------------------- history + sparklines
+const histories = new Map(); // host name -> [{t, cpu, mem, rx, tx}]
+function pushHistory(host, s) {
+  if (!s || !s.timestamp) return;
+  let h = histories.get(host);
+  if (!h) histories.set(host, (h = []));
+  if (h.length && h[h.length - 1].t >= s.timestamp) return;
+  h.push({
+    t: s.timestamp,
+    cpu: s.cpu ? s.cpu.percent : null,
+    mem: s.memory ? s.memory.percent : null,
+    rx: s.network ? s.network.rx_bytes_per_sec : null,
+    tx: s.network ? s.network.tx_bytes_per_sec : null,
+  });
+  if (h.length > SPARK_POINTS) h.splice(0, h.length - SPARK_POINTS);
+}
+function sparkPoints(values, max) {
+  const W = 120, H = 32, step = W / (SPARK_POINTS - 1), x0 = W - step * (values.length - 1);
+  const out = [];
+  values.forEach((v, i) => {
+    if (!num(v) || max <= 0) return;
+    const y = H - 1 - Math.min(1, Math.max(0, v / max)) * (H - 2);
+    out.push(`${(x0 + step * i).toFixed(1)},${y.toFixed(1)}`);
+  });
+  return out.join(" ");
+}
+function drawSparks(host) {
+  const h = histories.get(host) || [];
+  const col = (k) => h.map((p) => p[k]);
+  const rx = col("rx"), tx = col("tx");
+  const netMax = Math.max(1024, ...rx.filter(num), ...tx.filter(num));
+  const set = (k, pts) => { const p = $(`[data-spark="${k}"]`); if (p) p.setAttribute("points", pts); };
+  set("cpu", sparkPoints(col("cpu"), 100));
+  set("mem", sparkPoints(col("mem"), 100));
+  set("rx", sparkPoints(rx, netMax));
+  set("tx", sparkPoints(tx, netMax));
+}
+
+// ---------------------------------------------------------------- system panel
+function setM(key, text, flash = false) {
+  for (const n of $$(`[data-m="${key}"]`)) setText(n, text, flash);
+}
+function setBar(key, v, lvl) {
+  const r = $(`[data-bar="${key}"]`);
+  if (!r) return;
+  r.setAttribute("width", barLen(v));
+  if (lvl) r.setAttribute("data-level", lvl);
+}
+function rows(id, items, make, emptyText) {
+  const ul = $(`#${id}`);
+  if (!ul) return;
+  const lis = items.map(make);
+  if (!lis.length && emptyText) lis.push(el("li", { class: "none", text: emptyText }));
+  ul.replaceChildren(...lis);
+}
+const pair = (a, b) => el("span", { class: "v" }, el("span", { class: "rx", text: a }), " ", el("span", { class: "tx", text: b }));
+function miniBar(v, lvl) {
+  const s = svgEl("svg", { class: "bar", viewBox: "0 0 100 4", preserveAspectRatio: "none", "aria-hidden": "true" });
+  s.append(svgEl("rect", { class: "track", width: 100, height: 4 }),
+    svgEl("rect", { class: "fill", width: barLen(v), height: 4, "data-level": lvl }));
+  return s;
+}
+
+function renderSample(host, s) {
+  const sys = $("#sys");
+  setText($("#sys-host"), host);
+  const sampled = $("#sampled");
+  if (!s) {
+    setText(sampled, "no sample from this host yet");
+    sampled.removeAttribute("datetime");
+  } else {
+    setText(sampled, str(s.timestamp).replace(/\.\d+/, ""));
+    sampled.setAttribute("datetime", str(s.timestamp));
+  }
+  sys.dataset.ready = s ? "true" : "false";
+  const c = (s && s.cpu) || null, m = (s && s.memory) || null, n = (s && s.network) || null;
+
+  const cpuL = level(c && c.percent, 75, 90);
+  setM("cpu_pct", pct(c && c.percent), true);
+  $("#cpu-level").dataset.level = cpuL;
+  setBar("cpu", c && c.percent, cpuL);
+  setM("cpu_count", c ? String(c.count) : NONE);
+  setM("load", c && Array.isArray(c.load) ? c.load.map((x) => Number(x).toFixed(2)).join(" ") : NONE);
+  setM("iowait", pct(c && c.iowait_percent));
+  setM("steal", pct(c && c.steal_percent));
+  const cores = $("#cores");
+  const list = c && Array.isArray(c.cores) ? c.cores : [];
+  cores.setAttribute("viewBox", `0 0 ${Math.max(1, list.length) * 4} 32`);
+  cores.replaceChildren(...list.map((p, i) => {
+    const h = (num(p) ? Math.min(100, Math.max(0, p)) : 0) / 100 * 31 + 1;
+    const r = svgEl("rect", { x: i * 4, y: (32 - h).toFixed(1), width: 3, height: h.toFixed(1), "data-level": level(p, 75, 90) });
+    const t = svgEl("title", {});
+    t.textContent = `core ${i}: ${pct(p)}`;
+    r.append(t);
+    return r;
+  }));
+
+  const memL = m ? level(m.percent, 80, 92) : "unknown";
+  setM("mem_pct", pct(m && m.percent), true);
+  $("#mem-level").dataset.level = memL;
+  setBar("mem", m && m.percent, memL);
+  setM("mem_used", m ? bytes(m.used_bytes) : NONE);
+  setM("mem_total", m ? bytes(m.total_bytes) : NONE);
+  setM("mem_avail", m ? bytes(m.available_bytes) : NONE);
+  const swap = m && m.swap_total_bytes > 0 ? (m.swap_used_bytes / m.swap_total_bytes) * 100 : null;
+  setM("swap_pct", m && m.swap_total_bytes === 0 ? "none" : pct(swap));
+  setM("swap_used", m ? bytes(m.swap_used_bytes) : NONE);
+  setM("swap_total", m ? bytes(m.swap_total_bytes) : NONE);
+  setBar("swap", swap);
+
+  setM("rx", rate(n && n.rx_bytes_per_sec), true);
+  setM("tx", rate(n && n.tx_bytes_per_sec), true);
+  rows("ifaces", (n && n.interfaces) || [], (i) =>
+    el("li", {}, el("span", { class: "k", text: str(i.name) }), pair(`↓ ${rate(i.rx_bytes_per_sec)}`, `↑ ${rate(i.tx_bytes_per_sec)}`)));
+
+  setM("uptime", uptime(s && s.uptime_seconds), false);
+  setM("processes", s && num(s.processes) ? String(s.processes) : NONE);
+  setM("view", s && s.view ? `pid ${str(s.view.pid_namespace)} · net ${str(s.view.net_namespace)} · ${str(s.view.proc)}` : NONE);
+  rows("temps", (s && s.temperatures) || [], (t) =>
+    el("li", {}, el("span", { class: "k", text: str(t.label) }),
+      el("span", { class: "v", "data-level": level(t.celsius, 70, 85), text: num(t.celsius) ? `${t.celsius.toFixed(0)} °C` : NONE })),
+  "no sensors");
+  rows("disks", (s && s.disks) || [], (d) => {
+    const l = level(d.percent, 80, 90);
+    return el("li", {},
+      el("span", { class: "k" }, `${str(d.mount)} `, el("small", { text: `${str(d.device)} · ${str(d.fs)}` })),
+      el("span", { class: "v" }, `${bytes(d.used_bytes)} / ${bytes(d.total_bytes)} · `, el("b", { "data-level": l, text: pct(d.percent) })),
+      miniBar(d.percent, l));
+  }, "no filesystems");
+  rows("io", (s && s.disk_io) || [], (d) =>
+    el("li", {}, el("span", { class: "k", text: str(d.device) }), pair(`read ${rate(d.read_bytes_per_sec)}`, `write ${rate(d.write_bytes_per_sec)}`)),
+  "no block devices");
+  rows("errors", Object.entries((s && s.errors) || {}), ([k, e]) => el("li", {}, el("b", { text: k }), `: ${str(e)}`));
+  drawSparks(host);
+}
+
+// ---------------------------------------------------------------- hosts
+const hostData = new Map(); // name -> {status, metrics}
+let selected = SELF;
+
+function tabFor(name) {
+  return $$(".host-tab").find((b) => b.dataset.host === name);
+}
+function ensureTab(entry) {
+  let b = tabFor(entry.name);
+  if (!b) {
+    b = el("button", { type: "button", class: "host-tab", "aria-pressed": "false" },
+      el("span", { class: "light", "aria-hidden": "true" }), str(entry.name), el("span", { class: "sr" }));
+    b.dataset.host = str(entry.name);
+    b.addEventListener("click", onTab);
+    $("#host-tabs").append(b);
+  }
+  b.dataset.status = str(entry.status);
+  const sr = $(".sr", b);
+  if (sr) sr.textContent = ` (${entry.self ? "this host, " : ""}${str(entry.status)})`;
+}
+function select(name) {
+  selected = name;
+  for (const b of $$(".host-tab")) b.setAttribute("aria-pressed", String(b.dataset.host === name));
+  const d = hostData.get(name);
+  renderSample(name, d ? d.metrics : null);
+  if (name !== SELF) fetchJson("/api/hosts").then(onHosts, () => {});
+}
+function onTab(ev) {
+  select(ev.currentTarget.dataset.host);
+}
+function onHosts(env) {
+  if (!env || !Array.isArray(env.data)) return;
+  for (const h of env.data) {
+    if (!h || typeof h.name !== "string") continue;
+    ensureTab(h);
+    if (h.self) continue; // this host's numbers come from the metrics events
+    hostData.set(h.name, { status: h.status, metrics: h.metrics || null });
+    if (h.metrics) pushHistory(h.name, h.metrics);
+  }
+  if (selected !== SELF) {
+    const d = hostData.get(selected);
+    renderSample(selected, d ? d.metrics : null);
+  }
+}
+
+// ---------------------------------------------------------------- metrics
+let lastMetricsAt = 0;
+function onMetrics(s) {
+  if (!s || typeof s !== "object") return;
+  lastMetricsAt = Date.now();
+  hostData.set(SELF, { status: "ok", metrics: s });
+  pushHistory(SELF, s);
+  if (selected === SELF) renderSample(SELF, s);
+  if (connection !== "live" && connection !== "polling") setLive(mode === "poll" ? "polling" : "live");
+}
+
+// ---------------------------------------------------------------- feeds
+const feeds = new Map(); // name -> {env, at}
+function feedLabel(env, what, elapsed) {
+  const a = num(env.age_seconds) ? age(env.age_seconds + elapsed) : null;
+  switch (env.status) {
+    case "ok": return `updated ${a || "just now"}`;
+    case "stale": return `stale · last good ${a || "a while ago"}`;
+    case "pending": return `pending · fetching ${what}…`;
+    case "error": return `error · no ${what} yet`;
+    case "disabled": return `disabled · ${what} is not configured`;
+    default: return str(env.status);
+  }
+}
+const WHAT = { services: "service checks", weather: "weather", activity: "activity" };
+function renderFeedState(name) {
+  const f = feeds.get(name);
+  const p = $(`.feed[data-feed="${name}"]`);
+  if (!f || !p) return;
+  const elapsed = Math.floor((Date.now() - f.at) / 1000);
+  p.dataset.status = str(f.env.status);
+  setText($(".feed-label", p), feedLabel(f.env, WHAT[name], elapsed));
+  let e = $(".feed-error", p);
+  if (f.env.error && f.env.status !== "ok") {
+    if (!e) p.append(" ", (e = el("span", { class: "feed-error" })));
+    setText(e, str(f.env.error));
+  } else if (e) e.remove();
+}
+function onFeed(name, env, render) {
+  if (!env || typeof env !== "object") return;
+  feeds.set(name, { env, at: Date.now() });
+  renderFeedState(name);
+  render(env.data);
+}
+
+function renderServices(list) {
+  if (!Array.isArray(list)) return;
+  const cards = new Map($$(".card").map((c) => [c.dataset.name, c]));
+  for (const s of list) {
+    const c = cards.get(str(s.name));
+    if (!c) continue;
+    const st = str(s.status || "unknown");
+    if (c.dataset.status !== st) {
+      c.dataset.status = st;
+      c.classList.remove("flip");
+      void c.offsetWidth;
+      c.classList.add("flip");
+    }
+    setText($(".st", c), st);
+    setText($(".lat", c), num(s.latency_ms) ? `${s.latency_ms} ms` : NONE);
+  }
+}
+
+function renderWeather(w) {
+  const box = $("#wx-body");
+  if (!box) return;
+  if (!w || typeof w !== "object") {
+    if (!$(".wx-now", box)) box.replaceChildren(el("p", { class: "empty", text: "No weather to show." }));
+    return;
+  }
+  const deg = (v) => (num(v) ? `${v.toFixed(0)}°` : NONE);
+  const kv = (k, v) => el("div", {}, el("dt", { text: k }), el("dd", { text: v }));
+  box.replaceChildren(
+    el("div", { class: "wx-now" },
+      el("p", { class: "wx-temp", text: num(w.temp_c) ? `${w.temp_c.toFixed(0)}°C` : NONE }),
+      el("div", {}, el("p", { class: "wx-desc", text: str(w.description) }), el("p", { class: "wx-loc", text: str(w.location) }))),
+    el("dl", { class: "kv" },
+      kv("feels like", num(w.feels_like_c) ? `${w.feels_like_c.toFixed(0)}°C` : NONE),
+      kv("humidity", num(w.humidity) ? `${w.humidity.toFixed(0)}%` : NONE),
+      kv("wind", `${num(w.wind_kmph) ? w.wind_kmph.toFixed(0) : NONE} km/h ${str(w.wind_dir)}`)),
+    el("ol", { class: "days" }, ...(Array.isArray(w.forecast) ? w.forecast.slice(0, 3) : []).map((f) =>
+      el("li", {}, el("span", { class: "day", text: dayLabel(f.date) }), el("span", { class: "d", text: str(f.description) }),
+        el("span", { class: "t" }, el("span", { class: "hi", text: deg(f.max_c) }), " ", el("span", { class: "lo", text: deg(f.min_c) }))))));
+}
+
+let commits = [];
+function renderActivity(data) {
+  if (data && Array.isArray(data.items)) commits = data.items;
+  else if (data === null) commits = [];
+  const ol = $("#commits");
+  if (!ol) return;
+  const now = Date.now();
+  const lis = commits.map((c) => {
+    const t = Date.parse(c.date);
+    return el("li", {},
+      el("a", { class: "msg", href: safeUrl(c.url), rel: "noopener", text: str(c.message) }),
+      el("span", { class: "meta" },
+        el("a", { href: safeUrl(c.repo_url), rel: "noopener", text: str(c.repo) }), " · ",
+        el("code", { text: str(c.short_sha) }), ` · ${str(c.author)} · `,
+        el("time", { datetime: str(c.date), text: isFinite(t) ? age(Math.max(0, (now - t) / 1000)) : NONE })));
+  });
+  if (!lis.length) lis.push(el("li", { class: "empty", text: "No commits to show." }));
+  ol.replaceChildren(...lis);
+}
+
+// ---------------------------------------------------------------- connection
+let connection = "snapshot";
+let mode = "stream"; // or "poll"
+function setLive(state) {
+  connection = state;
+  const p = $("#live");
+  p.dataset.state = state;
+  setText($("#live-text"), state);
+}
+
+async function fetchJson(path) {
+  const r = await fetch(path, { cache: "no-store", headers: { Accept: "application/json" } });
+  if (!r.ok) throw new Error(`${path}: HTTP ${r.status}`);
+  return r.json();
+}
+const FEEDS = [
+  ["services", "/api/services", renderServices],
+  ["weather", "/api/weather", renderWeather],
+  ["activity", "/api/activity", renderActivity],
+];
+function refreshFeeds() {
+  return Promise.allSettled([
+    ...FEEDS.map(([name, path, render]) => fetchJson(path).then((env) => onFeed(name, env, render))),
+    fetchJson("/api/hosts").then(onHosts),
+  ]);
+}
+
+let es = null, failures = 0, retryTimer = 0, pollTimer = 0;
+function connect() {
+  clearTimeout(retryTimer);
+  if (!("EventSource" in window)) return startPolling();
+  es = new EventSource("/api/stream");
+  let opened = false;
+  es.addEventListener("open", () => {
+    opened = true;
+    failures = 0;
+    stopPolling();
+    setLive("live");
+    refreshFeeds(); // catch up on feed changes missed while disconnected
+  });
+  const on = (name, fn) => es.addEventListener(name, (ev) => {
+    let data;
+    try { data = JSON.parse(ev.data); } catch { return; }
+    fn(data);
+  });
+  on("metrics", onMetrics);
+  on("hosts", onHosts);
+  for (const [name, , render] of FEEDS) on(name, (env) => onFeed(name, env, render));
+  es.addEventListener("error", () => {
+    es.close();
+    es = null;
+    failures++;
+    // Refused before it ever opened (503: too many clients) or repeatedly dropped:
+    // poll the JSON endpoints meanwhile, and try the stream again later.
+    if (!opened || failures >= 3) startPolling();
+    else setLive("reconnecting");
+    const backoff = Math.min(30000, 1000 * 2 ** Math.min(failures, 5));
+    retryTimer = setTimeout(connect, backoff * (0.75 + Math.random() * 0.5));
+  });
+}
+
+function startPolling() {
+  if (mode === "poll") return;
+  mode = "poll";
+  setLive("reconnecting");
+  let n = 0;
+  const tick = async () => {
+    try {
+      onMetrics(await fetchJson("/api/metrics"));
+      if (n++ % Math.max(1, Math.round(15000 / pollEvery())) === 0) await refreshFeeds();
+      setLive("polling");
+    } catch {
+      setLive(Date.now() - lastMetricsAt > 30000 ? "offline" : "reconnecting");
+    }
+    if (mode === "poll") pollTimer = setTimeout(tick, pollEvery());
+  };
+  tick();
+}
+const pollEvery = () => Math.max(2000, INTERVAL);
+function stopPolling() {
+  mode = "stream";
+  clearTimeout(pollTimer);
+}
+
+// ---------------------------------------------------------------- clock + watchdog
+function tickClock() {
+  const c = $("#clock");
+  const now = new Date();
+  c.setAttribute("datetime", now.toISOString());
+  setText(c, now.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false }));
+  // Metrics stopped arriving although the connection looks fine.
+  if ((connection === "live" || connection === "polling") && lastMetricsAt &&
+      Date.now() - lastMetricsAt > Math.max(3 * INTERVAL + 2000, 6000)) setLive("stale");
+}
+
+function start() {
+  for (const b of $$(".host-tab")) b.addEventListener("click", onTab);
+  setInterval(tickClock, 1000);
+  tickClock();
+  setInterval(() => { for (const n of feeds.keys()) renderFeedState(n); renderActivity(undefined); }, 30000);
+  fetchJson("/api/metrics/history").then((h) => {
+    const pts = Array.isArray(h.samples) ? h.samples.slice(-SPARK_POINTS) : [];
+    const mine = histories.get(SELF) || [];
+    const seeded = pts.map((p) => ({ t: p.timestamp, cpu: p.cpu_percent, mem: p.memory_percent, rx: p.rx_bytes_per_sec, tx: p.tx_bytes_per_sec }));
+    const last = seeded.length ? seeded[seeded.length - 1].t : "";
+    histories.set(SELF, seeded.concat(mine.filter((p) => p.t > last)).slice(-SPARK_POINTS));
+    if (selected === SELF) drawSparks(SELF);
+  }, () => {});
+  connect();
+}
+start();

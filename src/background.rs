@@ -11,11 +11,13 @@ pub const HEARTBEAT: Duration = Duration::from_secs(20);
 
 /// Spawns the background tasks for `state` into `tasks`.
 pub fn start(state: &AppState, tasks: &mut Tasks) -> std::io::Result<()> {
+    crate::host::sampler::start(state, tasks)?;
     let hub = state.hub.clone();
     tasks.spawn("heartbeat", move |sd| {
         while sd.sleep(HEARTBEAT) {
             hub.heartbeat();
         }
     })?;
+    crate::feeds::start(state, tasks)?;
     Ok(())
 }

@@ -1,13 +1,67 @@
 //! Host metrics: the `/api/metrics` sample types, the store the sampler publishes into,
 //! and (in submodules) one module per metric source plus the sampler that owns counters.
 
+pub mod cpu;
+pub mod disk;
+pub mod diskio;
+pub mod memory;
+pub mod network;
+pub mod sampler;
+pub mod sensors;
 pub mod store;
+pub mod system;
+pub mod view;
 
+pub use sampler::Sampler;
 pub use store::MetricsStore;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::io::{self, Read};
+use std::path::Path;
+
+/// The largest procfs/sysfs file a source reads: `/proc/stat` on a 1024-core machine is
+/// about 100 KiB, so this leaves room without letting a bad file grow without bound.
+pub const MAX_FILE_BYTES: u64 = 1 << 20;
+
+/// Reads at most [`MAX_FILE_BYTES`] of `r` into `buf` (cleared first) as UTF-8 text.
+pub fn read_text(r: impl Read, buf: &mut String) -> io::Result<()> {
+    buf.clear();
+    let mut limited = r.take(MAX_FILE_BYTES + 1);
+    limited.read_to_string(buf)?;
+    if buf.len() as u64 > MAX_FILE_BYTES {
+        return Err(invalid(format!("longer than {MAX_FILE_BYTES} bytes")));
+    }
+    Ok(())
+}
+
+/// Opens `path` and reads it into `buf` with [`read_text`]; the error names the file.
+pub fn read_file(path: &Path, buf: &mut String) -> io::Result<()> {
+    std::fs::File::open(path)
+        .and_then(|f| read_text(f, buf))
+        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))
+}
+
+/// An `InvalidData` error: the file was read but its content is not what the kernel writes.
+pub fn invalid(msg: impl Into<String>) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, msg.into())
+}
+
+/// A per-second rate of a monotonic counter: `None` when the counter went backwards
+/// (reset, wrap, device re-created) or no time passed, so a dashboard never shows a
+/// negative value or a spike.
+pub fn rate(prev: u64, cur: u64, elapsed_secs: f64) -> Option<f64> {
+    if cur < prev || elapsed_secs.is_nan() || elapsed_secs < 1e-3 {
+        return None;
+    }
+    Some((cur - prev) as f64 / elapsed_secs)
+}
+
+/// Rounds to 2 decimals: the JSON carries what a dashboard shows, not float noise.
+pub fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
 
 /// One sample of the host: the `/api/metrics` body (DESIGN.md). A section that could not
 /// be read is `None` and its reason is in `errors`.

@@ -57,22 +57,26 @@ pub async fn history(state: web::Data<AppState>) -> HttpResponse {
 
 /// `GET /api/weather`
 pub async fn weather(state: web::Data<AppState>) -> HttpResponse {
-    json(&state.feeds.weather.snapshot())
+    json_bytes(crate::feeds::envelope_json(&state.feeds.weather.snapshot()))
 }
 
 /// `GET /api/activity`
 pub async fn activity(state: web::Data<AppState>) -> HttpResponse {
-    json(&state.feeds.activity.snapshot())
+    json_bytes(crate::feeds::envelope_json(
+        &state.feeds.activity.snapshot(),
+    ))
 }
 
 /// `GET /api/services`
 pub async fn services(state: web::Data<AppState>) -> HttpResponse {
-    json(&state.feeds.services.snapshot())
+    json_bytes(crate::feeds::envelope_json(
+        &state.feeds.services.snapshot(),
+    ))
 }
 
 /// `GET /api/hosts`
 pub async fn hosts(state: web::Data<AppState>) -> HttpResponse {
-    json(&hosts_snapshot(&state))
+    json_bytes(crate::feeds::envelope_json(&hosts_snapshot(&state)))
 }
 
 /// The `/api/hosts` envelope: this host (live) first, then each peer from its cache.

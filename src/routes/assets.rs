@@ -145,6 +145,11 @@ impl AssetStore {
         }
     }
 
+    /// An asset by its logical name ("icons/forgejo.svg").
+    pub fn by_logical(&self, logical: &str) -> Option<&Asset> {
+        self.by_served.get(self.by_logical.get(logical)?)
+    }
+
     /// An immutable asset by served name (the part after `/assets/`).
     pub fn hashed(&self, served: &str) -> Option<&Asset> {
         self.by_served.get(served).filter(|a| a.entry.immutable)

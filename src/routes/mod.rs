@@ -6,6 +6,7 @@ pub mod assets;
 pub mod pages;
 pub mod prometheus;
 pub mod stream;
+pub mod view;
 
 use actix_web::{guard, web, Route};
 

@@ -1,13 +1,13 @@
 //! Server-rendered HTML: the portal page (`/`) and the themed 404, from `templates/`
-//! with askama (auto-escaping on).
+//! with askama (auto-escaping on). The page's data comes from [`PageView`].
 
 use actix_web::http::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
-use crate::config::Service;
 use crate::routes::assets::AssetStore;
+use crate::routes::view::PageView;
 use crate::state::AppState;
 
 /// Asset URLs the templates link to.
@@ -31,19 +31,11 @@ impl AssetUrls {
     }
 }
 
-/// A group of services, in config order.
-pub struct Group<'a> {
-    pub name: &'a str,
-    pub services: Vec<&'a Service>,
-}
-
 #[derive(Template)]
 #[template(path = "index.html")]
-pub struct IndexPage<'a> {
+pub struct IndexPage {
     pub assets: &'static AssetUrls,
-    pub host: &'a str,
-    pub version: &'static str,
-    pub groups: Vec<Group<'a>>,
+    pub v: PageView,
 }
 
 #[derive(Template)]
@@ -51,21 +43,6 @@ pub struct IndexPage<'a> {
 pub struct NotFoundPage<'a> {
     pub assets: &'static AssetUrls,
     pub path: &'a str,
-}
-
-/// Groups services by their `group`, keeping the order in which groups first appear.
-pub fn group_services(services: &[Service]) -> Vec<Group<'_>> {
-    let mut groups: Vec<Group<'_>> = Vec::new();
-    for s in services {
-        match groups.iter_mut().find(|g| g.name == s.group) {
-            Some(g) => g.services.push(s),
-            None => groups.push(Group {
-                name: &s.group,
-                services: vec![s],
-            }),
-        }
-    }
-    groups
 }
 
 fn html(status: StatusCode, body: Result<String, askama::Error>) -> HttpResponse {
@@ -88,9 +65,7 @@ fn html(status: StatusCode, body: Result<String, askama::Error>) -> HttpResponse
 pub async fn index(state: web::Data<AppState>) -> HttpResponse {
     let page = IndexPage {
         assets: AssetUrls::get(),
-        host: &state.config.host.name,
-        version: env!("CARGO_PKG_VERSION"),
-        groups: group_services(&state.config.services),
+        v: PageView::build(&state, chrono::Utc::now()),
     };
     html(StatusCode::OK, page.render())
 }

@@ -9,14 +9,18 @@ use tokio::sync::broadcast::error::RecvError;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// Opens a stream: a `retry:` hint and the current metrics first, then every hub frame.
+/// Opens a stream: a `retry:` hint and the current state of every event first (so a
+/// page is complete at once), then every hub frame. Subscribing before taking that
+/// state means a change in between arrives twice at worst, never not at all.
 pub async fn stream(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let Some((slot, rx)) = state.hub.subscribe() else {
         return Err(ApiError::TooManyClients);
     };
     let mut first = b"retry: 3000\n\n".to_vec();
-    if let Some(p) = state.metrics.latest() {
-        first.extend_from_slice(&crate::hub::frame("metrics", &p.json));
+    for event in crate::feeds::EVENTS {
+        if let Some(json) = crate::feeds::event_json(&state, event) {
+            first.extend_from_slice(&crate::hub::frame(event, &json));
+        }
     }
     let body = stream::unfold(
         (Some(Bytes::from(first)), rx, slot),

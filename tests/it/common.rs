@@ -46,7 +46,7 @@ impl Default for PortalBuilder {
 
 impl PortalBuilder {
     /// Defaults suitable for tests: no network upstreams (weather points at a closed
-    /// loopback port, services list empty), fast interval.
+    /// loopback port, services list empty unless the config lists some).
     pub fn new() -> Self {
         PortalBuilder {
             config: String::new(),
@@ -76,7 +76,19 @@ impl PortalBuilder {
     pub fn start(self) -> Portal {
         let dir = tempfile::tempdir().unwrap();
         let cfg = dir.path().join("kiteportal.toml");
-        std::fs::write(&cfg, &self.config).unwrap();
+        // The built-in defaults probe the nine public KiteStacks services; a test never
+        // reaches the internet, so a test that lists no services gets none.
+        let mut text = self.config.clone();
+        let lists_services = text.lines().any(|l| {
+            let l = l.trim_start();
+            l.starts_with("[[services]]")
+                || l.starts_with("services =")
+                || l.starts_with("services=")
+        });
+        if !lists_services {
+            text.insert_str(0, "services = []\n");
+        }
+        std::fs::write(&cfg, &text).unwrap();
         let port = free_port();
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
         let log = dir.path().join("portal.log");
@@ -251,10 +263,7 @@ fn parse_response(buf: &[u8], head: bool) -> std::io::Result<Response> {
 
 fn dechunk(mut b: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
-    loop {
-        let Some(i) = b.windows(2).position(|w| w == b"\r\n") else {
-            break;
-        };
+    while let Some(i) = b.windows(2).position(|w| w == b"\r\n") {
         let n = usize::from_str_radix(String::from_utf8_lossy(&b[..i]).trim(), 16).unwrap_or(0);
         if n == 0 || b.len() < i + 2 + n {
             break;

@@ -1,0 +1,319 @@
+//! The one HTTP client setup every feed shares: timeouts, no cross-host redirects, a body
+//! cap, a `kiteportal/<version>` User-Agent, and upstream failures turned into short,
+//! token-free reasons ("HTTP 503 from wttr.in: Sorry, …", "timed out after 10s").
+//!
+//! Redirects are never followed. A feed's upstream answering 3xx is an error that names
+//! where it pointed ("redirected to https://…"): following it silently could send the
+//! Forgejo token to another host, or parse a login page as data. Service checks read the
+//! 3xx itself, which counts as "up" (a service behind single sign-on redirects to login).
+
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use ureq::http::header::{CONTENT_TYPE, LOCATION, RETRY_AFTER};
+use ureq::Agent;
+
+/// Largest upstream body read, after decompression.
+pub const MAX_BODY: u64 = 1 << 20;
+/// Time to establish a connection (TCP and TLS).
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// Longest a whole exchange (connect, headers, body) may take.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(10);
+/// Shortest overall timeout, so a fast refresh still gives a slow upstream a chance.
+pub const MIN_TIMEOUT: Duration = Duration::from_secs(2);
+/// Longest upstream text quoted in an error reason.
+const MAX_REASON: usize = 160;
+
+/// The overall timeout for a feed refreshing every `refresh`: 10 s, or the refresh when
+/// that is shorter (but at least 2 s), so a stuck upstream never holds a fast feed for long.
+pub fn timeout_for(refresh: Duration) -> Duration {
+    refresh.clamp(MIN_TIMEOUT, MAX_TIMEOUT)
+}
+
+/// An agent with the shared settings and an overall `timeout` per request.
+pub fn agent(timeout: Duration) -> Agent {
+    Agent::config_builder()
+        .timeout_connect(Some(CONNECT_TIMEOUT.min(timeout)))
+        .timeout_global(Some(timeout))
+        .max_redirects(0)
+        .http_status_as_error(false)
+        .user_agent(concat!("kiteportal/", env!("CARGO_PKG_VERSION")))
+        .max_response_header_size(64 << 10)
+        .max_idle_connections_per_host(2)
+        .build()
+        .new_agent()
+}
+
+/// A response read in full (at most [`MAX_BODY`] bytes).
+#[derive(Debug)]
+pub struct Fetched {
+    pub status: u16,
+    pub content_type: Option<String>,
+    pub location: Option<String>,
+    /// `Retry-After` in seconds, when the upstream sent one.
+    pub retry_after: Option<u64>,
+    pub body: Vec<u8>,
+}
+
+impl Fetched {
+    /// The body as JSON, or a reason: an error status, a redirect, a non-JSON type or
+    /// body, all name `host` and quote the first line of what the upstream said.
+    pub fn json<T: DeserializeOwned>(&self, host: &str) -> Result<T, String> {
+        self.expect_ok(host)?;
+        if let Some(ct) = &self.content_type {
+            let mime = ct
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
+            // wttr.in labels its plain-text errors application/json, so a JSON type proves
+            // nothing; but an HTML or text page (a proxy's login or error page) is never data.
+            if mime.starts_with("text/html") || mime == "application/xhtml+xml" {
+                return Err(format!(
+                    "expected JSON from {host}, got {mime}: {}",
+                    first_line(&self.body)
+                ));
+            }
+        }
+        parse_json(&self.body)
+    }
+
+    /// `Ok` for a 2xx; otherwise the reason (status, redirect target, first body line).
+    pub fn expect_ok(&self, host: &str) -> Result<(), String> {
+        match self.status {
+            200..=299 => Ok(()),
+            300..=399 => Err(match &self.location {
+                Some(to) => format!(
+                    "HTTP {} from {host}: redirected to {} (redirects are not followed)",
+                    self.status,
+                    clip(to)
+                ),
+                None => format!("HTTP {} from {host} without a Location", self.status),
+            }),
+            s => {
+                let line = first_line(&self.body);
+                if line.is_empty() {
+                    Err(format!("HTTP {s} from {host}"))
+                } else {
+                    Err(format!("HTTP {s} from {host}: {line}"))
+                }
+            }
+        }
+    }
+}
+
+/// Parses `body` as JSON; the reason says where it broke, or quotes a body that is not
+/// JSON at all (wttr.in's "Unknown location; please try …" with status 200).
+pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, String> {
+    serde_json::from_slice(body).map_err(|e| {
+        let trimmed = body.iter().position(|b| !b.is_ascii_whitespace());
+        match trimmed.map(|i| body[i]) {
+            None => "empty body instead of JSON".to_string(),
+            Some(b'{') | Some(b'[') => format!("invalid JSON: {e}"),
+            Some(_) if e.is_syntax() => format!("not JSON: {}", first_line(body)),
+            Some(_) => format!("invalid JSON: {e}"),
+        }
+    })
+}
+
+/// GETs `url` and reads the body (capped). `headers` go on this request only.
+pub fn get(agent: &Agent, url: &str, headers: &[(&str, &str)]) -> Result<Fetched, String> {
+    request(agent, "GET", url, headers, true)
+}
+
+/// Sends `method` (GET or HEAD) to `url`; reads the body when `read_body`.
+pub fn request(
+    agent: &Agent,
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    read_body: bool,
+) -> Result<Fetched, String> {
+    let timeout = agent
+        .config()
+        .timeouts()
+        .global
+        .unwrap_or(MAX_TIMEOUT)
+        .as_secs_f64();
+    let mut req = if method == "HEAD" {
+        agent.head(url)
+    } else {
+        agent.get(url)
+    };
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let mut resp = req.call().map_err(|e| reason(&e, timeout))?;
+    let header = |name| {
+        resp.headers()
+            .get(name)
+            .and_then(|v: &ureq::http::HeaderValue| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let content_type = header(CONTENT_TYPE);
+    let location = header(LOCATION);
+    let retry_after = header(RETRY_AFTER).and_then(|v| v.trim().parse().ok());
+    let status = resp.status().as_u16();
+    let body = if read_body && method != "HEAD" {
+        resp.body_mut()
+            .with_config()
+            .limit(MAX_BODY)
+            .read_to_vec()
+            .map_err(|e| reason(&e, timeout))?
+    } else {
+        Vec::new()
+    };
+    Ok(Fetched {
+        status,
+        content_type,
+        location,
+        retry_after,
+        body,
+    })
+}
+
+/// A short reason for a transport failure. ureq's errors never carry request headers,
+/// so the token cannot appear here.
+pub fn reason(e: &ureq::Error, timeout_secs: f64) -> String {
+    use ureq::Error as E;
+    match e {
+        E::Timeout(ureq::Timeout::Connect) => {
+            format!("connect timed out after {}s", CONNECT_TIMEOUT.as_secs())
+        }
+        E::Timeout(_) => format!("timed out after {}s", fmt_secs(timeout_secs)),
+        E::BodyExceedsLimit(_) => "body larger than 1 MiB".to_string(),
+        E::HostNotFound => "host not found (DNS)".to_string(),
+        E::ConnectionFailed => "connection failed".to_string(),
+        E::Io(io) => match io.kind() {
+            std::io::ErrorKind::ConnectionRefused => "connection refused".to_string(),
+            std::io::ErrorKind::ConnectionReset => "connection reset".to_string(),
+            std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => {
+                format!("timed out after {}s", fmt_secs(timeout_secs))
+            }
+            std::io::ErrorKind::UnexpectedEof => "connection closed early".to_string(),
+            _ => clip(&format!("I/O error: {io}")),
+        },
+        E::Json(j) => format!("invalid JSON: {j}"),
+        other => clip(&other.to_string()),
+    }
+}
+
+fn fmt_secs(s: f64) -> String {
+    if s.fract() == 0.0 {
+        format!("{s:.0}")
+    } else {
+        format!("{s:.1}")
+    }
+}
+
+/// The first non-empty line of `body`, as printable text, clipped.
+pub fn first_line(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&body[..body.len().min(4096)]);
+    let line = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("");
+    clip(line)
+}
+
+/// `s` without control characters, at most [`MAX_REASON`] characters.
+pub fn clip(s: &str) -> String {
+    let mut out: String = s
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(MAX_REASON)
+        .collect();
+    if s.chars().filter(|c| !c.is_control()).count() > MAX_REASON {
+        out.push('…');
+    }
+    out
+}
+
+/// The `host[:port]` of `url`, for error reasons (never the path or query).
+pub fn host_of(url: &str) -> String {
+    url.parse::<ureq::http::Uri>()
+        .ok()
+        .and_then(|u| u.authority().map(|a| a.as_str().to_string()))
+        .map(|a| a.rsplit('@').next().unwrap_or("").to_string())
+        .unwrap_or_else(|| "upstream".into())
+}
+
+/// Percent-encodes `s` for one URL path segment (everything but RFC 3986 unreserved).
+pub fn encode_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reasons_are_short_and_quote_the_upstream() {
+        let f = Fetched {
+            status: 503,
+            content_type: Some("text/plain".into()),
+            location: None,
+            retry_after: None,
+            body: b"\nSorry, we are running out of queries\nmore\n".to_vec(),
+        };
+        assert_eq!(
+            f.expect_ok("wttr.in").unwrap_err(),
+            "HTTP 503 from wttr.in: Sorry, we are running out of queries"
+        );
+        let r = Fetched {
+            status: 302,
+            location: Some("https://evil.example/login".into()),
+            ..f
+        };
+        assert!(r
+            .expect_ok("h")
+            .unwrap_err()
+            .contains("redirected to https://evil.example/login"));
+    }
+
+    #[test]
+    fn json_errors_say_where() {
+        let e = parse_json::<serde_json::Value>(b"{\"a\": ").unwrap_err();
+        assert!(e.starts_with("invalid JSON: EOF while parsing"), "{e}");
+        let e = parse_json::<serde_json::Value>(b"Unknown location; please try ~1,2").unwrap_err();
+        assert_eq!(e, "not JSON: Unknown location; please try ~1,2");
+        let e = parse_json::<serde_json::Value>(b"  ").unwrap_err();
+        assert_eq!(e, "empty body instead of JSON");
+    }
+
+    #[test]
+    fn html_is_not_data() {
+        let f = Fetched {
+            status: 200,
+            content_type: Some("text/html; charset=utf-8".into()),
+            location: None,
+            retry_after: None,
+            body: b"<!doctype html><title>Login</title>".to_vec(),
+        };
+        let e = f.json::<serde_json::Value>("h").unwrap_err();
+        assert!(e.starts_with("expected JSON from h, got text/html"), "{e}");
+    }
+
+    #[test]
+    fn helpers() {
+        assert_eq!(encode_segment("New York, NY"), "New%20York%2C%20NY");
+        assert_eq!(encode_segment("~Eiffel"), "~Eiffel");
+        assert_eq!(encode_segment("Zürich"), "Z%C3%BCrich");
+        assert_eq!(host_of("https://wttr.in/x?y"), "wttr.in");
+        assert_eq!(host_of("http://127.0.0.1:9/api"), "127.0.0.1:9");
+        assert_eq!(clip(&"x".repeat(500)).chars().count(), MAX_REASON + 1);
+        assert_eq!(first_line(b"\r\n  a\x07b \nc"), "ab");
+        assert_eq!(timeout_for(Duration::from_millis(250)), MIN_TIMEOUT);
+        assert_eq!(timeout_for(Duration::from_secs(1800)), MAX_TIMEOUT);
+    }
+}

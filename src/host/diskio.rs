@@ -1,0 +1,226 @@
+//! Disk I/O from `<proc>/diskstats`: bytes read and written per whole disk, told apart
+//! from partitions by `<sys>/block`, with loop, RAM and stacked devices left out.
+
+use std::collections::HashSet;
+use std::io::{self, Read};
+use std::path::Path;
+
+use super::{rate, read_file, read_text, round2, DiskIo};
+
+/// `diskstats` counts sectors of 512 bytes whatever the device's sector size.
+pub const SECTOR_BYTES: u64 = 512;
+
+/// One device's cumulative counters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Counters {
+    pub device: String,
+    pub read_bytes: u64,
+    pub write_bytes: u64,
+}
+
+/// Parses `/proc/diskstats` text. Lines with fewer than 14 columns (the 7-column partition
+/// lines of 2.6 kernels) have no byte counters and are skipped.
+pub fn parse_str(text: &str) -> Vec<Counters> {
+    text.lines()
+        .filter_map(|line| {
+            let mut cols = line.split_ascii_whitespace();
+            let device = cols.nth(2)?;
+            let rest: Vec<&str> = cols.take(7).collect();
+            if rest.len() < 7 {
+                return None;
+            }
+            // After the name: reads, reads merged, sectors read, ms reading,
+            // writes, writes merged, sectors written.
+            let read: u64 = rest[2].parse().ok()?;
+            let written: u64 = rest[6].parse().ok()?;
+            Some(Counters {
+                device: device.to_string(),
+                read_bytes: read.saturating_mul(SECTOR_BYTES),
+                write_bytes: written.saturating_mul(SECTOR_BYTES),
+            })
+        })
+        .collect()
+}
+
+/// Parses `/proc/diskstats` from a reader.
+pub fn parse(r: impl Read) -> io::Result<Vec<Counters>> {
+    let mut buf = String::new();
+    read_text(r, &mut buf)?;
+    Ok(parse_str(&buf))
+}
+
+/// Devices whose I/O is not a disk's or is counted again on the disks below them:
+/// loop files, RAM disks, compressed RAM swap, device-mapper (LVM, LUKS) and md RAID
+/// volumes, optical and floppy drives.
+const SKIPPED: &[&str] = &["loop", "ram", "zram", "dm-", "md", "sr", "fd"];
+
+/// Whether `device` is reported: a whole disk (listed in `<sys>/block`; partitions are
+/// not) that is not one of the skipped kinds. Without a sysfs listing, names ending in a
+/// partition number of the common schemes (`sda1`, `nvme0n1p2`, `mmcblk0p1`) are skipped.
+pub fn is_whole_disk(device: &str, sys_block: Option<&HashSet<String>>) -> bool {
+    if SKIPPED.iter().any(|p| {
+        device
+            .strip_prefix(p)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with(|c: char| c.is_ascii_digit()))
+    }) {
+        return false;
+    }
+    match sys_block {
+        // sysfs writes '/' in names (cciss/c0d0) as '!'.
+        Some(set) => set.contains(&device.replace('/', "!")),
+        None => !looks_like_partition(device),
+    }
+}
+
+fn looks_like_partition(d: &str) -> bool {
+    let trimmed = d.trim_end_matches(|c: char| c.is_ascii_digit());
+    if trimmed.len() == d.len() {
+        return false;
+    }
+    if ["nvme", "mmcblk", "nbd", "loop"]
+        .iter()
+        .any(|p| d.starts_with(p))
+    {
+        return trimmed.ends_with('p');
+    }
+    ["sd", "vd", "hd", "xvd"].iter().any(|p| d.starts_with(p))
+}
+
+/// Names in `<sys>/block`, or `None` when it cannot be listed.
+pub fn read_sys_block(sys: &Path) -> Option<HashSet<String>> {
+    let dir = std::fs::read_dir(sys.join("block")).ok()?;
+    Some(
+        dir.filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect(),
+    )
+}
+
+/// Reads `<proc>/diskstats`, whole disks only.
+pub fn read(proc: &Path, sys: &Path, buf: &mut String) -> io::Result<Vec<Counters>> {
+    read_file(&proc.join("diskstats"), buf)?;
+    let block = read_sys_block(sys);
+    let mut v = parse_str(buf);
+    v.retain(|c| is_whole_disk(&c.device, block.as_ref()));
+    Ok(v)
+}
+
+/// Rates per device of `cur` over `elapsed_secs`: `None` for a device that is new or
+/// whose counters went backwards, and for every device before a previous reading exists.
+pub fn delta(prev: Option<&[Counters]>, cur: &[Counters], elapsed_secs: f64) -> Vec<DiskIo> {
+    cur.iter()
+        .map(|c| {
+            let p = prev.and_then(|p| p.iter().find(|p| p.device == c.device));
+            let r = |f: fn(&Counters) -> u64| {
+                p.and_then(|p| rate(f(p), f(c), elapsed_secs)).map(round2)
+            };
+            DiskIo {
+                device: c.device.clone(),
+                read_bytes_per_sec: r(|c| c.read_bytes),
+                write_bytes_per_sec: r(|c| c.write_bytes),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // 6.x lines have 20 columns, 4.18 have 18, 4.x before have 14; 2.6 partitions 7.
+    const TEXT: &str = "   7       0 loop0 52 0 2338 11 0 0 0 0 0 24 11 0 0 0 0 0 0
+ 254       0 vda 51863 8983 4732938 33596 35225 50010 24211344 142605 0 15648 178353 10403 69 817608 1903 4559 247
+ 254       1 vda1 51000 8983 4700000 33000 35000 50010 24200000 142000 0 15000 177000 10403 69 817608 1903
+ 259       0 nvme0n1 1000 0 2000 10 3000 0 4000 20 0 30 40
+ 259       1 nvme0n1p1 900 0 1800 10 2900 0 3900 20 0 30 40
+   8      16 sdb1 1 2 3 4
+ 253       0 dm-0 10 0 80 1 20 0 160 2 0 3 3
+   9       0 md0 10 0 80 1 20 0 160 2 0 3 3
+ 252       0 zram0 4 0 32 0 1 0 8 0 0 0 0 0 0 0 0 0 0
+   1       0 ram0 0 0 0 0 0 0 0 0 0 0 0
+ 104       0 cciss/c0d0 5 0 10 0 5 0 20 0 0 0 0
+";
+
+    #[test]
+    fn parses_whole_disks() {
+        let all = parse(TEXT.as_bytes()).unwrap();
+        assert_eq!(all.len(), 10); // the 7-column sdb1 line has no byte counters
+        let sys: HashSet<String> = [
+            "loop0",
+            "vda",
+            "nvme0n1",
+            "dm-0",
+            "md0",
+            "zram0",
+            "ram0",
+            "cciss!c0d0",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let kept: Vec<(&str, u64, u64)> = all
+            .iter()
+            .filter(|c| is_whole_disk(&c.device, Some(&sys)))
+            .map(|c| (c.device.as_str(), c.read_bytes, c.write_bytes))
+            .collect();
+        assert_eq!(
+            kept,
+            vec![
+                ("vda", 4732938 * 512, 24211344 * 512),
+                ("nvme0n1", 2000 * 512, 4000 * 512),
+                ("cciss/c0d0", 10 * 512, 20 * 512),
+            ]
+        );
+    }
+
+    #[test]
+    fn partitions_by_name_without_sysfs() {
+        for (d, whole) in [
+            ("sda", true),
+            ("sda1", false),
+            ("vdb3", false),
+            ("xvda", true),
+            ("nvme0n1", true),
+            ("nvme0n1p2", false),
+            ("mmcblk0", true),
+            ("mmcblk0p1", false),
+            ("loop3", false),
+            ("dm-1", false),
+            ("md127", false),
+            ("mdadm", true),
+            ("sr0", false),
+        ] {
+            assert_eq!(is_whole_disk(d, None), whole, "{d}");
+        }
+    }
+
+    fn c(d: &str, r: u64, w: u64) -> Counters {
+        Counters {
+            device: d.into(),
+            read_bytes: r,
+            write_bytes: w,
+        }
+    }
+
+    #[test]
+    fn rates() {
+        let prev = vec![c("sda", 1000, 5000), c("sdb", 100, 100), c("gone", 1, 1)];
+        let cur = vec![c("sda", 3000, 5000), c("sdb", 50, 200), c("new", 10, 10)];
+        let got = delta(Some(&prev), &cur, 2.0);
+        let pairs: Vec<(Option<f64>, Option<f64>)> = got
+            .iter()
+            .map(|d| (d.read_bytes_per_sec, d.write_bytes_per_sec))
+            .collect();
+        assert_eq!(
+            pairs,
+            vec![
+                (Some(1000.0), Some(0.0)),
+                (None, Some(50.0)), // read counter went backwards
+                (None, None),       // appeared this interval
+            ]
+        );
+        assert!(delta(None, &cur, 2.0)
+            .iter()
+            .all(|d| d.read_bytes_per_sec.is_none() && d.write_bytes_per_sec.is_none()));
+    }
+}

@@ -1,0 +1,687 @@
+//! The portal page's view model: everything `templates/index.html` prints, built from
+//! [`AppState`] and already formatted for humans (units, relative times, gauge geometry),
+//! so the first paint is complete without JavaScript. `assets/app.js` formats the live
+//! updates the same way.
+
+use chrono::{DateTime, Utc};
+
+use crate::feeds::{Activity, FeedStatus, ServiceStatus, Snapshot, Weather};
+use crate::host::{HistoryPoint, Sample};
+use crate::routes::assets::{AssetStore, Encoding};
+use crate::state::AppState;
+
+/// Sparklines show at most this many of the newest history points (the JS keeps as many).
+pub const SPARK_POINTS: usize = 150;
+/// Sparkline viewBox width and height.
+const SPARK_W: f64 = 120.0;
+const SPARK_H: f64 = 32.0;
+/// Per-core chart viewBox height; each core is a bar 3 units wide on a 4-unit pitch.
+const CORES_H: f64 = 32.0;
+
+/// "—" for a value that is not known (yet).
+const NONE: &str = "—";
+
+/// Bytes in IEC units with one decimal ("3.2 GiB").
+pub fn bytes(n: f64) -> String {
+    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    if !n.is_finite() || n < 0.0 {
+        return NONE.to_string();
+    }
+    let mut v = n;
+    let mut i = 0;
+    while v >= 1024.0 && i < UNITS.len() - 1 {
+        v /= 1024.0;
+        i += 1;
+    }
+    if i == 0 {
+        format!("{v:.0} {}", UNITS[0])
+    } else {
+        format!("{v:.1} {}", UNITS[i])
+    }
+}
+
+/// A per-second rate ("1.2 MiB/s"), or "—" when unknown.
+pub fn rate(n: Option<f64>) -> String {
+    match n {
+        Some(v) if v.is_finite() && v >= 0.0 => format!("{}/s", bytes(v)),
+        _ => NONE.to_string(),
+    }
+}
+
+/// A percentage with one decimal ("12.5%"), or "—".
+pub fn pct(n: Option<f64>) -> String {
+    match n {
+        Some(v) if v.is_finite() => format!("{:.1}%", v.clamp(0.0, 100.0)),
+        _ => NONE.to_string(),
+    }
+}
+
+/// A gauge length in 0..=100 (for SVG `width`).
+fn bar(n: Option<f64>) -> String {
+    let v = n.filter(|v| v.is_finite()).unwrap_or(0.0).clamp(0.0, 100.0);
+    format!("{v:.1}")
+}
+
+/// Uptime as "3d 4h 12m" (or "4h 12m", "12m").
+pub fn uptime(secs: u64) -> String {
+    let (d, h, m) = (secs / 86_400, secs / 3600 % 24, secs / 60 % 60);
+    match (d, h) {
+        (0, 0) => format!("{m}m"),
+        (0, _) => format!("{h}h {m}m"),
+        _ => format!("{d}d {h}h {m}m"),
+    }
+}
+
+/// How long ago `t` was, from `now` ("just now", "5 min ago", "3 h ago", "2 d ago").
+pub fn ago(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    age((now - t).num_seconds().max(0) as u64)
+}
+
+/// An age in seconds as text ("just now", "5 min ago").
+pub fn age(s: u64) -> String {
+    match s {
+        0..=44 => "just now".to_string(),
+        45..=3599 => format!("{} min ago", (s + 30) / 60),
+        3600..=86_399 => format!("{} h ago", s / 3600),
+        _ => format!("{} d ago", s / 86_400),
+    }
+}
+
+/// `url` when it is an http(s) URL, else "#": upstream links never get a `javascript:`
+/// or `data:` scheme into an `href`.
+pub fn safe_url(url: &str) -> String {
+    let lower = url.trim_start().get(..8).unwrap_or("").to_ascii_lowercase();
+    if lower.starts_with("https://") || lower.starts_with("http://") {
+        url.trim_start().to_string()
+    } else {
+        "#".to_string()
+    }
+}
+
+/// Status class for a value against warn/bad thresholds ("ok", "warn", "bad").
+fn level(v: Option<f64>, warn: f64, bad: f64) -> &'static str {
+    match v {
+        Some(v) if v >= bad => "bad",
+        Some(v) if v >= warn => "warn",
+        Some(_) => "ok",
+        None => "unknown",
+    }
+}
+
+/// Polyline points for `values` scaled to `max`, newest at the right edge. Unknown
+/// values are skipped (the line bridges them).
+pub fn spark_points(values: &[Option<f64>], max: f64) -> String {
+    let n = values.len();
+    if n == 0 || max <= 0.0 {
+        return String::new();
+    }
+    let step = SPARK_W / (SPARK_POINTS.max(2) - 1) as f64;
+    let x0 = SPARK_W - step * (n.saturating_sub(1)) as f64;
+    let mut out = String::with_capacity(n * 10);
+    for (i, v) in values.iter().enumerate() {
+        let Some(v) = v.filter(|v| v.is_finite()) else {
+            continue;
+        };
+        let y = SPARK_H - 1.0 - (v / max).clamp(0.0, 1.0) * (SPARK_H - 2.0);
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(&format!("{:.1},{:.1}", x0 + step * i as f64, y));
+    }
+    out
+}
+
+/// The largest value of several series (at least `floor`), for a shared scale.
+fn series_max(series: &[&[Option<f64>]], floor: f64) -> f64 {
+    series
+        .iter()
+        .flat_map(|s| s.iter().flatten())
+        .copied()
+        .filter(|v| v.is_finite())
+        .fold(floor, f64::max)
+}
+
+/// One core's bar in the per-core chart.
+pub struct CoreBar {
+    pub x: String,
+    pub y: String,
+    pub h: String,
+    pub label: String,
+    pub level: &'static str,
+}
+
+pub struct DiskView {
+    pub mount: String,
+    pub device: String,
+    pub fs: String,
+    pub used: String,
+    pub total: String,
+    pub pct: String,
+    pub bar: String,
+    pub level: &'static str,
+}
+
+pub struct IoView {
+    pub device: String,
+    pub read: String,
+    pub write: String,
+}
+
+pub struct IfaceView {
+    pub name: String,
+    pub rx: String,
+    pub tx: String,
+}
+
+pub struct TempView {
+    pub label: String,
+    pub value: String,
+    pub level: &'static str,
+}
+
+/// The system panel: one sample, formatted, with its sparklines.
+#[derive(Default)]
+pub struct SystemView {
+    /// A sample exists.
+    pub ready: bool,
+    pub sampled_at: String,
+    pub cpu_pct: String,
+    pub cpu_bar: String,
+    pub cpu_level: &'static str,
+    pub cpu_count: usize,
+    pub cores: Vec<CoreBar>,
+    pub cores_w: usize,
+    pub load: String,
+    pub iowait: String,
+    pub steal: String,
+    pub mem_pct: String,
+    pub mem_bar: String,
+    pub mem_level: &'static str,
+    pub mem_used: String,
+    pub mem_total: String,
+    pub mem_avail: String,
+    pub swap_pct: String,
+    pub swap_bar: String,
+    pub swap_used: String,
+    pub swap_total: String,
+    pub rx: String,
+    pub tx: String,
+    pub ifaces: Vec<IfaceView>,
+    pub disks: Vec<DiskView>,
+    pub io: Vec<IoView>,
+    pub temps: Vec<TempView>,
+    pub uptime: String,
+    pub processes: String,
+    pub view: String,
+    pub errors: Vec<(String, String)>,
+    pub spark_cpu: String,
+    pub spark_mem: String,
+    pub spark_rx: String,
+    pub spark_tx: String,
+    pub spark_span: String,
+}
+
+impl SystemView {
+    /// The panel for `sample` (None: nothing sampled yet) and its `history`.
+    pub fn new(sample: Option<&Sample>, history: &[HistoryPoint], interval_secs: f64) -> Self {
+        let tail = &history[history.len().saturating_sub(SPARK_POINTS)..];
+        let col = |f: fn(&HistoryPoint) -> Option<f64>| tail.iter().map(f).collect::<Vec<_>>();
+        let (cpu_h, mem_h) = (col(|p| p.cpu_percent), col(|p| p.memory_percent));
+        let (rx_h, tx_h) = (col(|p| p.rx_bytes_per_sec), col(|p| p.tx_bytes_per_sec));
+        let net_max = series_max(&[&rx_h, &tx_h], 1024.0);
+        let span = (interval_secs * SPARK_POINTS as f64 / 60.0).round().max(1.0);
+        let mut v = SystemView {
+            spark_cpu: spark_points(&cpu_h, 100.0),
+            spark_mem: spark_points(&mem_h, 100.0),
+            spark_rx: spark_points(&rx_h, net_max),
+            spark_tx: spark_points(&tx_h, net_max),
+            spark_span: format!("last {span:.0} min"),
+            ..SystemView::placeholder()
+        };
+        let Some(s) = sample else {
+            return v;
+        };
+        v.ready = true;
+        v.sampled_at = s.timestamp.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        if let Some(c) = &s.cpu {
+            v.cpu_pct = pct(c.percent);
+            v.cpu_bar = bar(c.percent);
+            v.cpu_level = level(c.percent, 75.0, 90.0);
+            v.cpu_count = c.count;
+            v.cores_w = c.cores.len().max(1) * 4;
+            v.cores = c
+                .cores
+                .iter()
+                .enumerate()
+                .map(|(i, p)| {
+                    let h = p.unwrap_or(0.0).clamp(0.0, 100.0) / 100.0 * (CORES_H - 1.0) + 1.0;
+                    CoreBar {
+                        x: format!("{}", i * 4),
+                        y: format!("{:.1}", CORES_H - h),
+                        h: format!("{h:.1}"),
+                        label: format!("core {i}: {}", pct(*p)),
+                        level: level(*p, 75.0, 90.0),
+                    }
+                })
+                .collect();
+            v.load = c.load.map_or(NONE.to_string(), |l| {
+                format!("{:.2} {:.2} {:.2}", l[0], l[1], l[2])
+            });
+            v.iowait = pct(c.iowait_percent);
+            v.steal = pct(c.steal_percent);
+        }
+        if let Some(m) = &s.memory {
+            v.mem_pct = pct(Some(m.percent));
+            v.mem_bar = bar(Some(m.percent));
+            v.mem_level = level(Some(m.percent), 80.0, 92.0);
+            v.mem_used = bytes(m.used_bytes as f64);
+            v.mem_total = bytes(m.total_bytes as f64);
+            v.mem_avail = bytes(m.available_bytes as f64);
+            let swap = (m.swap_total_bytes > 0)
+                .then(|| m.swap_used_bytes as f64 / m.swap_total_bytes as f64 * 100.0);
+            v.swap_pct = if m.swap_total_bytes == 0 {
+                "none".to_string()
+            } else {
+                pct(swap)
+            };
+            v.swap_bar = bar(swap);
+            v.swap_used = bytes(m.swap_used_bytes as f64);
+            v.swap_total = bytes(m.swap_total_bytes as f64);
+        }
+        if let Some(n) = &s.network {
+            v.rx = rate(n.rx_bytes_per_sec);
+            v.tx = rate(n.tx_bytes_per_sec);
+            v.ifaces = n
+                .interfaces
+                .iter()
+                .map(|i| IfaceView {
+                    name: i.name.clone(),
+                    rx: rate(i.rx_bytes_per_sec),
+                    tx: rate(i.tx_bytes_per_sec),
+                })
+                .collect();
+        }
+        v.disks = s
+            .disks
+            .iter()
+            .flatten()
+            .map(|d| DiskView {
+                mount: d.mount.clone(),
+                device: d.device.clone(),
+                fs: d.fs.clone(),
+                used: bytes(d.used_bytes as f64),
+                total: bytes(d.total_bytes as f64),
+                pct: pct(Some(d.percent)),
+                bar: bar(Some(d.percent)),
+                level: level(Some(d.percent), 80.0, 90.0),
+            })
+            .collect();
+        v.io = s
+            .disk_io
+            .iter()
+            .flatten()
+            .map(|d| IoView {
+                device: d.device.clone(),
+                read: rate(d.read_bytes_per_sec),
+                write: rate(d.write_bytes_per_sec),
+            })
+            .collect();
+        v.temps = s
+            .temperatures
+            .iter()
+            .flatten()
+            .map(|t| TempView {
+                label: t.label.clone(),
+                value: format!("{:.0} °C", t.celsius),
+                level: level(Some(t.celsius), 70.0, 85.0),
+            })
+            .collect();
+        v.uptime = s.uptime_seconds.map_or(NONE.to_string(), uptime);
+        v.processes = s.processes.map_or(NONE.to_string(), |p| p.to_string());
+        v.view = format!(
+            "pid {} · net {} · {}",
+            s.view.pid_namespace, s.view.net_namespace, s.view.proc
+        );
+        v.errors = s
+            .errors
+            .iter()
+            .map(|(k, e)| (k.clone(), e.clone()))
+            .collect();
+        v
+    }
+
+    /// Every number unknown ("—"): what the panel shows before the first sample.
+    fn placeholder() -> Self {
+        let n = || NONE.to_string();
+        SystemView {
+            cpu_pct: n(),
+            cpu_bar: "0".into(),
+            cpu_level: "unknown",
+            cores_w: 4,
+            load: n(),
+            iowait: n(),
+            steal: n(),
+            mem_pct: n(),
+            mem_bar: "0".into(),
+            mem_level: "unknown",
+            mem_used: n(),
+            mem_total: n(),
+            mem_avail: n(),
+            swap_pct: n(),
+            swap_bar: "0".into(),
+            swap_used: n(),
+            swap_total: n(),
+            rx: n(),
+            tx: n(),
+            uptime: n(),
+            processes: n(),
+            ..SystemView::default()
+        }
+    }
+}
+
+/// A feed's state line: what the card says about its data's freshness.
+pub struct FeedState {
+    /// The envelope status ("ok", "stale", "pending", "error", "disabled").
+    pub status: &'static str,
+    /// Short human text ("updated 3 min ago", "stale · 2 h old").
+    pub label: String,
+    /// The last error, shown for stale and error.
+    pub error: Option<String>,
+}
+
+impl FeedState {
+    pub fn of<T>(s: &Snapshot<T>, what: &str) -> Self {
+        let age_text = s.age_seconds.map(age);
+        let label = match s.status {
+            FeedStatus::Ok => format!("updated {}", age_text.as_deref().unwrap_or("just now")),
+            FeedStatus::Stale => format!(
+                "stale · last good {}",
+                age_text.as_deref().unwrap_or("a while ago")
+            ),
+            FeedStatus::Pending => format!("pending · fetching {what}…"),
+            FeedStatus::Error => format!("error · no {what} yet"),
+            FeedStatus::Disabled => format!("disabled · {what} is not configured"),
+        };
+        FeedState {
+            status: s.status.as_str(),
+            label,
+            error: s.error.clone(),
+        }
+    }
+}
+
+pub struct ForecastView {
+    pub day: String,
+    pub max: String,
+    pub min: String,
+    pub description: String,
+}
+
+pub struct WeatherView {
+    pub location: String,
+    pub temp: String,
+    pub feels: String,
+    pub humidity: String,
+    pub wind: String,
+    pub description: String,
+    pub forecast: Vec<ForecastView>,
+}
+
+impl WeatherView {
+    pub fn new(w: &Weather) -> Self {
+        WeatherView {
+            location: w.location.clone(),
+            temp: format!("{:.0}°C", w.temp_c),
+            feels: format!("{:.0}°C", w.feels_like_c),
+            humidity: format!("{:.0}%", w.humidity),
+            wind: format!("{:.0} km/h {}", w.wind_kmph, w.wind_dir),
+            description: w.description.clone(),
+            forecast: w
+                .forecast
+                .iter()
+                .take(3)
+                .map(|f| ForecastView {
+                    day: day_label(&f.date),
+                    max: format!("{:.0}°", f.max_c),
+                    min: format!("{:.0}°", f.min_c),
+                    description: f.description.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// "2026-11-27" → "Fri 27" (the date itself when it does not parse).
+pub fn day_label(date: &str) -> String {
+    chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d")
+        .map(|d| d.format("%a %d").to_string())
+        .unwrap_or_else(|_| date.chars().take(16).collect())
+}
+
+pub struct CommitView {
+    pub repo: String,
+    pub repo_url: String,
+    pub short_sha: String,
+    pub message: String,
+    pub author: String,
+    pub when: String,
+    pub date: String,
+    pub url: String,
+}
+
+/// One service card.
+pub struct ServiceView {
+    pub name: String,
+    pub url: String,
+    pub description: String,
+    /// Inline SVG markup from our own embedded icons (never from config or upstream).
+    pub icon_svg: &'static str,
+    pub status: String,
+    pub latency: String,
+}
+
+pub struct ServiceGroup {
+    pub name: String,
+    pub services: Vec<ServiceView>,
+}
+
+/// One tab of the host switcher.
+pub struct HostTab {
+    pub name: String,
+    pub is_self: bool,
+    pub status: String,
+}
+
+/// The whole page.
+pub struct PageView {
+    pub host: String,
+    pub version: &'static str,
+    pub interval: String,
+    pub interval_ms: u64,
+    pub now_iso: String,
+    pub now_label: String,
+    pub hosts: Vec<HostTab>,
+    pub sys: SystemView,
+    pub services_state: FeedState,
+    pub groups: Vec<ServiceGroup>,
+    pub weather_state: FeedState,
+    pub weather: Option<WeatherView>,
+    pub activity_state: FeedState,
+    pub commits: Vec<CommitView>,
+}
+
+/// The inline SVG of icon `name` (`assets/icons/<name>.svg`), or the generic glyph.
+pub fn icon_svg(name: &str) -> &'static str {
+    let store = AssetStore::get();
+    let clean = name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    let found = clean
+        .then(|| store.by_logical(&format!("icons/{name}.svg")))
+        .flatten()
+        .or_else(|| store.by_logical("icons/generic.svg"));
+    found
+        .and_then(|a| a.body(Encoding::Identity))
+        .and_then(|b| std::str::from_utf8(b.as_ref()).ok())
+        .unwrap_or("")
+}
+
+fn services(state: &AppState, snap: &Snapshot<Vec<ServiceStatus>>) -> Vec<ServiceGroup> {
+    let rows: Vec<ServiceView> = match snap.data.as_deref() {
+        Some(list) => list
+            .iter()
+            .map(|s| ServiceView {
+                name: s.name.clone(),
+                url: safe_url(&s.url),
+                description: s.description.clone(),
+                icon_svg: icon_svg(&s.icon),
+                status: s.status.clone(),
+                latency: s.latency_ms.map_or(NONE.to_string(), |l| format!("{l} ms")),
+            })
+            .collect(),
+        None => state
+            .config
+            .services
+            .iter()
+            .map(|s| ServiceView {
+                name: s.name.clone(),
+                url: s.url.as_str().to_string(),
+                description: s.description.clone(),
+                icon_svg: icon_svg(&s.icon),
+                status: "unknown".to_string(),
+                latency: NONE.to_string(),
+            })
+            .collect(),
+    };
+    let groups_of: Vec<String> = match snap.data.as_deref() {
+        Some(list) => list.iter().map(|s| s.group.clone()).collect(),
+        None => state.config.services.iter().map(|s| s.group.clone()).collect(),
+    };
+    let mut groups: Vec<ServiceGroup> = Vec::new();
+    for (row, g) in rows.into_iter().zip(groups_of) {
+        match groups.iter_mut().find(|x| x.name == g) {
+            Some(x) => x.services.push(row),
+            None => groups.push(ServiceGroup {
+                name: g,
+                services: vec![row],
+            }),
+        }
+    }
+    groups
+}
+
+impl PageView {
+    /// Builds the page from the shared state at `now`.
+    pub fn build(state: &AppState, now: DateTime<Utc>) -> Self {
+        let latest = state.metrics.latest();
+        let history = state.metrics.history();
+        let interval = state.config.metrics.interval;
+        let sys = SystemView::new(
+            latest.as_ref().map(|p| &p.sample),
+            &history,
+            interval.as_secs_f64(),
+        );
+        let mut hosts = vec![HostTab {
+            name: state.config.host.name.clone(),
+            is_self: true,
+            status: if latest.is_some() { "ok" } else { "pending" }.to_string(),
+        }];
+        for (peer, cache) in state.config.peers.iter().zip(state.feeds.peers.iter()) {
+            hosts.push(HostTab {
+                name: peer.name.clone(),
+                is_self: false,
+                status: cache.snapshot().status.as_str().to_string(),
+            });
+        }
+        let svc = state.feeds.services.snapshot();
+        let weather = state.feeds.weather.snapshot();
+        let activity: Snapshot<Activity> = state.feeds.activity.snapshot();
+        PageView {
+            host: state.config.host.name.clone(),
+            version: env!("CARGO_PKG_VERSION"),
+            interval: humantime::format_duration(interval).to_string(),
+            interval_ms: interval.as_millis().min(u128::from(u64::MAX)) as u64,
+            now_iso: now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            now_label: now.format("%H:%M UTC").to_string(),
+            hosts,
+            sys,
+            services_state: FeedState::of(&svc, "service checks"),
+            groups: services(state, &svc),
+            weather_state: FeedState::of(&weather, "weather"),
+            weather: weather.data.as_deref().map(WeatherView::new),
+            activity_state: FeedState::of(&activity, "activity"),
+            commits: activity
+                .data
+                .as_deref()
+                .map(|a| {
+                    a.items
+                        .iter()
+                        .map(|c| CommitView {
+                            repo: c.repo.clone(),
+                            repo_url: safe_url(&c.repo_url),
+                            short_sha: c.short_sha.clone(),
+                            message: c.message.clone(),
+                            author: c.author.clone(),
+                            when: ago(c.date, now),
+                            date: c.date.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                            url: safe_url(&c.url),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn units_read_like_a_human_wrote_them() {
+        assert_eq!(bytes(0.0), "0 B");
+        assert_eq!(bytes(1023.0), "1023 B");
+        assert_eq!(bytes(1536.0), "1.5 KiB");
+        assert_eq!(bytes(3.5 * 1024.0 * 1024.0 * 1024.0), "3.5 GiB");
+        assert_eq!(bytes(f64::NAN), "—");
+        assert_eq!(rate(None), "—");
+        assert_eq!(rate(Some(2048.0)), "2.0 KiB/s");
+        assert_eq!(pct(Some(12.345)), "12.3%");
+        assert_eq!(pct(Some(140.0)), "100.0%");
+        assert_eq!(uptime(59), "0m");
+        assert_eq!(uptime(3 * 86_400 + 4 * 3600 + 12 * 60), "3d 4h 12m");
+        assert_eq!(age(10), "just now");
+        assert_eq!(age(300), "5 min ago");
+        assert_eq!(age(7200), "2 h ago");
+        assert_eq!(age(3 * 86_400), "3 d ago");
+        assert_eq!(day_label("2026-11-27"), "Fri 27");
+        assert_eq!(day_label("garbage"), "garbage");
+        assert_eq!(safe_url("javascript:alert(1)"), "#");
+        assert_eq!(safe_url("HTTPS://x.y/z"), "HTTPS://x.y/z");
+        assert_eq!(safe_url("http:"), "#");
+    }
+
+    #[test]
+    fn sparkline_is_right_aligned_and_skips_gaps() {
+        let p = spark_points(&[Some(0.0), None, Some(100.0)], 100.0);
+        let pts: Vec<&str> = p.split(' ').collect();
+        assert_eq!(pts.len(), 2);
+        assert!(pts[1].starts_with("120.0,1.0"), "{p}");
+        assert!(pts[0].ends_with(",31.0"), "{p}");
+        assert_eq!(spark_points(&[], 100.0), "");
+    }
+
+    #[test]
+    fn empty_state_shows_dashes_not_zeros() {
+        let v = SystemView::new(None, &[], 2.0);
+        assert!(!v.ready);
+        assert_eq!(v.cpu_pct, "—");
+        assert_eq!(v.spark_span, "last 5 min");
+    }
+
+    #[test]
+    fn unknown_icons_fall_back_to_the_generic_glyph() {
+        assert!(icon_svg("forgejo").contains("<svg"));
+        assert_eq!(icon_svg("no-such-icon"), icon_svg("generic"));
+        assert_eq!(icon_svg("../../etc/passwd"), icon_svg("generic"));
+    }
+}
