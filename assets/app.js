@@ -10,6 +10,7 @@ const INTERVAL = Math.max(250, Number(doc.body.dataset.intervalMs) || 2000);
 const SELF = doc.body.dataset.host || "";
 const SPARK_POINTS = 150;
 const NONE = "—";
+const OWN_EVERY = (document.getElementById("every") || {}).textContent || "";
 
 // ---------------------------------------------------------------- formatting
 // (mirrors src/routes/view.rs so live values read exactly like the first paint)
@@ -63,15 +64,18 @@ function svgEl(tag, attrs) {
   for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
   return e;
 }
-/** Sets text; a changed value glows briefly (CSS turns that off for reduced motion). */
+const calm = matchMedia("(prefers-reduced-motion: reduce)");
+/** A brief glow on something that changed (none under reduced motion). Web Animations,
+ * so no forced reflow and nothing for the CSP to object to. */
+function pulse(node, frames, ms) {
+  if (calm.matches || !node.animate) return;
+  node.animate(frames, { duration: ms, easing: "ease-out" });
+}
+/** Sets text; a changed value glows briefly. */
 function setText(node, text, flash = false) {
   if (!node || node.textContent === text) return;
   node.textContent = text;
-  if (flash) {
-    node.classList.remove("flash");
-    void node.offsetWidth; // restart the animation
-    node.classList.add("flash");
-  }
+  if (flash) pulse(node, [{ textShadow: "0 0 14px #22e4ff" }, { textShadow: "0 0 0 transparent" }], 800);
 }
 
 // ---------------------------------------------------------------- history + sparklines
@@ -100,6 +104,21 @@ function sparkPoints(values, max) {
   });
   return out.join(" ");
 }
+/** This host's history as the server drew it: y back to values (newest on the right). */
+function historyFromPage() {
+  const decode = (key) => {
+    const line = $(`[data-spark="${key}"]`);
+    const max = Number(line && line.closest("svg").dataset.max) || 0;
+    const pts = ((line && line.getAttribute("points")) || "").trim();
+    if (!pts || !max) return [];
+    return pts.split(/\s+/).map((p) => ((32 - 1 - Number(p.split(",")[1])) / 30) * max);
+  };
+  const cols = { cpu: decode("cpu"), mem: decode("mem"), rx: decode("rx"), tx: decode("tx") };
+  const n = Math.max(...Object.values(cols).map((c) => c.length));
+  const at = (c, i) => { const j = c.length - n + i; return j >= 0 ? c[j] : null; };
+  return Array.from({ length: n }, (_, i) =>
+    ({ t: "", cpu: at(cols.cpu, i), mem: at(cols.mem, i), rx: at(cols.rx, i), tx: at(cols.tx, i) }));
+}
 function drawSparks(host) {
   const h = histories.get(host) || [];
   const col = (k) => h.map((p) => p[k]);
@@ -108,6 +127,8 @@ function drawSparks(host) {
   const set = (k, pts) => { const p = $(`[data-spark="${k}"]`); if (p) p.setAttribute("points", pts); };
   set("cpu", sparkPoints(col("cpu"), 100));
   set("mem", sparkPoints(col("mem"), 100));
+  const net = $('[data-spark="rx"]');
+  if (net) net.closest("svg").dataset.max = String(netMax);
   set("rx", sparkPoints(rx, netMax));
   set("tx", sparkPoints(tx, netMax));
 }
@@ -122,9 +143,13 @@ function setBar(key, v, lvl) {
   r.setAttribute("width", barLen(v));
   if (lvl) r.setAttribute("data-level", lvl);
 }
+const drawn = new WeakMap(); // list element -> JSON of what it shows
 function rows(id, items, make, emptyText) {
   const ul = $(`#${id}`);
   if (!ul) return;
+  const key = JSON.stringify(items);
+  if (drawn.get(ul) === key) return; // unchanged: no relayout
+  drawn.set(ul, key);
   const lis = items.map(make);
   if (!lis.length && emptyText) lis.push(el("li", { class: "none", text: emptyText }));
   ul.replaceChildren(...lis);
@@ -145,10 +170,16 @@ function renderSample(host, s) {
     setText(sampled, "no sample from this host yet");
     sampled.removeAttribute("datetime");
   } else {
-    setText(sampled, str(s.timestamp).replace(/\.\d+/, ""));
+    const t = new Date(s.timestamp);
+    setText(sampled, isNaN(t) ? str(s.timestamp) : t.toLocaleTimeString([], { hour12: false }));
     sampled.setAttribute("datetime", str(s.timestamp));
   }
   sys.dataset.ready = s ? "true" : "false";
+  // This host's configured interval as rendered; a peer's from its measured one.
+  const iv = s && num(s.interval_seconds) && s.interval_seconds > 0 ? s.interval_seconds : 0;
+  setText($("#every"), host === SELF || !iv ? OWN_EVERY
+    : Math.abs(iv - Math.round(iv)) < 0.1 ? `${Math.round(iv)}s`
+    : iv < 1 ? `${Math.round(iv * 20) * 50}ms` : `${iv.toFixed(1)}s`);
   const c = (s && s.cpu) || null, m = (s && s.memory) || null, n = (s && s.network) || null;
 
   const cpuL = level(c && c.percent, 75, 90);
@@ -162,13 +193,14 @@ function renderSample(host, s) {
   const cores = $("#cores");
   const list = c && Array.isArray(c.cores) ? c.cores : [];
   cores.setAttribute("viewBox", `0 0 ${Math.max(1, list.length) * 4} 32`);
-  cores.replaceChildren(...list.map((p, i) => {
+  cores.setAttribute("width", String(Math.min(256, Math.max(1, list.length)) * 14));
+  cores.replaceChildren(...list.flatMap((p, i) => {
     const h = (num(p) ? Math.min(100, Math.max(0, p)) : 0) / 100 * 31 + 1;
     const r = svgEl("rect", { x: i * 4, y: (32 - h).toFixed(1), width: 3, height: h.toFixed(1), "data-level": level(p, 75, 90) });
     const t = svgEl("title", {});
     t.textContent = `core ${i}: ${pct(p)}`;
     r.append(t);
-    return r;
+    return [svgEl("rect", { class: "trk", x: i * 4, width: 3, height: 32 }), r];
   }));
 
   const memL = m ? level(m.percent, 80, 92) : "unknown";
@@ -199,8 +231,10 @@ function renderSample(host, s) {
   rows("disks", (s && s.disks) || [], (d) => {
     const l = level(d.percent, 80, 90);
     return el("li", {},
-      el("span", { class: "k" }, `${str(d.mount)} `, el("small", { text: `${str(d.device)} · ${str(d.fs)}` })),
-      el("span", { class: "v" }, `${bytes(d.used_bytes)} / ${bytes(d.total_bytes)} · `, el("b", { "data-level": l, text: pct(d.percent) })),
+      el("span", { class: "k", text: str(d.mount) }),
+      el("b", { class: "v", "data-level": l, text: pct(d.percent) }),
+      el("small", { text: `${str(d.device)} · ${str(d.fs)}` }),
+      el("small", { class: "r", text: `${bytes(d.used_bytes)} / ${bytes(d.total_bytes)}` }),
       miniBar(d.percent, l));
   }, "no filesystems");
   rows("io", (s && s.disk_io) || [], (d) =>
@@ -309,9 +343,7 @@ function renderServices(list) {
     const st = str(s.status || "unknown");
     if (c.dataset.status !== st) {
       c.dataset.status = st;
-      c.classList.remove("flip");
-      void c.offsetWidth;
-      c.classList.add("flip");
+      pulse($("a", c), [{ borderColor: "#ff4fb0" }, { borderColor: "#1c2a3a" }], 1200);
     }
     setText($(".st", c), st);
     setText($(".lat", c), num(s.latency_ms) ? `${s.latency_ms} ms` : NONE);
@@ -397,8 +429,7 @@ function connect() {
     opened = true;
     failures = 0;
     stopPolling();
-    setLive("live");
-    refreshFeeds(); // catch up on feed changes missed while disconnected
+    setLive("live"); // the stream starts with the current state of every event
   });
   const on = (name, fn) => es.addEventListener(name, (ev) => {
     let data;
@@ -460,14 +491,7 @@ function start() {
   setInterval(tickClock, 1000);
   tickClock();
   setInterval(() => { for (const n of feeds.keys()) renderFeedState(n); renderActivity(undefined); }, 30000);
-  fetchJson("/api/metrics/history").then((h) => {
-    const pts = Array.isArray(h.samples) ? h.samples.slice(-SPARK_POINTS) : [];
-    const mine = histories.get(SELF) || [];
-    const seeded = pts.map((p) => ({ t: p.timestamp, cpu: p.cpu_percent, mem: p.memory_percent, rx: p.rx_bytes_per_sec, tx: p.tx_bytes_per_sec }));
-    const last = seeded.length ? seeded[seeded.length - 1].t : "";
-    histories.set(SELF, seeded.concat(mine.filter((p) => p.t > last)).slice(-SPARK_POINTS));
-    if (selected === SELF) drawSparks(SELF);
-  }, () => {});
+  histories.set(SELF, historyFromPage());
   connect();
 }
 start();

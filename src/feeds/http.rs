@@ -44,6 +44,42 @@ pub fn agent(timeout: Duration) -> Agent {
         .new_agent()
 }
 
+/// Wraps the process logger so the HTTP client's debug and trace output is never
+/// written, whatever `RUST_LOG` asks for: at those levels ureq logs request headers and
+/// hex dumps of the raw request bytes, and the Forgejo token travels in a header.
+/// (A `RUST_LOG` directive naming a submodule, `ureq_proto::util=trace`, would otherwise
+/// win over a plain per-crate cap.)
+pub struct ClientLogGuard<L>(pub L);
+
+impl<L: log::Log> ClientLogGuard<L> {
+    /// Whether records of `target` at `level` are dropped.
+    pub fn silenced(target: &str, level: log::Level) -> bool {
+        level > log::Level::Info
+            && ["ureq", "ureq_proto", "rustls"].iter().any(|c| {
+                target == *c
+                    || target
+                        .strip_prefix(c)
+                        .is_some_and(|rest| rest.starts_with("::"))
+            })
+    }
+}
+
+impl<L: log::Log> log::Log for ClientLogGuard<L> {
+    fn enabled(&self, m: &log::Metadata) -> bool {
+        !Self::silenced(m.target(), m.level()) && self.0.enabled(m)
+    }
+
+    fn log(&self, record: &log::Record) {
+        if self.enabled(record.metadata()) {
+            self.0.log(record);
+        }
+    }
+
+    fn flush(&self) {
+        self.0.flush();
+    }
+}
+
 /// A response read in full (at most [`MAX_BODY`] bytes).
 #[derive(Debug)]
 pub struct Fetched {
@@ -92,7 +128,7 @@ impl Fetched {
                 None => format!("HTTP {} from {host} without a Location", self.status),
             }),
             s => {
-                let line = first_line(&self.body);
+                let line = error_text(&self.body);
                 if line.is_empty() {
                     Err(format!("HTTP {s} from {host}"))
                 } else {
@@ -207,6 +243,20 @@ fn fmt_secs(s: f64) -> String {
     }
 }
 
+/// What an error body says: the `message` (Forgejo/Gitea `APIError`) or `error` of a
+/// JSON body, else its first non-empty line.
+pub fn error_text(body: &[u8]) -> String {
+    if let Ok(serde_json::Value::Object(o)) = serde_json::from_slice(body) {
+        for key in ["message", "error", "detail"] {
+            if let Some(m) = o.get(key).and_then(|v| v.as_str()) {
+                return first_line(m.as_bytes());
+            }
+        }
+        return clip(&serde_json::Value::Object(o).to_string());
+    }
+    first_line(body)
+}
+
 /// The first non-empty line of `body`, as printable text, clipped.
 pub fn first_line(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(&body[..body.len().min(4096)]);
@@ -282,6 +332,19 @@ mod tests {
     }
 
     #[test]
+    fn json_error_bodies_give_their_message() {
+        let api = b"{\n  \"message\": \"token is required\",\n  \"url\": \"x\"\n}";
+        assert_eq!(error_text(api), "token is required");
+        assert_eq!(
+            error_text(br#"{"ok": false, "error": "deadline"}"#),
+            "deadline"
+        );
+        assert_eq!(error_text(br#"{"message": ""}"#), "");
+        assert_eq!(error_text(br#"{"a": 1}"#), r#"{"a":1}"#);
+        assert_eq!(error_text(b"plain\ntext"), "plain");
+    }
+
+    #[test]
     fn json_errors_say_where() {
         let e = parse_json::<serde_json::Value>(b"{\"a\": ").unwrap_err();
         assert!(e.starts_with("invalid JSON: EOF while parsing"), "{e}");
@@ -302,6 +365,33 @@ mod tests {
         };
         let e = f.json::<serde_json::Value>("h").unwrap_err();
         assert!(e.starts_with("expected JSON from h, got text/html"), "{e}");
+    }
+
+    struct Everything;
+    impl log::Log for Everything {
+        fn enabled(&self, _: &log::Metadata) -> bool {
+            true
+        }
+        fn log(&self, _: &log::Record) {}
+        fn flush(&self) {}
+    }
+
+    #[test]
+    fn client_logs_below_info_are_silenced() {
+        use log::{Level, Log};
+        type G = ClientLogGuard<Everything>;
+        assert!(G::silenced("ureq_proto::util", Level::Trace));
+        assert!(G::silenced("ureq", Level::Debug));
+        assert!(G::silenced("rustls::client::hs", Level::Debug));
+        assert!(!G::silenced("ureq::run", Level::Warn));
+        assert!(!G::silenced("ureqx", Level::Trace));
+        assert!(!G::silenced("kiteportal::feeds", Level::Trace));
+        let g = ClientLogGuard(Everything);
+        let m = log::Metadata::builder()
+            .target("ureq::run")
+            .level(Level::Debug)
+            .build();
+        assert!(!g.enabled(&m));
     }
 
     #[test]

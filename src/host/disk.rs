@@ -14,7 +14,10 @@ use super::{read_file, read_text, round2, Disk};
 pub const MAX_MOUNTS: usize = 64;
 
 /// How long a sample waits for statvfs answers before reporting a mount as not answering.
-pub const PROBE_DEADLINE: Duration = Duration::from_millis(50);
+/// Generous, because it is paid once: while a probe is still out, later samples do not
+/// wait for that mount at all. (A busy machine can take tens of milliseconds just to
+/// schedule a fresh probe thread, so a tight deadline would drop healthy disks.)
+pub const PROBE_DEADLINE: Duration = Duration::from_millis(250);
 
 /// One line of a mounts file, unescaped.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -185,15 +188,35 @@ pub fn select(mounts: Vec<Mount>) -> Vec<Mount> {
     out
 }
 
-/// Reads `<proc>/1/mounts` (the host's mount namespace under `pid: host`), falling back to
-/// `<proc>/self/mounts` when pid 1's is not readable.
-pub fn read_mounts(proc: &Path, buf: &mut String) -> io::Result<Vec<Mount>> {
+/// Reads `<proc>/1/mounts` (the host's mount namespace under `pid: host`) into `buf`,
+/// falling back to `<proc>/self/mounts` when pid 1's is not readable.
+pub fn read_mounts_text(proc: &Path, buf: &mut String) -> io::Result<()> {
     match read_file(&proc.join("1/mounts"), buf) {
-        Ok(()) => {}
+        Ok(()) => Ok(()),
         Err(first) => read_file(&proc.join("self/mounts"), buf)
-            .map_err(|e| io::Error::new(e.kind(), format!("{first}; {e}")))?,
+            .map_err(|e| io::Error::new(e.kind(), format!("{first}; {e}"))),
     }
-    Ok(select(parse_str(buf)))
+}
+
+/// The mount table, parsed again only when its text changed (it rarely does, and
+/// parsing it is most of what reading it costs).
+#[derive(Default)]
+pub struct MountTable {
+    raw: String,
+    selected: Vec<Mount>,
+}
+
+impl MountTable {
+    /// The mounts worth reporting ([`read_mounts_text`], then [`select`]), reusing the
+    /// last result when the file reads the same.
+    pub fn read(&mut self, proc: &Path, buf: &mut String) -> io::Result<&[Mount]> {
+        read_mounts_text(proc, buf)?;
+        if *buf != self.raw {
+            self.selected = select(parse_str(buf));
+            std::mem::swap(&mut self.raw, buf);
+        }
+        Ok(&self.selected)
+    }
 }
 
 /// The statvfs numbers a disk's usage is computed from.

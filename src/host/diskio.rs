@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 use std::io::{self, Read};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::{rate, read_file, read_text, round2, DiskIo};
 
@@ -96,13 +96,52 @@ pub fn read_sys_block(sys: &Path) -> Option<HashSet<String>> {
     )
 }
 
-/// Reads `<proc>/diskstats`, whole disks only.
-pub fn read(proc: &Path, sys: &Path, buf: &mut String) -> io::Result<Vec<Counters>> {
-    read_file(&proc.join("diskstats"), buf)?;
-    let block = read_sys_block(sys);
-    let mut v = parse_str(buf);
-    v.retain(|c| is_whole_disk(&c.device, block.as_ref()));
-    Ok(v)
+/// The `<sys>/block` listing, listed again only when `diskstats` names a device it has
+/// not seen (a disk plugged in): listing sysfs every sample would cost more than all
+/// the procfs reads together.
+pub struct BlockDevices {
+    sys: PathBuf,
+    listed: Option<HashSet<String>>,
+    /// Names known not to be in the listing (partitions, mostly).
+    absent: HashSet<String>,
+}
+
+impl BlockDevices {
+    pub fn new(sys: PathBuf) -> Self {
+        BlockDevices {
+            sys,
+            listed: None,
+            absent: HashSet::new(),
+        }
+    }
+
+    /// Reads `<proc>/diskstats`, whole disks only.
+    pub fn read(&mut self, proc: &Path, buf: &mut String) -> io::Result<Vec<Counters>> {
+        read_file(&proc.join("diskstats"), buf)?;
+        let mut v = parse_str(buf);
+        let unknown = |set: &HashSet<String>, absent: &HashSet<String>, d: &str| {
+            let key = d.replace('/', "!");
+            !set.contains(&key) && !absent.contains(&key)
+        };
+        let stale = match &self.listed {
+            None => true,
+            Some(set) => v.iter().any(|c| unknown(set, &self.absent, &c.device)),
+        };
+        if stale {
+            self.listed = read_sys_block(&self.sys);
+            self.absent.clear();
+            if let Some(set) = &self.listed {
+                for c in &v {
+                    let key = c.device.replace('/', "!");
+                    if !set.contains(&key) && self.absent.len() < 4096 {
+                        self.absent.insert(key);
+                    }
+                }
+            }
+        }
+        v.retain(|c| is_whole_disk(&c.device, self.listed.as_ref()));
+        Ok(v)
+    }
 }
 
 /// Rates per device of `cur` over `elapsed_secs`: `None` for a device that is new or
@@ -192,6 +231,28 @@ mod tests {
         ] {
             assert_eq!(is_whole_disk(d, None), whole, "{d}");
         }
+    }
+
+    #[test]
+    fn a_disk_plugged_in_later_is_found() {
+        let dir = tempfile::tempdir().unwrap();
+        let (proc, sys) = (dir.path().join("proc"), dir.path().join("sys"));
+        std::fs::create_dir_all(sys.join("block/sda")).unwrap();
+        std::fs::create_dir_all(&proc).unwrap();
+        let line = |d: &str| format!("8 0 {d} 1 0 2 0 3 0 4 0 0 0 0\n");
+        std::fs::write(proc.join("diskstats"), line("sda") + &line("sda1")).unwrap();
+        let mut b = BlockDevices::new(sys.clone());
+        let mut buf = String::new();
+        let names = |v: Vec<Counters>| v.into_iter().map(|c| c.device).collect::<Vec<_>>();
+        assert_eq!(names(b.read(&proc, &mut buf).unwrap()), ["sda"]);
+        assert_eq!(names(b.read(&proc, &mut buf).unwrap()), ["sda"]);
+        std::fs::create_dir_all(sys.join("block/sdb")).unwrap();
+        std::fs::write(
+            proc.join("diskstats"),
+            line("sda") + &line("sda1") + &line("sdb") + &line("sdb1"),
+        )
+        .unwrap();
+        assert_eq!(names(b.read(&proc, &mut buf).unwrap()), ["sda", "sdb"]);
     }
 
     fn c(d: &str, r: u64, w: u64) -> Counters {

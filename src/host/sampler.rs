@@ -27,11 +27,12 @@ struct Previous {
 pub struct Sampler {
     name: String,
     proc: PathBuf,
-    sys: PathBuf,
     net_exclude: Vec<String>,
     view: View,
     prev: Previous,
+    mounts: disk::MountTable,
     disks: disk::Disks,
+    block: diskio::BlockDevices,
     sensors: sensors::Sensors,
     /// Scratch for file contents, reused so a sample allocates little.
     buf: String,
@@ -51,10 +52,11 @@ impl Sampler {
         Sampler {
             name: host.name.clone(),
             proc: host.proc.clone(),
-            sys: host.sys.clone(),
             net_exclude: metrics.net_exclude.clone(),
             view: view::detect(host),
             prev: Previous::default(),
+            mounts: disk::MountTable::default(),
+            block: diskio::BlockDevices::new(host.sys.clone()),
             disks: disk::Disks::new(host.root.clone(), disk::statvfs, disk::PROBE_DEADLINE),
             sensors: sensors::Sensors::new(host.sys.clone()),
             buf: String::with_capacity(16 * 1024),
@@ -100,9 +102,9 @@ impl Sampler {
         let uptime = section(e, "uptime", system::read_uptime(proc, &mut self.buf));
         let memory =
             section(e, "memory", memory::read(proc, &mut self.buf)).map(|m| memory::summarize(&m));
-        let disks = section(e, "disks", disk::read_mounts(proc, &mut self.buf))
-            .map(|mounts| self.disks.sample(&mounts, e));
-        let io = section(e, "disk_io", diskio::read(proc, &self.sys, &mut self.buf));
+        let disks = section(e, "disks", self.mounts.read(proc, &mut self.buf))
+            .map(|mounts| self.disks.sample(mounts, e));
+        let io = section(e, "disk_io", self.block.read(proc, &mut self.buf));
         let disk_io = io
             .as_ref()
             .map(|c| diskio::delta(self.prev.disk_io.as_deref(), c, elapsed));

@@ -1,12 +1,12 @@
 //! Server-rendered HTML: the portal page (`/`) and the themed 404, from `templates/`
 //! with askama (auto-escaping on). The page's data comes from [`PageView`].
 
-use actix_web::http::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
+use actix_web::http::header::{HeaderValue, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, VARY};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
-use crate::routes::assets::AssetStore;
+use crate::routes::assets::{negotiate, AssetStore, Encoding};
 use crate::routes::view::PageView;
 use crate::state::AppState;
 
@@ -45,15 +45,40 @@ pub struct NotFoundPage<'a> {
     pub path: &'a str,
 }
 
-fn html(status: StatusCode, body: Result<String, askama::Error>) -> HttpResponse {
+/// Gzips a rendered page: it is rebuilt per request (live numbers), so it cannot be
+/// precompressed like the assets, and shrinks to about a quarter.
+fn gzip(body: &[u8]) -> Option<Vec<u8>> {
+    use std::io::Write as _;
+    let mut enc = flate2::write::GzEncoder::new(
+        Vec::with_capacity(body.len() / 3),
+        flate2::Compression::new(5),
+    );
+    enc.write_all(body).ok()?;
+    enc.finish().ok()
+}
+
+fn html(
+    req: &HttpRequest,
+    status: StatusCode,
+    body: Result<String, askama::Error>,
+) -> HttpResponse {
     match body {
-        Ok(b) => HttpResponse::build(status)
-            .insert_header((
+        Ok(b) => {
+            let mut resp = HttpResponse::build(status);
+            resp.insert_header((
                 CONTENT_TYPE,
                 HeaderValue::from_static("text/html; charset=utf-8"),
             ))
             .insert_header((CACHE_CONTROL, HeaderValue::from_static("no-cache")))
-            .body(b),
+            .insert_header((VARY, HeaderValue::from_static("Accept-Encoding")));
+            let wants_gzip = negotiate(req.headers(), true, false) == Encoding::Gzip;
+            match wants_gzip.then(|| gzip(b.as_bytes())).flatten() {
+                Some(z) => resp
+                    .insert_header((CONTENT_ENCODING, HeaderValue::from_static("gzip")))
+                    .body(z),
+                None => resp.body(b),
+            }
+        }
         Err(e) => {
             log::error!("template failed: {e}");
             HttpResponse::InternalServerError().finish()
@@ -62,12 +87,12 @@ fn html(status: StatusCode, body: Result<String, askama::Error>) -> HttpResponse
 }
 
 /// `GET /`
-pub async fn index(state: web::Data<AppState>) -> HttpResponse {
+pub async fn index(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let page = IndexPage {
         assets: AssetUrls::get(),
         v: PageView::build(&state, chrono::Utc::now()),
     };
-    html(StatusCode::OK, page.render())
+    html(&req, StatusCode::OK, page.render())
 }
 
 /// The themed 404 page.
@@ -77,7 +102,7 @@ pub fn not_found(req: &HttpRequest) -> HttpResponse {
         assets: AssetUrls::get(),
         path: &path,
     };
-    html(StatusCode::NOT_FOUND, page.render())
+    html(req, StatusCode::NOT_FOUND, page.render())
 }
 
 /// Anything no route matched.

@@ -82,6 +82,9 @@ impl Out {
     }
 }
 
+/// Reads one number of a disk.
+type DiskField = fn(&crate::host::Disk) -> f64;
+
 fn host_metrics(o: &mut Out, s: &Sample) {
     o.gauge(
         "kiteportal_sample_timestamp_seconds",
@@ -193,7 +196,7 @@ fn host_metrics(o: &mut Out, s: &Sample) {
         );
     }
     if let Some(disks) = &s.disks {
-        let fams: [(&str, &str, fn(&crate::host::Disk) -> f64); 4] = [
+        let fams: [(&str, &str, DiskField); 4] = [
             ("kiteportal_disk_total_bytes", "Filesystem size.", |d| {
                 d.total_bytes as f64
             }),

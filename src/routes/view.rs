@@ -131,6 +131,11 @@ pub fn spark_points(values: &[Option<f64>], max: f64) -> String {
     out
 }
 
+/// Pixel width of the per-core chart for `n` cores (CSS caps it at the tile width).
+pub fn cores_px(n: usize) -> usize {
+    n.clamp(1, 256) * 14
+}
+
 /// The largest value of several series (at least `floor`), for a shared scale.
 fn series_max(series: &[&[Option<f64>]], floor: f64) -> f64 {
     series
@@ -185,12 +190,16 @@ pub struct SystemView {
     /// A sample exists.
     pub ready: bool,
     pub sampled_at: String,
+    /// "00:23:38 UTC".
+    pub sampled_label: String,
     pub cpu_pct: String,
     pub cpu_bar: String,
     pub cpu_level: &'static str,
     pub cpu_count: usize,
     pub cores: Vec<CoreBar>,
     pub cores_w: usize,
+    /// Rendered width of the per-core chart: a few cores stay slim bars.
+    pub cores_px: usize,
     pub load: String,
     pub iowait: String,
     pub steal: String,
@@ -219,6 +228,8 @@ pub struct SystemView {
     pub spark_rx: String,
     pub spark_tx: String,
     pub spark_span: String,
+    /// The network sparkline's full scale in bytes/s (the script rescales from it).
+    pub spark_net_max: String,
 }
 
 impl SystemView {
@@ -229,26 +240,33 @@ impl SystemView {
         let (cpu_h, mem_h) = (col(|p| p.cpu_percent), col(|p| p.memory_percent));
         let (rx_h, tx_h) = (col(|p| p.rx_bytes_per_sec), col(|p| p.tx_bytes_per_sec));
         let net_max = series_max(&[&rx_h, &tx_h], 1024.0);
-        let span = (interval_secs * SPARK_POINTS as f64 / 60.0).round().max(1.0);
+        let span = (interval_secs * SPARK_POINTS as f64 / 60.0)
+            .round()
+            .max(1.0);
         let mut v = SystemView {
             spark_cpu: spark_points(&cpu_h, 100.0),
             spark_mem: spark_points(&mem_h, 100.0),
             spark_rx: spark_points(&rx_h, net_max),
             spark_tx: spark_points(&tx_h, net_max),
             spark_span: format!("last {span:.0} min"),
+            spark_net_max: format!("{net_max:.0}"),
             ..SystemView::placeholder()
         };
         let Some(s) = sample else {
             return v;
         };
         v.ready = true;
-        v.sampled_at = s.timestamp.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        v.sampled_at = s
+            .timestamp
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        v.sampled_label = s.timestamp.format("%H:%M:%S UTC").to_string();
         if let Some(c) = &s.cpu {
             v.cpu_pct = pct(c.percent);
             v.cpu_bar = bar(c.percent);
             v.cpu_level = level(c.percent, 75.0, 90.0);
             v.cpu_count = c.count;
             v.cores_w = c.cores.len().max(1) * 4;
+            v.cores_px = cores_px(c.cores.len());
             v.cores = c
                 .cores
                 .iter()
@@ -358,6 +376,7 @@ impl SystemView {
             cpu_bar: "0".into(),
             cpu_level: "unknown",
             cores_w: 4,
+            cores_px: cores_px(0),
             load: n(),
             iowait: n(),
             steal: n(),
@@ -554,7 +573,12 @@ fn services(state: &AppState, snap: &Snapshot<Vec<ServiceStatus>>) -> Vec<Servic
     };
     let groups_of: Vec<String> = match snap.data.as_deref() {
         Some(list) => list.iter().map(|s| s.group.clone()).collect(),
-        None => state.config.services.iter().map(|s| s.group.clone()).collect(),
+        None => state
+            .config
+            .services
+            .iter()
+            .map(|s| s.group.clone())
+            .collect(),
     };
     let mut groups: Vec<ServiceGroup> = Vec::new();
     for (row, g) in rows.into_iter().zip(groups_of) {
@@ -676,6 +700,30 @@ mod tests {
         assert!(!v.ready);
         assert_eq!(v.cpu_pct, "—");
         assert_eq!(v.spark_span, "last 5 min");
+    }
+
+    #[test]
+    fn feed_states_say_what_is_going_on() {
+        use crate::feeds::Cached;
+        let c: Cached<u32> = Cached::new(std::time::Duration::from_secs(60));
+        assert!(FeedState::of(&c.snapshot(), "weather")
+            .label
+            .starts_with("pending"));
+        c.set_error("connection refused");
+        let s = FeedState::of(&c.snapshot(), "weather");
+        assert_eq!(
+            (s.status, s.error.as_deref()),
+            ("error", Some("connection refused"))
+        );
+        c.set_ok(1);
+        c.set_error("HTTP 503");
+        let s = FeedState::of(&c.snapshot(), "weather");
+        assert_eq!(s.status, "stale");
+        assert!(s.label.contains("just now"), "{}", s.label);
+        let d: Cached<u32> = Cached::disabled();
+        assert!(FeedState::of(&d.snapshot(), "activity")
+            .label
+            .contains("not configured"));
     }
 
     #[test]

@@ -3,6 +3,10 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod browser;
 mod cli;
 mod common;
+mod feeds;
+mod host;
 mod http;
+mod stub;

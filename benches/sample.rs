@@ -1,0 +1,110 @@
+//! Benchmarks of the host sampler against this machine's procfs (one full sample, and each
+//! source alone) and of the `/api/metrics` handler (through the whole actix app, with its
+//! middleware, minus the socket). Target: a full sample ≤ 200 µs.
+
+use std::hint::black_box;
+
+use actix_web::test::{call_service, init_service, read_body, TestRequest};
+use criterion::{criterion_group, criterion_main, Criterion};
+use kiteportal::config::{self, Config, FileConfig, Overrides};
+use kiteportal::host::{cpu, disk, diskio, memory, network, sensors, system, Sampler};
+use kiteportal::state::AppState;
+
+fn config() -> Config {
+    // The built-in defaults: /proc, /sys, / and the default interface excludes.
+    config::build(&Overrides::default(), FileConfig::default()).expect("default config")
+}
+
+fn sources(c: &mut Criterion) {
+    let cfg = config();
+    let proc = cfg.host.proc.clone();
+    let sys = cfg.host.sys.clone();
+    let mut buf = String::new();
+
+    let mut sampler = Sampler::new(&cfg.host, &cfg.metrics);
+    sampler.sample();
+    c.bench_function("sample/full", |b| b.iter(|| black_box(sampler.sample())));
+
+    c.bench_function("source/cpu", |b| {
+        b.iter(|| black_box(cpu::read(&proc, &mut buf).ok()))
+    });
+    c.bench_function("source/loadavg+uptime", |b| {
+        b.iter(|| {
+            black_box(system::read_loadavg(&proc, &mut buf).ok());
+            black_box(system::read_uptime(&proc, &mut buf).ok())
+        })
+    });
+    c.bench_function("source/processes", |b| {
+        b.iter(|| black_box(system::read_processes(&proc).ok()))
+    });
+    c.bench_function("source/memory", |b| {
+        b.iter(|| black_box(memory::read(&proc, &mut buf).ok()))
+    });
+    let mut table = disk::MountTable::default();
+    c.bench_function("source/mounts", |b| {
+        b.iter(|| black_box(table.read(&proc, &mut buf).map(|m| m.len()).ok()))
+    });
+    let mounts = table
+        .read(&proc, &mut buf)
+        .map(|m| m.to_vec())
+        .unwrap_or_default();
+    let mut disks = disk::Disks::new(cfg.host.root.clone(), disk::statvfs, disk::PROBE_DEADLINE);
+    c.bench_function("source/statvfs (probe threads)", |b| {
+        b.iter(|| {
+            let mut errors = Default::default();
+            black_box(disks.sample(&mounts, &mut errors))
+        })
+    });
+    let mut block = diskio::BlockDevices::new(sys.clone());
+    c.bench_function("source/diskstats", |b| {
+        b.iter(|| black_box(block.read(&proc, &mut buf).ok()))
+    });
+    let exclude = cfg.metrics.net_exclude.clone();
+    c.bench_function("source/net_dev", |b| {
+        b.iter(|| black_box(network::read(&proc, &exclude, &mut buf).ok()))
+    });
+    let mut temps = sensors::Sensors::new(sys.clone());
+    c.bench_function("source/sensors", |b| {
+        b.iter(|| black_box(temps.read(&mut buf).ok()))
+    });
+}
+
+/// The same files through procfs-core's parsers, to compare with the hand-written ones.
+fn procfs_core_parsers(c: &mut Criterion) {
+    use procfs_core::FromRead;
+    let proc = config().host.proc;
+    c.bench_function("compare/procfs-core meminfo", |b| {
+        b.iter(|| black_box(procfs_core::Meminfo::from_file(proc.join("meminfo")).ok()))
+    });
+    c.bench_function("compare/procfs-core mounts", |b| {
+        b.iter(|| black_box(Vec::<procfs_core::MountEntry>::from_file(proc.join("1/mounts")).ok()))
+    });
+    c.bench_function("compare/procfs-core net_dev", |b| {
+        b.iter(|| {
+            black_box(
+                procfs_core::net::InterfaceDeviceStatus::from_file(proc.join("1/net/dev")).ok(),
+            )
+        })
+    });
+}
+
+fn handler(c: &mut Criterion) {
+    let state = AppState::new(config());
+    let mut sampler = Sampler::new(&state.config.host, &state.config.metrics);
+    state.metrics.publish(sampler.sample());
+    state.metrics.publish(sampler.sample());
+    let sys = actix_web::rt::System::new();
+    let app = sys.block_on(init_service(kiteportal::server::app(state)));
+    c.bench_function("handler/api_metrics", |b| {
+        b.iter(|| {
+            sys.block_on(async {
+                let resp =
+                    call_service(&app, TestRequest::get().uri("/api/metrics").to_request()).await;
+                black_box(read_body(resp).await)
+            })
+        })
+    });
+}
+
+criterion_group!(benches, sources, procfs_core_parsers, handler);
+criterion_main!(benches);

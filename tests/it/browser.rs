@@ -1,0 +1,694 @@
+//! The portal page in real headless Chromium, driven over W3C WebDriver (`chromedriver`
+//! on a loopback port, spoken to with ureq + serde_json): no console errors, live values,
+//! the host switcher, feed states, untrusted text staying text, the no-JS page, and the
+//! 360 px layout. Screenshots land in `target/screenshots/`.
+//!
+//! Without chromium/chromedriver the tests skip with a message, unless `CI=true`, where
+//! they fail.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::common::{fixture, free_port, get, Portal};
+use crate::stub::{Reply, Stub};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+/// How long any wait in these tests may take before it fails (a bound, not a timing claim).
+const WAIT: Duration = Duration::from_secs(15);
+
+/// One browser at a time: the machine is small and Chromium is not.
+fn serial() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// chromedriver on a free loopback port; killed on drop.
+struct Driver {
+    child: Child,
+    base: String,
+    agent: ureq::Agent,
+}
+
+impl Driver {
+    /// Starts chromedriver, or returns `None` (skip) when the browser is not installed
+    /// locally. In CI a missing browser is a failure.
+    fn start() -> Option<Driver> {
+        let missing: Vec<&str> = [CHROMIUM, CHROMEDRIVER]
+            .into_iter()
+            .filter(|p| !Path::new(p).exists())
+            .collect();
+        if !missing.is_empty() {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "CI=true but {missing:?} not installed (apt-get install chromium chromium-driver)"
+            );
+            eprintln!("skipping browser test: {missing:?} not installed");
+            return None;
+        }
+        let port = free_port();
+        let child = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .arg("--allowed-ips=127.0.0.1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(60)))
+            .build()
+            .into();
+        let d = Driver {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            agent,
+        };
+        let t = Instant::now();
+        loop {
+            if let Ok(mut r) = d.agent.get(format!("{}/status", d.base)).call() {
+                let v: Value = r.body_mut().read_json().unwrap_or_default();
+                if v["value"]["ready"] == true {
+                    return Some(d);
+                }
+            }
+            assert!(t.elapsed() < WAIT, "chromedriver did not become ready");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Sends one command; panics with the driver's message on a WebDriver error.
+    fn cmd(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let url = format!("{}{}", self.base, path);
+        let resp = match method {
+            "GET" => self.agent.get(&url).call(),
+            "DELETE" => self.agent.delete(&url).call(),
+            _ => self.agent.post(&url).send_json(body.unwrap_or(json!({}))),
+        };
+        let mut resp = resp.unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        let v: Value = resp
+            .body_mut()
+            .with_config()
+            .limit(64 << 20)
+            .read_json()
+            .unwrap_or_else(|e| panic!("{method} {path}: bad JSON: {e}"));
+        if !resp.status().is_success() {
+            panic!("{method} {path}: {}", v["value"]);
+        }
+        v["value"].clone()
+    }
+
+    /// A new browser session; `javascript: false` turns scripts off for the profile.
+    fn session(&self, javascript: bool) -> Session<'_> {
+        let profile = tempfile::tempdir().unwrap();
+        let mut prefs = json!({});
+        if !javascript {
+            prefs = json!({ "profile.managed_default_content_settings.javascript": 2 });
+        }
+        let caps = json!({ "capabilities": { "alwaysMatch": {
+            "browserName": "chrome",
+            "goog:loggingPrefs": { "browser": "ALL" },
+            "goog:chromeOptions": {
+                "binary": CHROMIUM,
+                "args": [
+                    "--headless", "--no-sandbox", "--disable-gpu",
+                    "--disable-background-networking", "--disable-component-update",
+                    "--disable-sync", "--no-first-run", "--disable-quic",
+                    "--hide-scrollbars",
+                    format!("--user-data-dir={}", profile.path().display()),
+                ],
+                "prefs": prefs,
+            }
+        }}});
+        let v = self.cmd("POST", "/session", Some(caps));
+        let id = v["sessionId"].as_str().unwrap().to_string();
+        Session {
+            driver: self,
+            id,
+            _profile: profile,
+        }
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct Session<'a> {
+    driver: &'a Driver,
+    id: String,
+    _profile: tempfile::TempDir,
+}
+
+impl Session<'_> {
+    fn cmd(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        self.driver
+            .cmd(method, &format!("/session/{}{}", self.id, path), body)
+    }
+
+    fn goto(&self, url: &str) {
+        self.cmd("POST", "/url", Some(json!({ "url": url })));
+    }
+
+    /// Runs `script` (a function body; `arguments` are `args`) and returns its result.
+    fn js(&self, script: &str, args: Value) -> Value {
+        self.cmd(
+            "POST",
+            "/execute/sync",
+            Some(json!({ "script": script, "args": args })),
+        )
+    }
+
+    /// The text of the first element matching `css` ("" when there is none).
+    fn text(&self, css: &str) -> String {
+        self.js(
+            "const e = document.querySelector(arguments[0]); return e ? e.textContent : '';",
+            json!([css]),
+        )
+        .as_str()
+        .unwrap_or("")
+        .to_string()
+    }
+
+    fn attr(&self, css: &str, name: &str) -> String {
+        self.js(
+            "const e = document.querySelector(arguments[0]); return e ? e.getAttribute(arguments[1]) : null;",
+            json!([css, name]),
+        )
+        .as_str()
+        .unwrap_or("")
+        .to_string()
+    }
+
+    /// Sizes the viewport (not the window) to `w` × `h` CSS pixels.
+    fn viewport(&self, w: i64, h: i64) {
+        self.cmd(
+            "POST",
+            "/window/rect",
+            Some(json!({ "width": w, "height": h })),
+        );
+        let inner = self.js("return [window.innerWidth, window.innerHeight];", json!([]));
+        let (iw, ih) = (inner[0].as_i64().unwrap(), inner[1].as_i64().unwrap());
+        if (iw, ih) != (w, h) {
+            self.cmd(
+                "POST",
+                "/window/rect",
+                Some(json!({ "width": 2 * w - iw, "height": 2 * h - ih })),
+            );
+        }
+    }
+
+    fn click(&self, css: &str) {
+        let e = self.cmd(
+            "POST",
+            "/element",
+            Some(json!({ "using": "css selector", "value": css })),
+        );
+        let id = e["element-6066-11e4-a52e-4f735466cecf"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        self.cmd("POST", &format!("/element/{id}/click"), None);
+    }
+
+    /// Polls `f` until it returns `Some`, for at most `limit`.
+    fn wait<T>(&self, what: &str, limit: Duration, mut f: impl FnMut(&Self) -> Option<T>) -> T {
+        let t = Instant::now();
+        loop {
+            if let Some(v) = f(self) {
+                return v;
+            }
+            assert!(t.elapsed() < limit, "timed out waiting for {what}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Browser console entries at SEVERE level (errors, CSP violations, failed loads).
+    fn console_errors(&self) -> Vec<String> {
+        let logs = self.cmd("POST", "/se/log", Some(json!({ "type": "browser" })));
+        logs.as_array()
+            .into_iter()
+            .flatten()
+            .filter(|e| e["level"] == "SEVERE")
+            .map(|e| e["message"].as_str().unwrap_or("").to_string())
+            .collect()
+    }
+
+    fn screenshot(&self, name: &str) {
+        let b64 = self.cmd("GET", "/screenshot", None);
+        let png = base64_decode(b64.as_str().unwrap());
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(name), png).unwrap();
+    }
+}
+
+impl Drop for Session<'_> {
+    fn drop(&mut self) {
+        let url = format!("{}/session/{}", self.driver.base, self.id);
+        let _ = self.driver.agent.delete(&url).call();
+    }
+}
+
+/// Standard base64 (screenshots), without a dependency for it.
+fn base64_decode(s: &str) -> Vec<u8> {
+    let val = |c: u8| -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        } as u32)
+    };
+    let mut out = Vec::with_capacity(s.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0);
+    for c in s.bytes().filter_map(val) {
+        acc = (acc << 6) | c;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    out
+}
+
+const EVIL: &str = "<img src=x onerror=window.__pwned=1> fix: escape commit messages";
+
+/// A Forgejo on 127.0.0.1 (the recorded bodies) with one repository whose newest commit
+/// message tries to be HTML.
+fn evil_forgejo() -> Stub {
+    let read = |rel: &str| -> Value {
+        serde_json::from_slice(&std::fs::read(fixture(rel)).unwrap()).unwrap()
+    };
+    let mut search = read("forgejo/repos_search.json");
+    search["data"].as_array_mut().unwrap().truncate(1);
+    let mut commits = read("forgejo/repo_commits_fast.json");
+    commits[0]["commit"]["message"] = json!(format!("{EVIL}\n\n<script>window.__pwned=2</script>"));
+    let stub = Stub::start();
+    stub.set("/api/v1/repos/search", Reply::json(200, search.to_string()));
+    stub.set(
+        "/api/v1/repos/user2/kiteportal/commits",
+        Reply::json(200, commits.to_string()),
+    );
+    stub
+}
+
+/// A portal sampling every 250 ms, with no services (nothing to probe) unless `extra`
+/// lists some.
+fn fast_portal(name: &str, extra: &str) -> Portal {
+    let services = if extra.contains("[[services]]") {
+        ""
+    } else {
+        "services = []\n"
+    };
+    Portal::builder()
+        .config(&format!(
+            "{services}[metrics]\ninterval = \"250ms\"\n{extra}"
+        ))
+        .env("KITEPORTAL_HOSTNAME", name)
+        .start()
+}
+
+/// Services on loopback ports where nothing listens: they check as down, no traffic
+/// leaves the machine.
+fn loopback_services() -> String {
+    let mut t = String::new();
+    for (name, icon, group) in [
+        ("Forgejo", "forgejo", "Core"),
+        ("Grafana", "grafana", "Ops"),
+        ("Mystery", "no-such-icon", "Ops"),
+    ] {
+        t.push_str(&format!(
+            "[[services]]\nname = \"{name}\"\nurl = \"http://127.0.0.1:{}/\"\ndescription = \"{name} on loopback\"\nicon = \"{icon}\"\ngroup = \"{group}\"\n",
+            crate::common::closed_port()
+        ));
+    }
+    t
+}
+
+fn shot_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots")
+}
+
+#[test]
+fn page_loads_clean_and_goes_live() {
+    let _g = serial();
+    let Some(d) = Driver::start() else { return };
+    let portal = fast_portal("testhost", &loopback_services());
+    let s = d.session(true);
+    s.viewport(1440, 900);
+    s.goto(&portal.url("/"));
+    let icons = s.js(
+        "return document.querySelectorAll('.card .ico svg').length;",
+        json!([]),
+    );
+    assert_eq!(
+        icons, 3,
+        "every service has an icon, unknown ones the generic glyph"
+    );
+    s.wait("the live indicator", WAIT, |s| {
+        (s.attr("#live", "data-state") == "live").then_some(())
+    });
+    // Values change live: the sample time shown moves on by itself, and the CPU
+    // percentage is a number once two samples exist.
+    let first = s.attr("#sampled", "datetime");
+    s.wait("a new sample on the page", WAIT, |s| {
+        let now = s.attr("#sampled", "datetime");
+        (!now.is_empty() && now != first).then_some(())
+    });
+    s.wait("a CPU percentage", WAIT, |s| {
+        s.text("[data-m=cpu_pct]").ends_with('%').then_some(())
+    });
+    assert_eq!(s.text("#live-text"), "live");
+    assert_eq!(s.text("#served-by"), "testhost");
+    s.screenshot("desktop.png");
+    s.viewport(390, 844);
+    s.screenshot("phone.png");
+    let errors = s.console_errors();
+    assert!(errors.is_empty(), "console errors: {errors:#?}");
+    assert!(shot_dir().join("desktop.png").exists());
+}
+
+#[test]
+fn no_horizontal_scroll_at_360px() {
+    let _g = serial();
+    let Some(d) = Driver::start() else { return };
+    let portal = fast_portal("a-rather-long-replica-host-name", "");
+    let s = d.session(true);
+    s.viewport(360, 740);
+    s.goto(&portal.url("/"));
+    s.wait("the first sample", WAIT, |s| {
+        (s.attr("#sys", "data-ready") == "true").then_some(())
+    });
+    let w = s.js(
+        "return [document.documentElement.scrollWidth, window.innerWidth];",
+        json!([]),
+    );
+    assert_eq!(w[1], 360, "viewport is not 360 px wide");
+    assert!(
+        w[0].as_i64().unwrap() <= 360,
+        "page scrolls sideways at 360 px: scrollWidth {}",
+        w[0]
+    );
+    s.screenshot("narrow-360.png");
+}
+
+#[test]
+fn without_javascript_the_numbers_are_there() {
+    let _g = serial();
+    let Some(d) = Driver::start() else { return };
+    let portal = fast_portal("testhost", "");
+    // Wait until the sampler has two samples, so the page has rates and percentages.
+    let t = Instant::now();
+    while get(portal.addr, "/api/metrics", &[])
+        .map(|r| r.status != 200 || r.json()["cpu"]["percent"].is_null())
+        .unwrap_or(true)
+    {
+        assert!(t.elapsed() < WAIT, "no CPU percentage from the sampler");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let s = d.session(false);
+    s.viewport(1440, 900);
+    s.goto(&portal.url("/"));
+    assert_eq!(s.attr("#live", "data-state"), "snapshot", "scripts ran");
+    let cpu = s.text("[data-m=cpu_pct]");
+    assert!(cpu.ends_with('%') && cpu != "—", "CPU: {cpu:?}");
+    let mem = s.text("[data-m=mem_total]");
+    assert!(mem.ends_with("iB"), "memory total: {mem:?}");
+    let disks = s.js(
+        "return document.querySelectorAll('#disks li:not(.none)').length;",
+        json!([]),
+    );
+    assert!(disks.as_u64().unwrap() >= 1, "no filesystem listed");
+    let cards = s.js(
+        "return document.querySelectorAll('.card').length;",
+        json!([]),
+    );
+    assert_eq!(cards, 0, "the test config has no services");
+    s.screenshot("no-js.png");
+}
+
+#[test]
+fn feed_states_render_honestly() {
+    let _g = serial();
+    let Some(d) = Driver::start() else { return };
+    let s = d.session(true);
+    s.viewport(1440, 900);
+
+    // Weather at a closed port (the harness default) → error, with its reason.
+    let portal = fast_portal("testhost", "");
+    s.goto(&portal.url("/"));
+    s.wait("the weather error", WAIT, |s| {
+        (s.attr(".feed[data-feed=weather]", "data-status") == "error").then_some(())
+    });
+    let reason = s.text(".feed[data-feed=weather] .feed-error");
+    assert!(!reason.trim().is_empty(), "error without a reason");
+    assert!(s
+        .text(".feed[data-feed=weather] .feed-label")
+        .starts_with("error"));
+    // Forgejo unset → disabled, said in words.
+    assert_eq!(
+        s.attr(".feed[data-feed=activity]", "data-status"),
+        "disabled"
+    );
+    assert!(s
+        .text(".feed[data-feed=activity] .feed-label")
+        .contains("not configured"));
+    // No feed card is ever blank.
+    for id in ["#wx-body", "#commits"] {
+        assert!(!s.text(id).trim().is_empty(), "{id} is blank");
+    }
+    s.screenshot("feeds-error.png");
+    drop(portal);
+
+    // Weather that worked once and then fails → stale: the last forecast stays, with
+    // its age and the reason.
+    let wttr = Stub::start();
+    wttr.set(
+        "/",
+        Reply::json(200, std::fs::read(fixture("wttr/j1.json")).unwrap()),
+    );
+    let portal = Portal::builder()
+        .config("services = []\n[metrics]\ninterval = \"250ms\"\n[weather]\nrefresh = \"250ms\"\n")
+        .env("KITEPORTAL_WEATHER_URL", &wttr.url())
+        .start();
+    s.goto(&portal.url("/"));
+    s.wait("the weather", WAIT, |s| {
+        (s.attr(".feed[data-feed=weather]", "data-status") == "ok").then_some(())
+    });
+    let temp = s.text(".wx-temp");
+    assert!(temp.ends_with("°C"), "temperature: {temp:?}");
+    wttr.set("/", Reply::text(503, "upstream down"));
+    s.wait("the stale weather", WAIT, |s| {
+        (s.attr(".feed[data-feed=weather]", "data-status") == "stale").then_some(())
+    });
+    assert!(s
+        .text(".feed[data-feed=weather] .feed-label")
+        .starts_with("stale"));
+    assert!(!s
+        .text(".feed[data-feed=weather] .feed-error")
+        .trim()
+        .is_empty());
+    assert_eq!(s.text(".wx-temp"), temp, "stale data must stay on screen");
+    let days = s.js(
+        "return document.querySelectorAll('.days li').length;",
+        json!([]),
+    );
+    assert_eq!(days, 3, "current weather and three days");
+    s.screenshot("feeds-stale.png");
+}
+
+#[test]
+fn commit_messages_are_text_not_html() {
+    let _g = serial();
+    let Some(d) = Driver::start() else { return };
+    let forgejo = evil_forgejo();
+    let portal = Portal::builder()
+        .config("services = []\n[metrics]\ninterval = \"250ms\"\n[forgejo]\nrefresh = \"250ms\"\n")
+        .env("KITEPORTAL_FORGEJO_URL", &forgejo.url())
+        .env("KITEPORTAL_FORGEJO_TOKEN", "test-token")
+        .start();
+    // Server side: auto-escaped in the first paint once the feed has it.
+    let t = Instant::now();
+    loop {
+        let page = get(portal.addr, "/", &[]).unwrap().text();
+        if page.contains("fix: escape commit messages") {
+            let escaped = ["&lt;img src=x onerror", "&#60;img src=x onerror"];
+            assert!(
+                escaped.iter().any(|e| page.contains(e)),
+                "message not escaped"
+            );
+            assert!(!page.contains("<img src=x"));
+            break;
+        }
+        assert!(
+            t.elapsed() < WAIT,
+            "the activity feed never showed the commit"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let s = d.session(true);
+    s.viewport(1440, 900);
+    s.goto(&portal.url("/"));
+    s.wait("the live indicator", WAIT, |s| {
+        (s.attr("#live", "data-state") == "live").then_some(())
+    });
+    // Let the script re-render the list from /api/activity and the stream.
+    s.wait("the commit rendered by the script", WAIT, |s| {
+        (s.text("#commits .msg") == EVIL).then_some(())
+    });
+    let imgs = s.js(
+        "return document.querySelectorAll('#commits img').length;",
+        json!([]),
+    );
+    assert_eq!(imgs, 0, "the message became markup");
+    let pwned = s.js("return window.__pwned === undefined;", json!([]));
+    assert_eq!(pwned, true, "the message ran script");
+}
+
+#[test]
+fn peer_appears_and_switching_shows_its_numbers() {
+    let _g = serial();
+    let Some(d) = Driver::start() else { return };
+    let peer = fast_portal("kscloud1", "");
+    let portal = fast_portal(
+        "monk",
+        &format!(
+            "[[peers]]\nname = \"kscloud1\"\nurl = \"{}\"\n",
+            peer.url("")
+        ),
+    );
+    let s = d.session(true);
+    s.viewport(1440, 900);
+    s.goto(&portal.url("/"));
+    s.wait("the peer tab", WAIT, |s| {
+        (s.js(
+            "return !!document.querySelector('.host-tab[data-host=\"kscloud1\"]');",
+            json!([]),
+        ) == true)
+            .then_some(())
+    });
+    // The peer's data must have reached this portal before switching means anything.
+    let t = Instant::now();
+    loop {
+        let hosts = get(portal.addr, "/api/hosts", &[]).unwrap().json();
+        if !hosts["data"][1]["metrics"].is_null() {
+            break;
+        }
+        assert!(t.elapsed() < WAIT, "no peer metrics in /api/hosts: {hosts}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    s.click(".host-tab[data-host=\"kscloud1\"]");
+    assert_eq!(
+        s.attr(".host-tab[data-host=\"kscloud1\"]", "aria-pressed"),
+        "true"
+    );
+    assert_eq!(s.text("#sys-host"), "kscloud1");
+    // What is shown is the peer's sample: a timestamp from the peer's own history, and
+    // none of this host's.
+    let stamps = |addr| -> Vec<String> {
+        get(addr, "/api/metrics/history", &[]).unwrap().json()["samples"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["timestamp"].as_str().unwrap().to_string())
+            .collect()
+    };
+    s.wait("the peer's sample on the page", WAIT, |s| {
+        let shown = s.attr("#sampled", "datetime");
+        let mem = s.text("[data-m=mem_total]");
+        (stamps(peer.addr).contains(&shown) && mem != "—").then_some(())
+    });
+    let shown = s.attr("#sampled", "datetime");
+    assert!(
+        !stamps(portal.addr).contains(&shown),
+        "shows this host's sample"
+    );
+    s.screenshot("peer.png");
+    // And back.
+    s.click(".host-tab[data-host=\"monk\"]");
+    assert_eq!(s.text("#sys-host"), "monk");
+}
+
+#[test]
+fn refused_stream_falls_back_to_polling() {
+    let _g = serial();
+    let Some(d) = Driver::start() else { return };
+    // No stream slots at all: /api/stream answers 503, the page polls the JSON API.
+    let portal = fast_portal("testhost", "[stream]\nmax_clients = 0\n");
+    assert_eq!(get(portal.addr, "/api/stream", &[]).unwrap().status, 503);
+    let s = d.session(true);
+    s.viewport(1440, 900);
+    s.goto(&portal.url("/"));
+    s.wait("the polling indicator", WAIT, |s| {
+        (s.attr("#live", "data-state") == "polling").then_some(())
+    });
+    let first = s.attr("#sampled", "datetime");
+    s.wait("a polled sample on the page", WAIT, |s| {
+        let now = s.attr("#sampled", "datetime");
+        (!now.is_empty() && now != first).then_some(())
+    });
+}
+
+/// The raw first paint (no browser needed): numbers present, nothing the CSP would block.
+#[test]
+fn first_paint_html_is_complete_and_csp_clean() {
+    let portal = fast_portal("testhost", &loopback_services());
+    let t = Instant::now();
+    while get(portal.addr, "/api/metrics", &[])
+        .map(|r| r.status != 200 || r.json()["cpu"]["percent"].is_null())
+        .unwrap_or(true)
+    {
+        assert!(t.elapsed() < WAIT, "no CPU percentage from the sampler");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let r = get(portal.addr, "/", &[]).unwrap();
+    assert_eq!(r.status, 200);
+    assert!(r
+        .header("content-security-policy")
+        .unwrap()
+        .contains("script-src 'self'"));
+    let html = r.text();
+    let attr = |name: &str| -> Option<String> {
+        let start = html.find(&format!("data-m=\"{name}\">"))? + name.len() + 10;
+        Some(html[start..].split('<').next()?.to_string())
+    };
+    let cpu = attr("cpu_pct").unwrap();
+    assert!(cpu.ends_with('%') && cpu.len() > 2, "CPU: {cpu:?}");
+    assert!(attr("mem_total").unwrap().ends_with("iB"));
+    assert!(attr("uptime").unwrap() != "—");
+    assert!(html.contains("<polyline class=\"s-cpu\" data-spark=\"cpu\" points=\""));
+    // Nothing inline: no style attributes, no inline scripts, no handler attributes.
+    assert!(!html.contains(" style="), "style attribute in the page");
+    for (i, _) in html.match_indices("<script") {
+        assert!(html[i..].starts_with("<script type=\"module\" src=\"/assets/"));
+    }
+    let lower = html.to_ascii_lowercase();
+    for handler in [" onclick=", " onload=", " onerror=", " onmouseover="] {
+        assert!(!lower.contains(handler), "{handler} in the page");
+    }
+    // Icons inline from our own files; an unknown icon name gets the generic glyph.
+    assert_eq!(
+        html.matches("<span class=\"ico\" aria-hidden=\"true\"><svg")
+            .count(),
+        3
+    );
+    // Compressed for clients that accept it.
+    let z = get(portal.addr, "/", &[("Accept-Encoding", "gzip, br")]).unwrap();
+    assert_eq!(z.header("content-encoding"), Some("gzip"));
+    assert!(
+        z.body.len() * 2 < html.len(),
+        "gzip did not shrink the page"
+    );
+}
