@@ -47,6 +47,20 @@ function dayLabel(date) {
   return `${wd} ${m[3]}`;
 }
 
+/** Glyph for a wttr.in (WWO) weather code (mirrors view.rs weather_kind). */
+function weatherKind(code) {
+  const c = Number(code);
+  const within = (a, b) => c >= a && c <= b;
+  if (c === 113) return "sun";
+  if (c === 116) return "part";
+  if (c === 119 || c === 122) return "cloud";
+  if ([143, 248, 260].includes(c)) return "fog";
+  if ([200, 386, 389, 392, 395].includes(c)) return "storm";
+  if ([179, 182, 185, 227, 230, 317, 320, 350].includes(c) || within(323, 338) || within(362, 377)) return "snow";
+  if (c === 176 || within(263, 314) || within(353, 359)) return "rain";
+  return "cloud";
+}
+
 // ---------------------------------------------------------------- DOM helpers
 function el(tag, props = {}, ...kids) {
   const e = doc.createElement(tag);
@@ -314,6 +328,16 @@ function feedLabel(env, what, elapsed) {
   }
 }
 const WHAT = { services: "service checks", weather: "weather", activity: "activity" };
+/** The body of a card with nothing to show (mirrors view.rs empty_text). */
+function emptyText(name) {
+  const f = feeds.get(name), what = WHAT[name];
+  switch (f && f.env.status) {
+    case "pending": return `Fetching ${what}…`;
+    case "error": return `No ${what} yet; retrying in the background.`;
+    case "disabled": return name === "activity" ? "Set forgejo.url (and a token) to list recent commits here." : `${what} is turned off.`;
+    default: return `No ${what} to show.`;
+  }
+}
 function renderFeedState(name) {
   const f = feeds.get(name);
   const p = $(`.feed[data-feed="${name}"]`);
@@ -354,13 +378,15 @@ function renderWeather(w) {
   const box = $("#wx-body");
   if (!box) return;
   if (!w || typeof w !== "object") {
-    if (!$(".wx-now", box)) box.replaceChildren(el("p", { class: "empty", text: "No weather to show." }));
+    if (!$(".wx-now", box)) box.replaceChildren(el("p", { class: "empty", text: emptyText("weather") }));
     return;
   }
   const deg = (v) => (num(v) ? `${v.toFixed(0)}°` : NONE);
   const kv = (k, v) => el("div", {}, el("dt", { text: k }), el("dd", { text: v }));
+  const ico = svgEl("svg", { class: "wx-ico", viewBox: "0 0 24 24", "aria-hidden": "true" });
+  ico.append(svgEl("use", { href: `#wx-${weatherKind(w.code)}` }));
   box.replaceChildren(
-    el("div", { class: "wx-now" },
+    el("div", { class: "wx-now" }, ico,
       el("p", { class: "wx-temp", text: num(w.temp_c) ? `${w.temp_c.toFixed(0)}°C` : NONE }),
       el("div", {}, el("p", { class: "wx-desc", text: str(w.description) }), el("p", { class: "wx-loc", text: str(w.location) }))),
     el("dl", { class: "kv" },
@@ -388,7 +414,7 @@ function renderActivity(data) {
         el("code", { text: str(c.short_sha) }), ` · ${str(c.author)} · `,
         el("time", { datetime: str(c.date), text: isFinite(t) ? age(Math.max(0, (now - t) / 1000)) : NONE })));
   });
-  if (!lis.length) lis.push(el("li", { class: "empty", text: "No commits to show." }));
+  if (!lis.length) lis.push(el("li", { class: "empty", text: emptyText("activity") }));
   ol.replaceChildren(...lis);
 }
 

@@ -27,6 +27,7 @@ struct Previous {
 pub struct Sampler {
     name: String,
     proc: PathBuf,
+    root: PathBuf,
     net_exclude: Vec<String>,
     view: View,
     prev: Previous,
@@ -52,6 +53,7 @@ impl Sampler {
         Sampler {
             name: host.name.clone(),
             proc: host.proc.clone(),
+            root: host.root.clone(),
             net_exclude: metrics.net_exclude.clone(),
             view: view::detect(host),
             prev: Previous::default(),
@@ -61,6 +63,13 @@ impl Sampler {
             sensors: sensors::Sensors::new(host.sys.clone()),
             buf: String::with_capacity(16 * 1024),
         }
+    }
+
+    /// Waits up to `deadline` for statvfs answers instead of [`disk::PROBE_DEADLINE`]
+    /// (tests on a loaded machine; a deployment has no reason to change it).
+    pub fn with_probe_deadline(mut self, deadline: std::time::Duration) -> Self {
+        self.disks = disk::Disks::new(self.root.clone(), disk::statvfs, deadline);
+        self
     }
 
     /// What this process sees of the host (detected once at construction).

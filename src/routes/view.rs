@@ -407,6 +407,8 @@ pub struct FeedState {
     pub label: String,
     /// The last error, shown for stale and error.
     pub error: Option<String>,
+    /// What the card says when it has nothing to list.
+    pub empty: String,
 }
 
 impl FeedState {
@@ -426,7 +428,21 @@ impl FeedState {
             status: s.status.as_str(),
             label,
             error: s.error.clone(),
+            empty: empty_text(s.status, what),
         }
+    }
+}
+
+/// The body of a card with nothing to show, by feed status (mirrored in app.js).
+pub fn empty_text(status: FeedStatus, what: &str) -> String {
+    match status {
+        FeedStatus::Pending => format!("Fetching {what}…"),
+        FeedStatus::Error => format!("No {what} yet; retrying in the background."),
+        FeedStatus::Disabled if what == "activity" => {
+            "Set forgejo.url (and a token) to list recent commits here.".to_string()
+        }
+        FeedStatus::Disabled => format!("{what} is turned off."),
+        FeedStatus::Ok | FeedStatus::Stale => format!("No {what} to show."),
     }
 }
 
@@ -438,6 +454,8 @@ pub struct ForecastView {
 }
 
 pub struct WeatherView {
+    /// Glyph for the current conditions (`#wx-<kind>` in the page's sprite).
+    pub kind: &'static str,
     pub location: String,
     pub temp: String,
     pub feels: String,
@@ -450,6 +468,7 @@ pub struct WeatherView {
 impl WeatherView {
     pub fn new(w: &Weather) -> Self {
         WeatherView {
+            kind: weather_kind(w.code),
             location: w.location.clone(),
             temp: format!("{:.0}°C", w.temp_c),
             feels: format!("{:.0}°C", w.feels_like_c),
@@ -468,6 +487,20 @@ impl WeatherView {
                 })
                 .collect(),
         }
+    }
+}
+
+/// The glyph for a wttr.in (WWO) weather code: sun, part, cloud, fog, rain, snow, storm.
+pub fn weather_kind(code: u32) -> &'static str {
+    match code {
+        113 => "sun",
+        116 => "part",
+        119 | 122 => "cloud",
+        143 | 248 | 260 => "fog",
+        200 | 386 | 389 | 392 | 395 => "storm",
+        179 | 182 | 185 | 227 | 230 | 317 | 320 | 323..=338 | 350 | 362..=377 => "snow",
+        176 | 263..=314 | 353..=359 => "rain",
+        _ => "cloud",
     }
 }
 
@@ -679,6 +712,10 @@ mod tests {
         assert_eq!(age(3 * 86_400), "3 d ago");
         assert_eq!(day_label("2026-11-27"), "Fri 27");
         assert_eq!(day_label("garbage"), "garbage");
+        assert_eq!(weather_kind(113), "sun");
+        assert_eq!(weather_kind(296), "rain");
+        assert_eq!(weather_kind(389), "storm");
+        assert_eq!(weather_kind(9999), "cloud");
         assert_eq!(safe_url("javascript:alert(1)"), "#");
         assert_eq!(safe_url("HTTPS://x.y/z"), "HTTPS://x.y/z");
         assert_eq!(safe_url("http:"), "#");
