@@ -9,7 +9,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue, ALLOW};
 use actix_web::http::{Method, StatusCode};
-use actix_web::middleware::{DefaultHeaders, Logger};
+use actix_web::middleware::{Condition, DefaultHeaders, Logger};
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 
 use crate::config::Config;
@@ -24,6 +24,9 @@ font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-ac
 frame-ancestors 'none'";
 
 const ALLOWED: &str = "GET, HEAD, OPTIONS";
+
+/// Log target of the access log (one line per request, at info level).
+const ACCESS_LOG: &str = "kiteportal::access";
 
 /// The headers every response carries.
 pub fn security_headers(host_name: &str) -> DefaultHeaders {
@@ -158,15 +161,19 @@ pub fn app(
                 res
             })
         })
-        .wrap(
+        // The Logger renders the request side of its format (request line, User-Agent,
+        // client address) on every request even when the line is then filtered out, so it
+        // is only installed when access logging is on (measured: bench/, docs/BENCHMARKS.md).
+        .wrap(Condition::new(
+            log::log_enabled!(target: ACCESS_LOG, log::Level::Info),
             Logger::new("%{client}xi \"%r\" %s %b %{User-Agent}i %Dms")
                 .custom_request_replace("client", move |req| {
                     client_ip(req.request(), &cfg)
                         .map(|ip| ip.to_string())
                         .unwrap_or_else(|| "-".into())
                 })
-                .log_target("kiteportal::access"),
-        )
+                .log_target(ACCESS_LOG),
+        ))
 }
 
 /// Starts the background tasks, serves until SIGTERM/SIGINT, then stops everything.

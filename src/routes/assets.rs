@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use actix_web::http::header::{self, HeaderMap, HeaderValue};
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{HttpRequest, HttpResponse};
 use bytes::Bytes;
 
 /// One row of the build-time manifest.
@@ -275,9 +275,11 @@ pub fn if_none_match(headers: &HeaderMap, etag: &HeaderValue) -> bool {
     })
 }
 
-/// `GET /assets/{path}`: only exact names from the manifest; nothing can escape it.
-pub async fn asset(req: HttpRequest, path: web::Path<String>) -> HttpResponse {
-    match AssetStore::get().hashed(&path) {
+/// `GET /assets/{name}`: only exact names from the manifest; nothing can escape it.
+/// The names are plain ASCII, so the raw path is compared (no percent-decoding).
+pub async fn asset(req: HttpRequest) -> HttpResponse {
+    let name = req.path().strip_prefix("/assets/").unwrap_or("");
+    match AssetStore::get().hashed(name) {
         Some(a) => a.respond(&req),
         None => super::pages::not_found(&req),
     }

