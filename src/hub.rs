@@ -2,7 +2,7 @@
 //! Server-Sent-Events client receives the same pre-formatted frame. The client count is
 //! bounded; one heartbeat for all clients, no per-client timers.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -15,6 +15,8 @@ pub struct Hub {
     tx: broadcast::Sender<Bytes>,
     clients: AtomicUsize,
     max_clients: usize,
+    /// Counts publications: anything shown on the page changed when this moved.
+    version: AtomicU64,
 }
 
 /// Held by each connected client; frees its slot when the connection ends.
@@ -51,11 +53,13 @@ impl Hub {
             tx,
             clients: AtomicUsize::new(0),
             max_clients,
+            version: AtomicU64::new(0),
         }
     }
 
     /// Sends `event` with `json` as data to every client (no-op without clients).
     pub fn publish(&self, event: &str, json: &[u8]) {
+        self.version.fetch_add(1, Ordering::AcqRel);
         if self.tx.receiver_count() > 0 {
             let _ = self.tx.send(frame(event, json));
         }
@@ -90,6 +94,11 @@ impl Hub {
             }
         }
         Some((ClientSlot { hub: self.clone() }, self.tx.subscribe()))
+    }
+
+    /// How many events were published so far (the page cache's key).
+    pub fn version(&self) -> u64 {
+        self.version.load(Ordering::Acquire)
     }
 
     pub fn clients(&self) -> usize {

@@ -68,6 +68,8 @@ pub struct AppState {
     pub feeds: Arc<FeedCaches>,
     pub hub: Arc<Hub>,
     pub requests: Arc<RequestStats>,
+    /// The rendered portal page, reused until something on it changes.
+    pub page: Arc<crate::routes::pages::PageCache>,
 }
 
 impl AppState {
@@ -79,6 +81,7 @@ impl AppState {
             feeds: Arc::new(FeedCaches::new(&config)),
             hub: Arc::new(Hub::new(config.stream.max_clients)),
             requests: Arc::new(RequestStats::default()),
+            page: Arc::new(crate::routes::pages::PageCache::default()),
             config: Arc::new(config),
         }
     }

@@ -187,32 +187,59 @@ impl Asset {
         }
         .unwrap_or(&self.identity);
 
-        let not_modified = if_none_match(headers, &v.etag);
-        let mut resp = if not_modified {
-            HttpResponse::NotModified()
-        } else {
-            HttpResponse::Ok()
-        };
-        resp.insert_header((header::ETAG, v.etag.clone()))
-            .insert_header((header::CACHE_CONTROL, self.cache_control.clone()));
-        if self.gzip.is_some() || self.br.is_some() {
-            resp.insert_header((header::VARY, HeaderValue::from_static("Accept-Encoding")));
-        }
-        if not_modified {
-            return resp.finish();
-        }
-        resp.insert_header((header::CONTENT_TYPE, self.content_type.clone()));
-        match enc {
-            Encoding::Brotli => {
-                resp.insert_header((header::CONTENT_ENCODING, HeaderValue::from_static("br")));
-            }
-            Encoding::Gzip => {
-                resp.insert_header((header::CONTENT_ENCODING, HeaderValue::from_static("gzip")));
-            }
-            Encoding::Identity => {}
-        }
-        resp.body(v.body.clone())
+        let vary = self.gzip.is_some() || self.br.is_some();
+        conditional(
+            req,
+            Representation {
+                body: &v.body,
+                etag: &v.etag,
+                encoding: enc,
+                content_type: &self.content_type,
+                cache_control: &self.cache_control,
+                vary,
+            },
+        )
     }
+}
+
+/// One selected representation of a resource, ready to answer with.
+pub struct Representation<'a> {
+    pub body: &'a Bytes,
+    pub etag: &'a HeaderValue,
+    pub encoding: Encoding,
+    pub content_type: &'a HeaderValue,
+    pub cache_control: &'a HeaderValue,
+    /// Whether other encodings exist (`Vary: Accept-Encoding`).
+    pub vary: bool,
+}
+
+/// Answers with `rep`, or `304 Not Modified` when `If-None-Match` matches its ETag.
+pub fn conditional(req: &HttpRequest, rep: Representation<'_>) -> HttpResponse {
+    let not_modified = if_none_match(req.headers(), rep.etag);
+    let mut resp = if not_modified {
+        HttpResponse::NotModified()
+    } else {
+        HttpResponse::Ok()
+    };
+    resp.insert_header((header::ETAG, rep.etag.clone()))
+        .insert_header((header::CACHE_CONTROL, rep.cache_control.clone()));
+    if rep.vary {
+        resp.insert_header((header::VARY, HeaderValue::from_static("Accept-Encoding")));
+    }
+    if not_modified {
+        return resp.finish();
+    }
+    resp.insert_header((header::CONTENT_TYPE, rep.content_type.clone()));
+    match rep.encoding {
+        Encoding::Brotli => {
+            resp.insert_header((header::CONTENT_ENCODING, HeaderValue::from_static("br")));
+        }
+        Encoding::Gzip => {
+            resp.insert_header((header::CONTENT_ENCODING, HeaderValue::from_static("gzip")));
+        }
+        Encoding::Identity => {}
+    }
+    resp.body(rep.body.clone())
 }
 
 /// Picks the encoding from `Accept-Encoding` with q-values: brotli, then gzip, when the

@@ -6,7 +6,13 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
-use crate::routes::assets::{negotiate, AssetStore, Encoding};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwapOption;
+use bytes::Bytes;
+
+use crate::routes::assets::{conditional, negotiate, AssetStore, Encoding, Representation};
 use crate::routes::view::PageView;
 use crate::state::AppState;
 
@@ -86,13 +92,90 @@ fn html(
     }
 }
 
+/// The page rendered and gzipped once, with its strong ETags.
+pub struct RenderedPage {
+    /// The hub version it was rendered at.
+    version: u64,
+    rendered_at: Instant,
+    identity: Bytes,
+    gzip: Option<Bytes>,
+    etag: HeaderValue,
+    etag_gzip: HeaderValue,
+}
+
+/// The last rendered page. Rendering (~70 µs) and gzip (~300 µs) happen once per change
+/// of anything the page shows (a sample, a feed), not once per request.
+#[derive(Default)]
+pub struct PageCache {
+    current: ArcSwapOption<RenderedPage>,
+}
+
+/// Re-render at least this often even when nothing was published, so relative ages
+/// ("updated 3 min ago") do not drift far when the sample interval is long.
+const PAGE_MAX_AGE: Duration = Duration::from_secs(5);
+
+impl PageCache {
+    /// The page for the current state, rendering it if the cached one is out of date.
+    pub fn get(&self, state: &AppState) -> Result<Arc<RenderedPage>, askama::Error> {
+        let version = state.hub.version();
+        if let Some(p) = self.current.load_full() {
+            if p.version == version && p.rendered_at.elapsed() < PAGE_MAX_AGE {
+                return Ok(p);
+            }
+        }
+        let body = IndexPage {
+            assets: AssetUrls::get(),
+            v: PageView::build(state, chrono::Utc::now()),
+        }
+        .render()?;
+        let tag = format!("{:x}-{version:x}", process_nonce());
+        let page = Arc::new(RenderedPage {
+            version,
+            rendered_at: Instant::now(),
+            gzip: gzip(body.as_bytes()).map(Bytes::from),
+            identity: Bytes::from(body),
+            etag: HeaderValue::from_str(&format!("\"{tag}\""))
+                .unwrap_or(HeaderValue::from_static("\"p\"")),
+            etag_gzip: HeaderValue::from_str(&format!("\"{tag}-gz\""))
+                .unwrap_or(HeaderValue::from_static("\"p-gz\"")),
+        });
+        self.current.store(Some(page.clone()));
+        Ok(page)
+    }
+}
+
+/// A random number fixed for the life of the process: page ETags from before a restart
+/// never match pages after it.
+fn process_nonce() -> u32 {
+    static NONCE: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *NONCE.get_or_init(|| fastrand::u32(..))
+}
+
 /// `GET /`
 pub async fn index(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    let page = IndexPage {
-        assets: AssetUrls::get(),
-        v: PageView::build(&state, chrono::Utc::now()),
+    let page = match state.page.get(&state) {
+        Ok(p) => p,
+        Err(e) => {
+            log::error!("template failed: {e}");
+            return HttpResponse::InternalServerError().finish();
+        }
     };
-    html(&req, StatusCode::OK, page.render())
+    let use_gzip = page.gzip.is_some() && negotiate(req.headers(), true, false) == Encoding::Gzip;
+    let (body, etag, encoding) = match (&page.gzip, use_gzip) {
+        (Some(z), true) => (z, &page.etag_gzip, Encoding::Gzip),
+        _ => (&page.identity, &page.etag, Encoding::Identity),
+    };
+    conditional(
+        &req,
+        Representation {
+            body,
+            etag,
+            encoding,
+            content_type: &HeaderValue::from_static("text/html; charset=utf-8"),
+            cache_control: &HeaderValue::from_static("no-cache"),
+            vary: true,
+        },
+    )
 }
 
 /// The themed 404 page.
