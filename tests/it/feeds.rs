@@ -820,3 +820,34 @@ fn hosts_lists_self_and_peers() {
     assert!(d[3]["metrics"].is_null());
     assert_eq!(h["status"], "stale");
 }
+
+#[test]
+fn tls_failures_are_errors_with_a_reason() {
+    // An https:// URL whose server answers the ClientHello with plain HTTP bytes, as a
+    // misconfigured proxy would: the handshake fails at once.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for conn in listener.incoming().take(200) {
+            let Ok(mut c) = conn else { break };
+            let _ = std::io::Write::write_all(
+                &mut c,
+                b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            );
+        }
+    });
+    let p = Portal::builder()
+        .env("KITEPORTAL_WEATHER_URL", &format!("https://{addr}"))
+        .config("[weather]\nrefresh = \"250ms\"")
+        .start();
+    let w = wait_api(&p, "/api/weather", "a TLS error", |v| {
+        v["status"] == "error"
+    });
+    let e = w["error"].as_str().unwrap().to_lowercase();
+    assert!(
+        e.contains("tls") || e.contains("handshake") || e.contains("corrupt"),
+        "{w}"
+    );
+    assert!(w["data"].is_null());
+    assert_eq!(api(&p, "/api/health")["ok"], true);
+}
