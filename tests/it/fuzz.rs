@@ -314,3 +314,41 @@ fn regression_cpu_counters_near_u64_max() {
     let u = cpu::delta(&zero, &cur).unwrap();
     assert!((0.0..=100.0).contains(&u.busy) && (0.0..=100.0).contains(&u.iowait));
 }
+
+#[test]
+fn hundreds_of_interfaces_and_odd_mount_points() {
+    let mut dev = String::from(
+        "Inter-|   Receive                                                |  Transmit\n \
+         face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed\n",
+    );
+    for i in 0..500 {
+        dev.push_str(&format!(
+            "veth{i:04}: {} 1 0 0 0 0 0 0 {} 1 0 0 0 0 0 0\n",
+            i * 1000,
+            i * 10
+        ));
+    }
+    let cur = network::parse_str(&dev).unwrap();
+    assert_eq!(cur.len(), 500);
+    let net = network::delta(Some(&cur), &cur, 2.0);
+    assert_eq!(net.interfaces.len(), 500);
+    assert!(net
+        .interfaces
+        .iter()
+        .all(|i| i.rx_bytes_per_sec == Some(0.0)));
+
+    let mut mounts = String::new();
+    for i in 0..300 {
+        mounts.push_str(&format!(
+            "/dev/sd{i} /mnt/my\\040disk\\011{i} ext4 rw,relatime 0 0\n"
+        ));
+    }
+    mounts.push_str("/dev/sdz /mnt/back\\134slash ext4 rw 0 0\nbroken line\n\n");
+    let parsed = disk::parse_str(&mounts);
+    assert!(
+        parsed.iter().any(|m| m.mount_point == "/mnt/my disk\t7"),
+        "{:?}",
+        &parsed[..2]
+    );
+    assert!(parsed.iter().any(|m| m.mount_point == "/mnt/back\\slash"));
+}
