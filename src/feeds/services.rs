@@ -52,15 +52,11 @@ pub fn probe(agent: &ureq::Agent, service: &Service) -> ServiceStatus {
         }
     };
     ServiceStatus {
-        name: service.name.clone(),
-        url: service.url.as_str().to_string(),
-        description: service.description.clone(),
-        icon: service.icon.clone(),
-        group: service.group.clone(),
         status: status.to_string(),
         latency_ms,
         http_status,
         checked_at: Some(Utc::now()),
+        ..unknown(service)
     }
 }
 

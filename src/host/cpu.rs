@@ -23,6 +23,22 @@ pub struct Ticks {
 }
 
 impl Ticks {
+    /// The ten counters in `/proc/stat` column order.
+    pub fn from_array(v: [u64; 10]) -> Self {
+        Ticks {
+            user: v[0],
+            nice: v[1],
+            system: v[2],
+            idle: v[3],
+            iowait: v[4],
+            irq: v[5],
+            softirq: v[6],
+            steal: v[7],
+            guest: v[8],
+            guest_nice: v[9],
+        }
+    }
+
     /// All time. `guest` and `guest_nice` are left out: the kernel already counts them
     /// inside `user` and `nice`, so adding them would count guest time twice.
     pub fn total(&self) -> u64 {
@@ -80,18 +96,7 @@ fn parse_ticks(cols: &mut std::str::SplitAsciiWhitespace<'_>) -> io::Result<Tick
     if n < 4 {
         return Err(invalid("stat: a cpu line has fewer than 4 counters"));
     }
-    Ok(Ticks {
-        user: v[0],
-        nice: v[1],
-        system: v[2],
-        idle: v[3],
-        iowait: v[4],
-        irq: v[5],
-        softirq: v[6],
-        steal: v[7],
-        guest: v[8],
-        guest_nice: v[9],
-    })
+    Ok(Ticks::from_array(v))
 }
 
 /// Parses the `cpu` lines of `/proc/stat` text (other lines are skipped).

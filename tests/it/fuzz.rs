@@ -139,18 +139,7 @@ fn parse_all_proc(text: &str) {
 }
 
 fn arb_ticks() -> impl Strategy<Value = cpu::Ticks> {
-    proptest::collection::vec(any::<u64>(), 10).prop_map(|v| cpu::Ticks {
-        user: v[0],
-        nice: v[1],
-        system: v[2],
-        idle: v[3],
-        iowait: v[4],
-        irq: v[5],
-        softirq: v[6],
-        steal: v[7],
-        guest: v[8],
-        guest_nice: v[9],
-    })
+    any::<[u64; 10]>().prop_map(cpu::Ticks::from_array)
 }
 
 /// Arbitrary JSON, a few levels deep.
