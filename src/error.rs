@@ -37,29 +37,27 @@ impl std::error::Error for StartupError {}
 /// An error answered to an API client as `{"error": "..."}` with a status.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    #[error("not found")]
-    NotFound,
     #[error("too many stream clients, poll the JSON endpoints instead")]
     TooManyClients,
-    #[error("{0}")]
-    Internal(String),
+    /// Only in the first moments of start-up, before the sampler's first sample.
+    #[error("no sample yet")]
+    NoSampleYet,
 }
 
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
-            ApiError::NotFound => StatusCode::NOT_FOUND,
-            ApiError::TooManyClients => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::TooManyClients | ApiError::NoSampleYet => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
         let mut r = HttpResponse::build(self.status_code());
         r.insert_header(("Cache-Control", "no-store"));
-        if matches!(self, ApiError::TooManyClients) {
-            r.insert_header(("Retry-After", "30"));
-        }
+        match self {
+            ApiError::TooManyClients => r.insert_header(("Retry-After", "30")),
+            ApiError::NoSampleYet => r.insert_header(("Retry-After", "1")),
+        };
         r.json(serde_json::json!({ "error": self.to_string() }))
     }
 }

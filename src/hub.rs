@@ -100,12 +100,4 @@ impl Hub {
     pub fn version(&self) -> u64 {
         self.version.load(Ordering::Acquire)
     }
-
-    pub fn clients(&self) -> usize {
-        self.clients.load(Ordering::Acquire)
-    }
-
-    pub fn max_clients(&self) -> usize {
-        self.max_clients
-    }
 }

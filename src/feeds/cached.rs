@@ -86,10 +86,6 @@ impl<T> Cached<T> {
         }
     }
 
-    pub fn is_disabled(&self) -> bool {
-        self.disabled
-    }
-
     /// Records a successful fetch. Returns the status before, to spot changes.
     pub fn set_ok(&self, data: T) -> FeedStatus {
         self.set_ok_at(data, Utc::now())

@@ -1,11 +1,11 @@
 //! The JSON API: health, metrics and history (pre-serialised bytes from the sampler),
 //! and the feed envelopes. No handler reads a file or calls an upstream.
 
-use actix_web::http::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER};
-use actix_web::{web, HttpResponse};
+use actix_web::http::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
+use actix_web::{web, HttpResponse, ResponseError};
 use bytes::Bytes;
-use serde::Serialize;
 
+use crate::error::ApiError;
 use crate::feeds::{FeedStatus, HostEntry, Snapshot};
 use crate::state::AppState;
 
@@ -15,23 +15,6 @@ pub fn json_bytes(body: Bytes) -> HttpResponse {
         .insert_header((CONTENT_TYPE, HeaderValue::from_static("application/json")))
         .insert_header((CACHE_CONTROL, HeaderValue::from_static("no-store")))
         .body(body)
-}
-
-/// Serialises `value` as a no-store JSON response.
-pub fn json<T: Serialize>(value: &T) -> HttpResponse {
-    match serde_json::to_vec(value) {
-        Ok(v) => json_bytes(Bytes::from(v)),
-        Err(e) => actix_web::ResponseError::error_response(&crate::error::ApiError::Internal(
-            format!("cannot serialise: {e}"),
-        )),
-    }
-}
-
-fn not_ready() -> HttpResponse {
-    HttpResponse::ServiceUnavailable()
-        .insert_header((CACHE_CONTROL, HeaderValue::from_static("no-store")))
-        .insert_header((RETRY_AFTER, HeaderValue::from_static("1")))
-        .json(serde_json::json!({ "error": "no sample yet" }))
 }
 
 /// `GET /api/health`
@@ -54,7 +37,7 @@ pub async fn openapi() -> HttpResponse {
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     match state.metrics.latest() {
         Some(p) => json_bytes(p.json.clone()),
-        None => not_ready(),
+        None => ApiError::NoSampleYet.error_response(),
     }
 }
 
@@ -62,7 +45,7 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
 pub async fn history(state: web::Data<AppState>) -> HttpResponse {
     match state.metrics.latest() {
         Some(p) => json_bytes(p.history_json.clone()),
-        None => not_ready(),
+        None => ApiError::NoSampleYet.error_response(),
     }
 }
 

@@ -160,7 +160,7 @@ impl AssetStore {
         self.by_served.get(name).filter(|a| !a.entry.immutable)
     }
 
-    /// Total bytes of every asset in its smallest variant (for budgets and tests).
+    /// Every embedded asset (for budgets and tests).
     pub fn iter(&self) -> impl Iterator<Item = &Asset> {
         self.by_served.values()
     }

@@ -51,8 +51,9 @@ pub struct NotFoundPage<'a> {
     pub path: &'a str,
 }
 
-/// Gzips a rendered page: it is rebuilt per request (live numbers), so it cannot be
-/// precompressed like the assets, and shrinks to about a quarter.
+/// Gzips a rendered page (the portal page once per change, see [`PageCache`]; the small
+/// 404 page per request): live HTML cannot be precompressed at build time like the
+/// assets, and shrinks to about a quarter.
 fn gzip(body: &[u8]) -> Option<Vec<u8>> {
     use std::io::Write as _;
     let mut enc = flate2::write::GzEncoder::new(
