@@ -178,6 +178,16 @@ impl Session<'_> {
         .to_string()
     }
 
+    /// How many elements match `css`.
+    fn count(&self, css: &str) -> u64 {
+        self.js(
+            "return document.querySelectorAll(arguments[0]).length;",
+            json!([css]),
+        )
+        .as_u64()
+        .unwrap_or(0)
+    }
+
     fn attr(&self, css: &str, name: &str) -> String {
         self.js(
             "const e = document.querySelector(arguments[0]); return e ? e.getAttribute(arguments[1]) : null;",
@@ -349,10 +359,7 @@ fn page_loads_clean_and_goes_live() {
     let s = d.session(true);
     s.viewport(1440, 900);
     s.goto(&portal.url("/"));
-    let icons = s.js(
-        "return document.querySelectorAll('.card .ico svg').length;",
-        json!([]),
-    );
+    let icons = s.count(".card .ico svg");
     assert_eq!(
         icons, 3,
         "every service has an icon, unknown ones the generic glyph"
@@ -431,16 +438,10 @@ fn without_javascript_the_numbers_are_there() {
     let want = get(portal.addr, "/api/metrics", &[]).unwrap().json()["disks"]
         .as_array()
         .map_or(0, Vec::len);
-    let disks = s.js(
-        "return document.querySelectorAll('#disks li:not(.none)').length;",
-        json!([]),
-    );
-    assert_eq!(disks.as_u64().unwrap() as usize, want, "filesystems listed");
+    let disks = s.count("#disks li:not(.none)");
+    assert_eq!(disks as usize, want, "filesystems listed");
     assert!(!s.text("#disks").trim().is_empty());
-    let cards = s.js(
-        "return document.querySelectorAll('.card').length;",
-        json!([]),
-    );
+    let cards = s.count(".card");
     assert_eq!(cards, 0, "the test config has no services");
     s.screenshot("no-js.png");
 }
@@ -511,10 +512,7 @@ fn feed_states_render_honestly() {
         .trim()
         .is_empty());
     assert_eq!(s.text(".wx-temp"), temp, "stale data must stay on screen");
-    let days = s.js(
-        "return document.querySelectorAll('.days li').length;",
-        json!([]),
-    );
+    let days = s.count(".days li");
     assert_eq!(days, 3, "current weather and three days");
     s.screenshot("feeds-stale.png");
 }
@@ -558,10 +556,7 @@ fn commit_messages_are_text_not_html() {
     s.wait("the commit rendered by the script", WAIT, |s| {
         (s.text("#commits .msg") == EVIL).then_some(())
     });
-    let imgs = s.js(
-        "return document.querySelectorAll('#commits img').length;",
-        json!([]),
-    );
+    let imgs = s.count("#commits img");
     assert_eq!(imgs, 0, "the message became markup");
     let pwned = s.js("return window.__pwned === undefined;", json!([]));
     assert_eq!(pwned, true, "the message ran script");
