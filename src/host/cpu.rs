@@ -240,18 +240,7 @@ intr 4242 0 9\nctxt 4\nprocesses 3\nprocs_running 1\n";
     }
 
     fn t(v: [u64; 10]) -> Ticks {
-        Ticks {
-            user: v[0],
-            nice: v[1],
-            system: v[2],
-            idle: v[3],
-            iowait: v[4],
-            irq: v[5],
-            softirq: v[6],
-            steal: v[7],
-            guest: v[8],
-            guest_nice: v[9],
-        }
+        Ticks::from_array(v)
     }
 
     #[test]
