@@ -110,6 +110,10 @@ pub struct Overrides {
         hide_env_values = true
     )]
     pub forgejo_token: Option<String>,
+    /// Directory for state kept across restarts (the service history); unset keeps it
+    /// in memory only.
+    #[arg(long, global = true, env = "KITEPORTAL_STATE_DIR", value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
 }
 
 // ---------------------------------------------------------------------------------------
@@ -136,6 +140,15 @@ pub struct FileConfig {
     pub peers: Option<Vec<FilePeer>>,
     pub stream: Option<FileStream>,
     pub trusted_proxies: Option<Vec<String>>,
+    pub state_dir: Option<PathBuf>,
+    pub uptime_kuma: Option<FileUptimeKuma>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileUptimeKuma {
+    pub url: Option<String>,
+    pub slug: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -183,6 +196,7 @@ pub struct FileService {
     pub group: Option<String>,
     pub check_url: Option<String>,
     pub accept_status: Option<Vec<u16>>,
+    pub uptime_kuma: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -216,6 +230,17 @@ pub struct Config {
     pub peers: Vec<Peer>,
     pub stream: StreamConfig,
     pub trusted_proxies: Vec<Cidr>,
+    /// Where the service history is kept across restarts; `None`: memory only.
+    pub state_dir: Option<PathBuf>,
+    /// The Uptime Kuma status page read for service status; `None`: own probes only.
+    pub uptime_kuma: Option<UptimeKumaConfig>,
+}
+
+/// A published Uptime Kuma status page.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct UptimeKumaConfig {
+    pub url: HttpUrl,
+    pub slug: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -264,6 +289,8 @@ pub struct Service {
     pub check_url: Option<HttpUrl>,
     /// Statuses that count as "up"; empty means any status below 400.
     pub accept_status: Vec<u16>,
+    /// The Uptime Kuma monitor name to match; `None`: the service's name.
+    pub uptime_kuma: Option<String>,
 }
 
 /// The other replica(s), reached over the private network.
@@ -560,6 +587,9 @@ pub const KEYS: &[&str] = &[
     "peers",
     "stream.max_clients",
     "trusted_proxies",
+    "state_dir",
+    "uptime_kuma.url",
+    "uptime_kuma.slug",
 ];
 
 // ---------------------------------------------------------------------------------------
@@ -920,6 +950,59 @@ pub fn build(o: &Overrides, file: FileConfig) -> Result<Config, StartupError> {
             .collect::<Result<_, _>>()?,
     };
 
+    let state_dir = match o.state_dir.clone().or(file.state_dir) {
+        Some(p) if p.as_os_str().is_empty() => None,
+        Some(p) if p.to_string_lossy().chars().any(char::is_control) => {
+            return Err(StartupError::config(
+                "state_dir",
+                &p.to_string_lossy(),
+                "contains control characters",
+            ))
+        }
+        other => other,
+    };
+    let uptime_kuma = match file.uptime_kuma {
+        None => None,
+        Some(FileUptimeKuma {
+            url: None,
+            slug: None,
+        }) => None,
+        Some(FileUptimeKuma { url: None, .. }) => {
+            return Err(StartupError::config(
+                "uptime_kuma.url",
+                "",
+                "is required when uptime_kuma.slug is set",
+            ))
+        }
+        Some(FileUptimeKuma { slug: None, .. }) => {
+            return Err(StartupError::config(
+                "uptime_kuma.slug",
+                "",
+                "is required when uptime_kuma.url is set",
+            ))
+        }
+        Some(FileUptimeKuma {
+            url: Some(url),
+            slug: Some(slug),
+        }) => {
+            let ok = (1..=64).contains(&slug.len())
+                && slug
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            if !ok {
+                return Err(StartupError::config(
+                    "uptime_kuma.slug",
+                    &slug,
+                    "must be 1-64 letters, digits, '-' or '_'",
+                ));
+            }
+            Some(UptimeKumaConfig {
+                url: HttpUrl::parse("uptime_kuma.url", &url)?,
+                slug,
+            })
+        }
+    };
+
     Ok(Config {
         bind,
         host,
@@ -935,6 +1018,8 @@ pub fn build(o: &Overrides, file: FileConfig) -> Result<Config, StartupError> {
         peers,
         stream: StreamConfig { max_clients },
         trusted_proxies,
+        state_dir,
+        uptime_kuma,
     })
 }
 
@@ -983,6 +1068,10 @@ fn service(i: usize, s: FileService) -> Result<Service, StartupError> {
             .map(|u| HttpUrl::parse(&k("check_url"), &u))
             .transpose()?,
         accept_status,
+        uptime_kuma: s
+            .uptime_kuma
+            .map(|n| non_empty(&k("uptime_kuma"), &n))
+            .transpose()?,
     })
 }
 
@@ -998,6 +1087,7 @@ pub fn default_services() -> Vec<Service> {
             group: group.to_string(),
             check_url: check.map(|c| HttpUrl(c.to_string())),
             accept_status: Vec::new(),
+            uptime_kuma: None,
         })
         .collect()
 }
@@ -1078,6 +1168,19 @@ mod tests {
                 "trusted_proxies: '10.0.0.0/99'",
             ),
             ("services_interval = \"1ms\"", "services_interval: '1ms'"),
+            (
+                "[uptime_kuma]\nurl = \"https://k\"\nslug = \"../x\"",
+                "uptime_kuma.slug: '../x'",
+            ),
+            (
+                "[uptime_kuma]\nurl = \"k\"\nslug = \"x\"",
+                "uptime_kuma.url: 'k'",
+            ),
+            ("[uptime_kuma]\nslug = \"x\"", "uptime_kuma.url: ''"),
+            (
+                "[[services]]\nname = \"a\"\nurl = \"https://a\"\nuptime_kuma = \" \"",
+                "services[0].uptime_kuma: ' '",
+            ),
             (
                 "[[services]]\nname = \"\"\nurl = \"https://a\"",
                 "services[0].name: ''",
@@ -1166,7 +1269,16 @@ mod tests {
     fn keys_list_matches_the_file_format() {
         let mut keys = Vec::new();
         for top in fields_of(None) {
-            if ["host", "metrics", "weather", "forgejo", "stream"].contains(&top.as_str()) {
+            if [
+                "host",
+                "metrics",
+                "weather",
+                "forgejo",
+                "stream",
+                "uptime_kuma",
+            ]
+            .contains(&top.as_str())
+            {
                 for f in fields_of(Some(&top)) {
                     keys.push(format!("{top}.{f}"));
                 }

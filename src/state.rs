@@ -6,7 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::Config;
-use crate::feeds::{Activity, Cached, ServiceStatus, Weather};
+use crate::feeds::uptime_kuma::{self, Kuma};
+use crate::feeds::{Activity, Cached, Services, Weather};
 use crate::host::MetricsStore;
 use crate::host::Sample;
 use crate::hub::Hub;
@@ -15,7 +16,9 @@ use crate::hub::Hub;
 pub struct FeedCaches {
     pub weather: Cached<Weather>,
     pub activity: Cached<Activity>,
-    pub services: Cached<Vec<ServiceStatus>>,
+    pub services: Cached<Services>,
+    /// The Uptime Kuma status page, when configured.
+    pub uptime_kuma: Cached<Kuma>,
     /// One cache per configured peer, in config order: its last `/api/metrics` body.
     pub peers: Vec<Cached<Sample>>,
 }
@@ -32,6 +35,11 @@ impl FeedCaches {
                 Cached::disabled()
             },
             services: Cached::new(stale(config.services_interval)),
+            uptime_kuma: if config.uptime_kuma.is_some() {
+                Cached::new(stale(uptime_kuma::REFRESH))
+            } else {
+                Cached::disabled()
+            },
             peers: config
                 .peers
                 .iter()

@@ -4,10 +4,13 @@
 
 pub mod cached;
 pub mod forgejo;
+pub mod history;
 pub mod http;
 pub mod peers;
 pub mod scheduler;
 pub mod services;
+pub mod state_file;
+pub mod uptime_kuma;
 pub mod weather;
 
 pub use cached::{Cached, FeedStatus, Snapshot};
@@ -93,18 +96,54 @@ pub fn start(state: &AppState, tasks: &mut Tasks) -> std::io::Result<()> {
         })?;
     }
 
+    if let Some(kuma) = state.config.uptime_kuma.clone() {
+        let st = state.clone();
+        tasks.spawn("feed-uptime-kuma", move |sd| {
+            let agent = http::agent(http::timeout_for(uptime_kuma::REFRESH));
+            scheduler::run(
+                "uptime_kuma",
+                sd,
+                &st.feeds.uptime_kuma,
+                uptime_kuma::REFRESH,
+                || uptime_kuma::fetch(&agent, &kuma),
+                || {},
+            );
+        })?;
+    }
+
+    let history = std::sync::Arc::new(std::sync::Mutex::new(load_history(state)));
     let st = state.clone();
     tasks.spawn("feed-services", move |sd| {
         let every = st.config.services_interval;
         let agent = http::agent(services::PROBE_TIMEOUT.min(http::timeout_for(every)));
+        let list = &st.config.services;
+        let mut saver = Saver::new(&st);
         scheduler::run(
             "services",
             sd,
             &st.feeds.services,
             every,
-            || Ok(services::check_all(&agent, &st.config.services)),
+            || {
+                let probes = services::check_all(&agent, list);
+                let now = Utc::now();
+                let mut h = history.lock().unwrap_or_else(|e| e.into_inner());
+                services::record(&mut h, list, &probes, now);
+                let kuma = st.feeds.uptime_kuma.snapshot();
+                let k = match (kuma.status, kuma.data.as_deref()) {
+                    (FeedStatus::Disabled, _) => services::KumaState::Disabled,
+                    (FeedStatus::Pending, _) => services::KumaState::Pending,
+                    (FeedStatus::Ok, Some(k)) => services::KumaState::Ok(k),
+                    _ => services::KumaState::Unreachable,
+                };
+                let data = services::assemble(list, &probes, &h, k, now);
+                saver.maybe_save(&h, now, false);
+                Ok(data)
+            },
             || publish(&st, "services"),
         );
+        // Shutdown: keep what was learnt.
+        let h = history.lock().unwrap_or_else(|e| e.into_inner());
+        saver.maybe_save(&h, Utc::now(), true);
     })?;
 
     for i in 0..state.config.peers.len() {
@@ -126,6 +165,70 @@ pub fn start(state: &AppState, tasks: &mut Tasks) -> std::io::Result<()> {
         })?;
     }
     Ok(())
+}
+
+/// How often the service history is written to `state_dir` (and once at shutdown).
+pub const SAVE_EVERY: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// The service history at start: read from `state_dir` when set (a bad file is a
+/// warning and an empty start, never a failure), else empty.
+fn load_history(state: &AppState) -> history::History {
+    let names = state.config.services.iter().map(|s| s.name.as_str());
+    match &state.config.state_dir {
+        None => history::History::new(names),
+        Some(dir) => {
+            let path = state_file::path_in(dir);
+            let (h, warning) = state_file::load(&path, names, Utc::now());
+            match warning {
+                Some(w) => log::warn!("{w}"),
+                None => log::info!("service history read from '{}'", path.display()),
+            }
+            h
+        }
+    }
+}
+
+/// Writes the history every [`SAVE_EVERY`] and at shutdown; one log line when saving
+/// starts failing and one when it works again.
+struct Saver {
+    path: Option<std::path::PathBuf>,
+    last: std::time::Instant,
+    failing: bool,
+}
+
+impl Saver {
+    fn new(state: &AppState) -> Self {
+        Saver {
+            path: state.config.state_dir.as_deref().map(state_file::path_in),
+            last: std::time::Instant::now(),
+            failing: false,
+        }
+    }
+
+    fn maybe_save(&mut self, h: &history::History, now: DateTime<Utc>, force: bool) {
+        let Some(path) = &self.path else { return };
+        if !force && self.last.elapsed() < SAVE_EVERY {
+            return;
+        }
+        self.last = std::time::Instant::now();
+        match state_file::save(path, h, now) {
+            Ok(()) if self.failing => {
+                self.failing = false;
+                log::info!("service history '{}' saved again", path.display());
+            }
+            Ok(()) => log::debug!("service history saved to '{}'", path.display()),
+            Err(e) if !self.failing || force => {
+                self.failing = true;
+                log::warn!(
+                    "service history '{}' cannot be written ({e}); keeping it in memory \
+                     and retrying every {} min",
+                    path.display(),
+                    SAVE_EVERY.as_secs() / 60
+                );
+            }
+            Err(_) => {}
+        }
+    }
 }
 
 /// `/api/weather` data.
@@ -170,6 +273,35 @@ pub struct Commit {
     pub url: String,
 }
 
+/// `/api/services` data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Services {
+    pub summary: Summary,
+    /// Uptime Kuma as a source: "disabled", "pending", "ok", or "unreachable" (our own
+    /// probes stand in).
+    pub uptime_kuma: String,
+    pub services: Vec<ServiceStatus>,
+}
+
+/// Services by status.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    pub up: usize,
+    pub down: usize,
+    pub unknown: usize,
+    pub maintenance: usize,
+    pub total: usize,
+}
+
+/// Share of checks up (0..1), `null` until there is data.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Uptime {
+    #[serde(rename = "24h")]
+    pub day: Option<f64>,
+    #[serde(rename = "7d")]
+    pub week: Option<f64>,
+}
+
 /// One entry of `/api/services` data.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ServiceStatus {
@@ -178,11 +310,20 @@ pub struct ServiceStatus {
     pub description: String,
     pub icon: String,
     pub group: String,
-    /// "up", "down" or "unknown".
+    /// "up", "down", "unknown" or "maintenance".
     pub status: String,
     pub latency_ms: Option<u64>,
     pub http_status: Option<u16>,
+    /// Why it is not up, as a short class ("timeout", "HTTP 502"); `null` when up.
+    pub reason: Option<String>,
+    /// When the current status began.
+    pub since: Option<DateTime<Utc>>,
     pub checked_at: Option<DateTime<Utc>>,
+    /// "probe" (our own checks) or "uptime_kuma".
+    pub source: String,
+    pub uptime: Uptime,
+    /// The last 24 h in 48 half-hour buckets, oldest first.
+    pub history: Vec<history::BarCell>,
 }
 
 /// One entry of `/api/hosts` data.

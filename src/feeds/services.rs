@@ -1,5 +1,7 @@
 //! The service checks: every configured service probed at its `check_url` (else its
-//! `url`) with HEAD, or GET when HEAD is refused, a bounded number at a time.
+//! `url`) with HEAD, or GET when HEAD is refused, a bounded number at a time; and the
+//! `/api/services` data built from the probes, their [`History`] and, when configured,
+//! Uptime Kuma's view of the same services.
 //! Redirects are not followed: a 3xx is an answer, so a service behind single sign-on
 //! (which redirects to its login page) counts as up.
 
@@ -7,16 +9,31 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 
+use super::history::{bar_from, History, Status, Track, DAY_BUCKETS, WEEK_BUCKETS};
 use super::http;
-use super::ServiceStatus;
+use super::uptime_kuma::{Beat, Kuma};
+use super::{ServiceStatus, Services, Summary, Uptime};
 use crate::config::Service;
 
 /// Probes in flight at once.
 pub const CONCURRENCY: usize = 8;
 /// Longest one probe may take.
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// One probe's result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Probe {
+    pub up: bool,
+    pub latency_ms: Option<u64>,
+    pub http_status: Option<u16>,
+    /// The short reason class when not up ("timeout", "HTTP 502"): safe for anyone.
+    pub reason: Option<String>,
+    /// The detailed reason, for the log only (may name internal hosts).
+    pub detail: Option<String>,
+    pub checked_at: DateTime<Utc>,
+}
 
 /// Whether `status` means "up" for a service with these accepted codes.
 pub fn is_up(status: u16, accept: &[u16]) -> bool {
@@ -27,43 +44,73 @@ pub fn is_up(status: u16, accept: &[u16]) -> bool {
     }
 }
 
+/// The short, public reason class of a transport failure's text: "timeout",
+/// "connection refused", "DNS", "TLS", or "unreachable".
+pub fn reason_class(error: &str) -> String {
+    let e = error.to_ascii_lowercase();
+    let class = if e.contains("timed out") || e.contains("timeout") {
+        "timeout"
+    } else if e.contains("connection refused") {
+        "connection refused"
+    } else if e.contains("dns") || e.contains("host not found") {
+        "DNS"
+    } else if e.contains("tls")
+        || e.contains("certificate")
+        || e.contains("handshake")
+        || e.contains("rustls")
+        || e.contains("corrupt")
+    {
+        "TLS"
+    } else if e.contains("reset") || e.contains("closed early") {
+        "connection reset"
+    } else {
+        "unreachable"
+    };
+    class.to_string()
+}
+
 /// Probes one service: HEAD, then GET when HEAD is refused (405, 501).
-pub fn probe(agent: &ureq::Agent, service: &Service) -> ServiceStatus {
+pub fn probe(agent: &ureq::Agent, service: &Service) -> Probe {
     let url = service.check_url.as_ref().unwrap_or(&service.url).as_str();
     let started = Instant::now();
     let mut answer = http::request(agent, "HEAD", url, &[], false);
     if matches!(&answer, Ok(f) if f.status == 405 || f.status == 501) {
         answer = http::request(agent, "GET", url, &[], false);
     }
-    let latency = started.elapsed();
-    let (status, http_status, latency_ms) = match answer {
-        Ok(f) => (
-            if is_up(f.status, &service.accept_status) {
-                "up"
-            } else {
-                "down"
-            },
-            Some(f.status),
-            Some(u64::try_from(latency.as_millis()).unwrap_or(u64::MAX)),
-        ),
-        Err(why) => {
-            log::debug!("service {}: {why}", service.name);
-            ("down", None, None)
-        }
-    };
-    ServiceStatus {
-        status: status.to_string(),
-        latency_ms,
-        http_status,
-        checked_at: Some(Utc::now()),
-        ..unknown(service)
+    let latency = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let checked_at = Utc::now();
+    match answer {
+        Ok(f) if is_up(f.status, &service.accept_status) => Probe {
+            up: true,
+            latency_ms: Some(latency),
+            http_status: Some(f.status),
+            reason: None,
+            detail: None,
+            checked_at,
+        },
+        Ok(f) => Probe {
+            up: false,
+            latency_ms: Some(latency),
+            http_status: Some(f.status),
+            reason: Some(format!("HTTP {}", f.status)),
+            detail: Some(format!("HTTP {} from {}", f.status, http::host_of(url))),
+            checked_at,
+        },
+        Err(why) => Probe {
+            up: false,
+            latency_ms: None,
+            http_status: None,
+            reason: Some(reason_class(&why)),
+            detail: Some(format!("{why} ({})", http::host_of(url))),
+            checked_at,
+        },
     }
 }
 
 /// Probes every service, [`CONCURRENCY`] at a time; results in config order.
-pub fn check_all(agent: &ureq::Agent, services: &[Service]) -> Vec<ServiceStatus> {
+pub fn check_all(agent: &ureq::Agent, services: &[Service]) -> Vec<Probe> {
     let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<ServiceStatus>>> = Mutex::new(vec![None; services.len()]);
+    let results: Mutex<Vec<Option<Probe>>> = Mutex::new(vec![None; services.len()]);
     std::thread::scope(|s| {
         for _ in 0..CONCURRENCY.min(services.len()) {
             s.spawn(|| loop {
@@ -77,15 +124,161 @@ pub fn check_all(agent: &ureq::Agent, services: &[Service]) -> Vec<ServiceStatus
         }
     });
     let results = results.into_inner().unwrap_or_else(|e| e.into_inner());
-    services
-        .iter()
-        .zip(results)
-        .map(|(s, r)| r.unwrap_or_else(|| unknown(s)))
+    results
+        .into_iter()
+        .map(|r| {
+            r.unwrap_or_else(|| Probe {
+                up: false,
+                latency_ms: None,
+                http_status: None,
+                reason: Some("unreachable".into()),
+                detail: Some("probe did not finish".into()),
+                checked_at: Utc::now(),
+            })
+        })
         .collect()
 }
 
-/// A service not checked (yet): shown with status "unknown".
-pub fn unknown(service: &Service) -> ServiceStatus {
+/// Records `probes` (config order) in `history` at `now`, logging one line per status
+/// change with the detailed reason.
+pub fn record(history: &mut History, services: &[Service], probes: &[Probe], now: DateTime<Utc>) {
+    for (s, p) in services.iter().zip(probes) {
+        if let Some(c) = history.track_mut(&s.name).record(p.up, now) {
+            let (from, to) = (c.from.as_str(), c.to.as_str());
+            match &p.detail {
+                Some(d) if !p.up => log::warn!("service {}: {from} -> {to}: {d}", s.name),
+                _ => log::info!("service {}: {from} -> {to}", s.name),
+            }
+        }
+    }
+}
+
+/// What Uptime Kuma contributes right now.
+#[derive(Debug, Clone, Copy)]
+pub enum KumaState<'a> {
+    /// Not configured.
+    Disabled,
+    /// Configured, not read yet.
+    Pending,
+    /// Configured, but the last read failed or is too old: our own probes stand in.
+    Unreachable,
+    Ok(&'a Kuma),
+}
+
+impl KumaState<'_> {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            KumaState::Disabled => "disabled",
+            KumaState::Pending => "pending",
+            KumaState::Unreachable => "unreachable",
+            KumaState::Ok(_) => "ok",
+        }
+    }
+}
+
+/// The `/api/services` data at `now`: each service from Uptime Kuma when it has a
+/// monitor with heartbeats for it, else from our own probes and history.
+pub fn assemble(
+    services: &[Service],
+    probes: &[Probe],
+    history: &History,
+    kuma: KumaState<'_>,
+    now: DateTime<Utc>,
+) -> Services {
+    let empty = Track::default();
+    let list: Vec<ServiceStatus> = services
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let track = history.get(&s.name).unwrap_or(&empty);
+            let probe = probes.get(i);
+            let own = from_probe(s, probe, track, now);
+            let KumaState::Ok(k) = kuma else {
+                return own;
+            };
+            let key = s.uptime_kuma.as_deref().unwrap_or(&s.name);
+            let Some(m) = k.monitor(key) else {
+                return own;
+            };
+            let Some(last) = m.last else {
+                return own;
+            };
+            let (status, reason) = match last {
+                Beat::Up => ("up", None),
+                Beat::Maintenance => ("maintenance", None),
+                Beat::Pending => ("unknown", Some("pending".to_string())),
+                Beat::Down => (
+                    "down",
+                    Some(
+                        probe
+                            .and_then(|p| p.reason.clone())
+                            .unwrap_or_else(|| "down in Uptime Kuma".to_string()),
+                    ),
+                ),
+            };
+            ServiceStatus {
+                status: status.into(),
+                reason,
+                since: m.since,
+                latency_ms: m.ping_ms,
+                source: "uptime_kuma".into(),
+                uptime: Uptime {
+                    day: m.uptime_24h,
+                    week: own.uptime.week,
+                },
+                history: bar_from(&m.buckets, now),
+                ..own
+            }
+        })
+        .collect();
+    let mut summary = Summary {
+        total: list.len(),
+        ..Summary::default()
+    };
+    for s in &list {
+        match s.status.as_str() {
+            "up" => summary.up += 1,
+            "down" => summary.down += 1,
+            "maintenance" => summary.maintenance += 1,
+            _ => summary.unknown += 1,
+        }
+    }
+    Services {
+        summary,
+        uptime_kuma: kuma.as_str().to_string(),
+        services: list,
+    }
+}
+
+fn from_probe(
+    s: &Service,
+    probe: Option<&Probe>,
+    track: &Track,
+    now: DateTime<Utc>,
+) -> ServiceStatus {
+    let status = track.status;
+    ServiceStatus {
+        status: status.as_str().to_string(),
+        latency_ms: probe.filter(|p| p.up).and_then(|p| p.latency_ms),
+        http_status: probe.and_then(|p| p.http_status),
+        // Up: no reason, even after one failed check (it is not down yet).
+        reason: match status {
+            Status::Up => None,
+            _ => probe.filter(|p| !p.up).and_then(|p| p.reason.clone()),
+        },
+        since: track.since,
+        checked_at: probe.map(|p| p.checked_at),
+        uptime: Uptime {
+            day: track.uptime(now, DAY_BUCKETS),
+            week: track.uptime(now, WEEK_BUCKETS),
+        },
+        history: track.bar(now),
+        ..unknown(s, now)
+    }
+}
+
+/// A service not checked (yet): shown with status "unknown" and an empty bar.
+pub fn unknown(service: &Service, now: DateTime<Utc>) -> ServiceStatus {
     ServiceStatus {
         name: service.name.clone(),
         url: service.url.as_str().to_string(),
@@ -95,13 +288,19 @@ pub fn unknown(service: &Service) -> ServiceStatus {
         status: "unknown".into(),
         latency_ms: None,
         http_status: None,
+        reason: None,
+        since: None,
         checked_at: None,
+        source: "probe".into(),
+        uptime: Uptime::default(),
+        history: bar_from(&[], now),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::HttpUrl;
 
     #[test]
     fn up_rules() {
@@ -111,5 +310,85 @@ mod tests {
         assert!(!is_up(502, &[]));
         assert!(is_up(401, &[401, 200]));
         assert!(!is_up(302, &[200]));
+    }
+
+    #[test]
+    fn reasons_are_short_classes() {
+        for (detail, class) in [
+            ("connect timed out after 3s", "timeout"),
+            ("timed out after 5s", "timeout"),
+            ("connection refused", "connection refused"),
+            ("host not found (DNS)", "DNS"),
+            ("invalid peer certificate: UnknownIssuer", "TLS"),
+            ("rustls: received corrupt message", "TLS"),
+            ("connection reset", "connection reset"),
+            ("I/O error: something odd at 10.0.0.5", "unreachable"),
+        ] {
+            assert_eq!(reason_class(detail), class, "{detail}");
+        }
+    }
+
+    fn svc(name: &str) -> Service {
+        Service {
+            name: name.into(),
+            url: HttpUrl::parse("u", "https://example.com").unwrap(),
+            description: String::new(),
+            icon: String::new(),
+            group: String::new(),
+            check_url: None,
+            accept_status: Vec::new(),
+            uptime_kuma: None,
+        }
+    }
+
+    fn probe_at(up: bool, now: DateTime<Utc>) -> Probe {
+        Probe {
+            up,
+            latency_ms: Some(12),
+            http_status: Some(if up { 200 } else { 502 }),
+            reason: (!up).then(|| "HTTP 502".to_string()),
+            detail: (!up).then(|| "HTTP 502 from internal:8080".to_string()),
+            checked_at: now,
+        }
+    }
+
+    #[test]
+    fn assembled_from_probes_with_summary() {
+        let now = Utc::now();
+        let services = [svc("a"), svc("b"), svc("c")];
+        let mut h = History::new(["a", "b", "c"]);
+        let mut last = Vec::new();
+        for round in 0..2 {
+            last = vec![
+                probe_at(true, now),
+                probe_at(false, now),
+                probe_at(round == 0, now),
+            ];
+            record(&mut h, &services, &last, now);
+        }
+        let d = assemble(&services, &last, &h, KumaState::Disabled, now);
+        assert_eq!(
+            (
+                d.summary.up,
+                d.summary.down,
+                d.summary.unknown,
+                d.summary.total
+            ),
+            (2, 1, 0, 3)
+        );
+        let b = &d.services[1];
+        assert_eq!(
+            (b.status.as_str(), b.reason.as_deref()),
+            ("down", Some("HTTP 502"))
+        );
+        // c failed once after being up: still up, no reason, and no latency to show.
+        let c = &d.services[2];
+        assert_eq!((c.status.as_str(), c.reason.as_deref()), ("up", None));
+        assert_eq!(c.uptime.day, Some(0.5));
+        assert_eq!(c.history.len(), 48);
+        assert_eq!(d.uptime_kuma, "disabled");
+        let json = serde_json::to_value(&d).unwrap();
+        assert!(json["services"][0]["uptime"]["24h"].is_number());
+        assert!(!json.to_string().contains("internal:8080"));
     }
 }

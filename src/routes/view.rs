@@ -5,7 +5,8 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::feeds::{Activity, FeedStatus, ServiceStatus, Snapshot, Weather};
+use crate::feeds::history::BarCell;
+use crate::feeds::{Activity, FeedStatus, ServiceStatus, Services, Snapshot, Weather};
 use crate::host::{HistoryPoint, Sample};
 use crate::routes::assets::{AssetStore, Encoding};
 use crate::state::AppState;
@@ -522,20 +523,48 @@ pub struct CommitView {
     pub url: String,
 }
 
+/// One cell of a service's 24 h bar.
+pub struct CellView {
+    pub x: usize,
+    /// "none" (no checks), "ok" (all up), "warn" (at least 90 % up) or "bad".
+    pub level: &'static str,
+}
+
 /// One service card.
 pub struct ServiceView {
     pub name: String,
     pub url: String,
     pub description: String,
+    pub group: String,
     /// Inline SVG markup from our own embedded icons (never from config or upstream).
     pub icon_svg: &'static str,
     pub status: String,
     pub latency: String,
+    /// The short reason class when not up.
+    pub reason: Option<String>,
+    /// "down since 14:02 UTC (12 min)", when down.
+    pub since: Option<String>,
+    pub since_iso: String,
+    /// "24 h 98.6%".
+    pub uptime: String,
+    /// The bar's text equivalent ("last 24 h: 98.6% up; 7 days: 99.1% up").
+    pub bar_label: String,
+    pub cells: Vec<CellView>,
+    /// "probe" or "uptime_kuma".
+    pub source: String,
 }
 
 pub struct ServiceGroup {
     pub name: String,
     pub services: Vec<ServiceView>,
+}
+
+/// The one-line summary at the top of the page.
+pub struct SummaryView {
+    /// "8/9 up · Forgejo down 12 min".
+    pub text: String,
+    /// "ok" (all up), "down" (any down), "unknown" (nothing known yet or some unknown).
+    pub state: &'static str,
 }
 
 /// One tab of the host switcher.
@@ -556,6 +585,9 @@ pub struct PageView {
     pub hosts: Vec<HostTab>,
     pub sys: SystemView,
     pub services_state: FeedState,
+    /// The services feed badge's health: the same as [`SummaryView::state`].
+    pub services_health: &'static str,
+    pub summary: SummaryView,
     pub groups: Vec<ServiceGroup>,
     pub weather_state: FeedState,
     pub weather: Option<WeatherView>,
@@ -577,48 +609,178 @@ pub fn icon_svg(name: &str) -> &'static str {
         .unwrap_or("")
 }
 
-fn services(state: &AppState, snap: &Snapshot<Vec<ServiceStatus>>) -> Vec<ServiceGroup> {
-    let rows: Vec<ServiceView> = match snap.data.as_deref() {
-        Some(list) => list
-            .iter()
-            .map(|s| ServiceView {
-                name: s.name.clone(),
-                url: safe_url(&s.url),
-                description: s.description.clone(),
-                icon_svg: icon_svg(&s.icon),
-                status: s.status.clone(),
-                latency: s.latency_ms.map_or(NONE.to_string(), |l| format!("{l} ms")),
-            })
-            .collect(),
-        None => state
-            .config
-            .services
-            .iter()
-            .map(|s| ServiceView {
-                name: s.name.clone(),
-                url: s.url.as_str().to_string(),
-                description: s.description.clone(),
-                icon_svg: icon_svg(&s.icon),
-                status: "unknown".to_string(),
-                latency: NONE.to_string(),
-            })
-            .collect(),
-    };
-    let groups_of: Vec<String> = match snap.data.as_deref() {
-        Some(list) => list.iter().map(|s| s.group.clone()).collect(),
-        None => state
-            .config
-            .services
-            .iter()
-            .map(|s| s.group.clone())
-            .collect(),
-    };
+/// The colour of a bar cell by share of checks up (mirrored in app.js).
+pub fn share_level(checks: u32, up: u32) -> &'static str {
+    if checks == 0 {
+        "none"
+    } else if up >= checks {
+        "ok"
+    } else if u64::from(up) * 10 >= u64::from(checks) * 9 {
+        "warn"
+    } else {
+        "bad"
+    }
+}
+
+/// An uptime ratio as a percentage, rounded down so 99.96 % never reads "100%"
+/// ("98.6%", "100%", "—").
+pub fn ratio_pct(r: Option<f64>) -> String {
+    match r {
+        Some(v) if v.is_finite() && v >= 1.0 => "100%".to_string(),
+        Some(v) if v.is_finite() => format!("{:.1}%", (v.max(0.0) * 1000.0).floor() / 10.0),
+        _ => NONE.to_string(),
+    }
+}
+
+/// A span of time, short ("<1 min", "12 min", "3 h 5 min", "2 d 4 h").
+pub fn span(secs: u64) -> String {
+    let (d, h, m) = (secs / 86_400, secs / 3600 % 24, secs / 60 % 60);
+    match (d, h, m) {
+        (0, 0, 0) => "<1 min".to_string(),
+        (0, 0, m) => format!("{m} min"),
+        (0, h, 0) => format!("{h} h"),
+        (0, h, m) => format!("{h} h {m} min"),
+        (d, 0, _) => format!("{d} d"),
+        (d, h, _) => format!("{d} d {h} h"),
+    }
+}
+
+/// The bar's text equivalent for screen readers.
+pub fn bar_label(s: &ServiceStatus) -> String {
+    match (s.uptime.day, s.uptime.week) {
+        (None, _) => "last 24 h: no checks yet".to_string(),
+        (Some(d), None) => format!("last 24 h: {} up", ratio_pct(Some(d))),
+        (Some(d), Some(w)) => format!(
+            "last 24 h: {} up; 7 days: {} up",
+            ratio_pct(Some(d)),
+            ratio_pct(Some(w))
+        ),
+    }
+}
+
+/// "down since 14:02 UTC (12 min)" for a service that is down with a known start.
+pub fn since_text(s: &ServiceStatus, now: DateTime<Utc>) -> Option<String> {
+    let t = s.since.filter(|_| s.status == "down")?;
+    Some(format!(
+        "down since {} UTC ({})",
+        t.format("%H:%M"),
+        span((now - t).num_seconds().max(0) as u64)
+    ))
+}
+
+/// The one-line summary ("8/9 up · Forgejo down 12 min"), mirrored in app.js.
+pub fn summary(d: &Services, now: DateTime<Utc>) -> SummaryView {
+    let s = &d.summary;
+    if s.total == 0 {
+        return SummaryView {
+            text: "no services configured".into(),
+            state: "unknown",
+        };
+    }
+    if s.unknown == s.total {
+        return SummaryView {
+            text: format!("checking {} services…", s.total),
+            state: "unknown",
+        };
+    }
+    let mut parts = vec![format!("{}/{} up", s.up, s.total)];
+    let down: Vec<&ServiceStatus> = d.services.iter().filter(|x| x.status == "down").collect();
+    match down.as_slice() {
+        [] => {}
+        [one] => parts.push(match one.since {
+            Some(t) => format!(
+                "{} down {}",
+                one.name,
+                span((now - t).num_seconds().max(0) as u64)
+            ),
+            None => format!("{} down", one.name),
+        }),
+        [a, b] => parts.push(format!("{}, {} down", a.name, b.name)),
+        many => parts.push(format!("{} down", many.len())),
+    }
+    if s.maintenance > 0 {
+        parts.push(format!("{} in maintenance", s.maintenance));
+    }
+    if s.unknown > 0 {
+        parts.push(format!("{} unknown", s.unknown));
+    }
+    SummaryView {
+        text: parts.join(" · "),
+        state: if s.down > 0 {
+            "down"
+        } else if s.up == s.total {
+            "ok"
+        } else {
+            "unknown"
+        },
+    }
+}
+
+fn service_view(s: &ServiceStatus, now: DateTime<Utc>) -> ServiceView {
+    ServiceView {
+        name: s.name.clone(),
+        url: safe_url(&s.url),
+        description: s.description.clone(),
+        group: s.group.clone(),
+        icon_svg: icon_svg(&s.icon),
+        status: s.status.clone(),
+        latency: s.latency_ms.map_or(NONE.to_string(), |l| format!("{l} ms")),
+        reason: s.reason.clone().filter(|_| s.status != "up"),
+        since: since_text(s, now),
+        since_iso: s
+            .since
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+            .unwrap_or_default(),
+        uptime: format!("24 h {}", ratio_pct(s.uptime.day)),
+        bar_label: bar_label(s),
+        cells: cells(&s.history),
+        source: s.source.clone(),
+    }
+}
+
+fn cells(history: &[BarCell]) -> Vec<CellView> {
+    history
+        .iter()
+        .enumerate()
+        .map(|(x, c)| CellView {
+            x,
+            level: share_level(c.checks, c.up),
+        })
+        .collect()
+}
+
+/// The services to show: the feed's data, or the configured list as "unknown".
+fn services_data(state: &AppState, snap: &Snapshot<Services>, now: DateTime<Utc>) -> Services {
+    match snap.data.as_deref() {
+        Some(d) => d.clone(),
+        None => {
+            let list: Vec<ServiceStatus> = state
+                .config
+                .services
+                .iter()
+                .map(|s| crate::feeds::services::unknown(s, now))
+                .collect();
+            Services {
+                summary: crate::feeds::Summary {
+                    unknown: list.len(),
+                    total: list.len(),
+                    ..Default::default()
+                },
+                uptime_kuma: String::new(),
+                services: list,
+            }
+        }
+    }
+}
+
+fn groups(d: &Services, now: DateTime<Utc>) -> Vec<ServiceGroup> {
     let mut groups: Vec<ServiceGroup> = Vec::new();
-    for (row, g) in rows.into_iter().zip(groups_of) {
-        match groups.iter_mut().find(|x| x.name == g) {
+    for s in &d.services {
+        let row = service_view(s, now);
+        match groups.iter_mut().find(|x| x.name == s.group) {
             Some(x) => x.services.push(row),
             None => groups.push(ServiceGroup {
-                name: g,
+                name: s.group.clone(),
                 services: vec![row],
             }),
         }
@@ -650,6 +812,16 @@ impl PageView {
             });
         }
         let svc = state.feeds.services.snapshot();
+        let svc_data = services_data(state, &svc, now);
+        let summary = summary(&svc_data, now);
+        let mut services_state = FeedState::of(&svc, "service checks");
+        if svc.data.is_some() {
+            // The badge never contradicts the cards: it leads with the count.
+            services_state.label = format!(
+                "{}/{} up · {}",
+                svc_data.summary.up, svc_data.summary.total, services_state.label
+            );
+        }
         let weather = state.feeds.weather.snapshot();
         let activity: Snapshot<Activity> = state.feeds.activity.snapshot();
         PageView {
@@ -661,8 +833,10 @@ impl PageView {
             now_label: now.format("%H:%M UTC").to_string(),
             hosts,
             sys,
-            services_state: FeedState::of(&svc, "service checks"),
-            groups: services(state, &svc),
+            services_state,
+            services_health: summary.state,
+            groups: groups(&svc_data, now),
+            summary,
             weather_state: FeedState::of(&weather, "weather"),
             weather: weather.data.as_deref().map(WeatherView::new),
             activity_state: FeedState::of(&activity, "activity"),

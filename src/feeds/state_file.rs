@@ -1,0 +1,316 @@
+//! The service history on disk (`<state_dir>/services.json`): a versioned JSON format,
+//! written atomically (temp file, fsync, rename, fsync of the directory), read back
+//! bounded and untrusted (names matched exactly to the configured services, counts and
+//! times validated). A bad file is never fatal: the caller gets a warning and starts empty.
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::history::{
+    slot_of, Bucket, History, Status, Track, BUCKET_SECS, FAILS_FOR_DOWN, WEEK_BUCKETS,
+};
+
+/// The file's name inside `state_dir`.
+pub const FILE_NAME: &str = "services.json";
+/// What the `format` field says.
+pub const FORMAT: &str = "kiteportal-service-history";
+/// The version this build writes and reads.
+pub const VERSION: u32 = 1;
+/// Largest file read (200 services with a full week stay well below it).
+pub const MAX_BYTES: u64 = 4 << 20;
+/// Most checks one half-hour bucket can hold (one every 250 ms, the minimum interval).
+const MAX_CHECKS: u32 = (BUCKET_SECS as u32) * 4;
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileV1 {
+    format: String,
+    version: u32,
+    saved_at: DateTime<Utc>,
+    services: Vec<ServiceV1>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ServiceV1 {
+    name: String,
+    status: Status,
+    since: Option<DateTime<Utc>>,
+    /// `[slot, checks, up]`, oldest first.
+    buckets: Vec<(i64, u32, u32)>,
+}
+
+/// Only the fields that say which format a file is, read before the rest.
+#[derive(Deserialize)]
+struct Header {
+    format: Option<String>,
+    version: Option<serde_json::Value>,
+}
+
+/// The state file's path in `dir`.
+pub fn path_in(dir: &Path) -> PathBuf {
+    dir.join(FILE_NAME)
+}
+
+/// The history as the file's bytes.
+pub fn encode(history: &History, now: DateTime<Utc>) -> Vec<u8> {
+    let file = FileV1 {
+        format: FORMAT.to_string(),
+        version: VERSION,
+        saved_at: now,
+        services: history
+            .tracks
+            .iter()
+            .map(|(name, t)| ServiceV1 {
+                name: name.clone(),
+                status: t.status,
+                since: t.since,
+                buckets: t.buckets.iter().map(|b| (b.slot, b.checks, b.up)).collect(),
+            })
+            .collect(),
+    };
+    serde_json::to_vec(&file).unwrap_or_default()
+}
+
+/// Parses and validates a file's bytes into the history of the configured `names`.
+/// Services not configured (renamed, removed) are dropped; configured ones missing from
+/// the file start empty. Any invalid field rejects the whole file: a file that lies in
+/// one place is not believed in another.
+pub fn decode<'a>(
+    bytes: &[u8],
+    names: impl IntoIterator<Item = &'a str> + Clone,
+    now: DateTime<Utc>,
+) -> Result<History, String> {
+    let header: Header =
+        serde_json::from_slice(bytes).map_err(|e| format!("is not valid JSON ({e})"))?;
+    if header.format.as_deref() != Some(FORMAT) {
+        return Err("is not a kiteportal service history".to_string());
+    }
+    match header.version.as_ref().and_then(|v| v.as_u64()) {
+        Some(v) if v == u64::from(VERSION) => {}
+        Some(v) => {
+            return Err(format!(
+                "has format version {v}, this build reads {VERSION}"
+            ))
+        }
+        None => return Err("has no format version".to_string()),
+    }
+    let file: FileV1 = serde_json::from_slice(bytes).map_err(|e| format!("is malformed ({e})"))?;
+    let newest = slot_of(now);
+    let mut history = History::new(names.clone());
+    for s in file.services {
+        let mut last = i64::MIN;
+        let mut buckets = Vec::with_capacity(s.buckets.len());
+        for (slot, checks, up) in s.buckets {
+            if slot <= last || checks == 0 || checks > MAX_CHECKS || up > checks {
+                return Err(format!("has an invalid bucket for '{}'", clip(&s.name)));
+            }
+            last = slot;
+            if slot > newest - WEEK_BUCKETS && slot <= newest {
+                buckets.push(Bucket { slot, checks, up });
+            }
+        }
+        if s.since.is_some_and(|t| t > now) || (s.status == Status::Unknown) != s.since.is_none() {
+            return Err(format!("has an invalid status for '{}'", clip(&s.name)));
+        }
+        if let Some(t) = history.tracks.get_mut(&s.name) {
+            *t = Track {
+                buckets,
+                status: s.status,
+                since: s.since,
+                // A service saved as down stays down until a check succeeds.
+                fails: if s.status == Status::Down {
+                    FAILS_FOR_DOWN
+                } else {
+                    0
+                },
+            };
+        }
+    }
+    history.retain_names(names);
+    Ok(history)
+}
+
+fn clip(s: &str) -> String {
+    s.chars().filter(|c| !c.is_control()).take(60).collect()
+}
+
+/// Reads the history of `names` from `path`. On any problem: an empty history and the
+/// warning to log, which names the file and says what is done about it.
+pub fn load<'a>(
+    path: &Path,
+    names: impl IntoIterator<Item = &'a str> + Clone,
+    now: DateTime<Utc>,
+) -> (History, Option<String>) {
+    let bytes = match read_bounded(path) {
+        Ok(b) => b,
+        Err(e) => {
+            return (
+                History::new(names),
+                Some(format!(
+                    "service history '{}' {e}; starting with an empty history",
+                    path.display()
+                )),
+            )
+        }
+    };
+    match decode(&bytes, names.clone(), now) {
+        Ok(h) => (h, None),
+        Err(e) => (
+            History::new(names),
+            Some(format!(
+                "service history '{}' {e}; ignoring it and starting with an empty history \
+                 (it is replaced at the next save)",
+                path.display()
+            )),
+        ),
+    }
+}
+
+fn read_bounded(path: &Path) -> Result<Vec<u8>, String> {
+    let f = File::open(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => "does not exist (yet)".to_string(),
+        _ => format!("cannot be read ({e})"),
+    })?;
+    let mut bytes = Vec::new();
+    f.take(MAX_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot be read ({e})"))?;
+    if bytes.len() as u64 > MAX_BYTES {
+        return Err(format!("is larger than {} MiB", MAX_BYTES >> 20));
+    }
+    Ok(bytes)
+}
+
+/// Writes `bytes` to `path` atomically: a temp file beside it, fsync, rename over the
+/// old one, fsync of the directory. A crash leaves the old file or the new one, never
+/// half of one.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let tmp = path.with_extension("json.tmp");
+    let result = (|| {
+        let mut f = File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        drop(f);
+        std::fs::rename(&tmp, path)?;
+        File::open(dir)?.sync_all()
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Saves `history` to `path`.
+pub fn save(path: &Path, history: &History, now: DateTime<Utc>) -> std::io::Result<()> {
+    write_atomic(path, &encode(history, now))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn round_trip_keeps_configured_names_only() {
+        let now = at("2026-11-30T10:00:00Z");
+        let mut h = History::new(["a", "b"]);
+        h.track_mut("a").record(true, now);
+        h.track_mut("b").record(false, now);
+        h.track_mut("b").record(false, now);
+        let bytes = encode(&h, now);
+        assert_eq!(decode(&bytes, ["a", "b"], now).unwrap(), h);
+        let renamed = decode(&bytes, ["a", "c"], now).unwrap();
+        assert_eq!(renamed.get("a"), h.get("a"));
+        assert_eq!(renamed.get("c"), Some(&Track::default()));
+        assert!(renamed.get("b").is_none());
+    }
+
+    #[test]
+    fn bad_files_are_rejected_with_a_reason() {
+        let now = at("2026-11-30T10:00:00Z");
+        let slot = slot_of(now);
+        let svc = |b: &str| {
+            format!(
+                r#"{{"format":"{FORMAT}","version":1,"saved_at":"2026-11-30T09:00:00Z","services":[{{"name":"a","status":"up","since":"2026-11-30T09:00:00Z","buckets":{b}}}]}}"#
+            )
+        };
+        let cases = [
+            ("", "not valid JSON"),
+            ("{\"format\":", "not valid JSON"),
+            ("[1,2]", "not valid JSON"),
+            (r#"{"format":"other","version":1}"#, "not a kiteportal"),
+            (
+                &format!(r#"{{"format":"{FORMAT}","version":9,"services":[]}}"#),
+                "format version 9",
+            ),
+            (&svc(&format!("[[{slot},2,3]]")), "invalid bucket"),
+            (&svc(&format!("[[{slot},0,0]]")), "invalid bucket"),
+            (
+                &svc(&format!("[[{slot},1,1],[{slot},1,1]]")),
+                "invalid bucket",
+            ),
+            (&svc("[[1,\"x\",1]]"), "malformed"),
+        ];
+        for (text, want) in cases {
+            let e = decode(text.as_bytes(), ["a"], now).unwrap_err();
+            assert!(e.contains(want), "{text}: {e}");
+        }
+        assert!(decode(svc(&format!("[[{slot},2,1]]")).as_bytes(), ["a"], now).is_ok());
+    }
+
+    #[test]
+    fn load_never_fails() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = at("2026-11-30T10:00:00Z");
+        let p = path_in(dir.path());
+        let (h, w) = load(&p, ["a"], now);
+        assert_eq!(h, History::new(["a"]));
+        assert!(w.unwrap().contains("does not exist"));
+        std::fs::write(&p, b"{\"format\": \"kiteportal-serv").unwrap();
+        let (h, w) = load(&p, ["a"], now);
+        assert_eq!(h, History::new(["a"]));
+        let w = w.unwrap();
+        assert!(
+            w.contains(&p.display().to_string()) && w.contains("empty"),
+            "{w}"
+        );
+    }
+
+    #[test]
+    fn atomic_write_replaces_and_leaves_no_temp() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = path_in(dir.path());
+        write_atomic(&p, b"one").unwrap();
+        write_atomic(&p, b"two").unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"two");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        assert!(write_atomic(&dir.path().join("no/such/dir/x.json"), b"x").is_err());
+    }
+
+    #[test]
+    fn fifty_services_with_a_full_week_stay_under_one_mib() {
+        let now = at("2026-11-30T10:00:00Z");
+        let names: Vec<String> = (0..50).map(|i| format!("service number {i:02}")).collect();
+        let mut h = History::new(names.iter().map(String::as_str));
+        for n in &names {
+            let t = h.track_mut(n);
+            for i in 0..WEEK_BUCKETS {
+                let when = now - chrono::Duration::seconds(i * BUCKET_SECS);
+                for _ in 0..60 {
+                    t.record(i % 7 != 0, when);
+                }
+            }
+        }
+        let size = encode(&h, now).len();
+        assert!(size < 1 << 20, "{size} bytes");
+    }
+}
