@@ -318,6 +318,9 @@ function onMetrics(s) {
 const feeds = new Map(); // name -> {env, at}
 function feedLabel(env, what, elapsed) {
   const a = num(env.age_seconds) ? age(env.age_seconds + elapsed) : null;
+  const m = what === "service checks" && env.data && env.data.summary;
+  // The services badge leads with the count, so it never contradicts the cards.
+  if (m && num(m.total) && (env.status === "ok" || env.status === "stale")) return `${m.up}/${m.total} up · ${feedLabel({ ...env, data: null }, what, elapsed)}`;
   switch (env.status) {
     case "ok": return `updated ${a || "just now"}`;
     case "stale": return `stale · last good ${a || "a while ago"}`;
@@ -358,10 +361,70 @@ function onFeed(name, env, render) {
   render(env.data);
 }
 
-function renderServices(list) {
-  if (!Array.isArray(list)) return;
+// ---------------------------------------------------------------- services
+// (mirrors src/routes/view.rs: share_level, ratio_pct, span, bar_label, since_text, summary)
+const shareLevel = (checks, up) => (!(checks > 0) ? "none" : up >= checks ? "ok" : up * 10 >= checks * 9 ? "warn" : "bad");
+function ratioPct(r) {
+  if (!num(r)) return NONE;
+  return r >= 1 ? "100%" : `${(Math.floor(Math.max(0, r) * 1000) / 10).toFixed(1)}%`;
+}
+function span(secs) {
+  const s = Math.max(0, Math.floor(secs));
+  const d = Math.floor(s / 86400), h = Math.floor(s / 3600) % 24, m = Math.floor(s / 60) % 60;
+  if (d) return h ? `${d} d ${h} h` : `${d} d`;
+  if (h) return m ? `${h} h ${m} min` : `${h} h`;
+  return m ? `${m} min` : "<1 min";
+}
+function barLabel(s) {
+  const u = s.uptime || {}, d = u["24h"], w = u["7d"];
+  if (!num(d)) return "last 24 h: no checks yet";
+  return num(w) ? `last 24 h: ${ratioPct(d)} up; 7 days: ${ratioPct(w)} up` : `last 24 h: ${ratioPct(d)} up`;
+}
+const secsSince = (t, now) => Math.max(0, Math.floor((now - Date.parse(t)) / 1000));
+function sinceText(s, now) {
+  if (s.status !== "down" || !s.since || !isFinite(Date.parse(s.since))) return "";
+  return `down since ${new Date(s.since).toISOString().slice(11, 16)} UTC (${span(secsSince(s.since, now))})`;
+}
+function summaryOf(d, now) {
+  const m = d.summary || {}, list = Array.isArray(d.services) ? d.services : [];
+  if (!m.total) return { text: "no services configured", state: "unknown" };
+  if (m.unknown === m.total) return { text: `checking ${m.total} services…`, state: "unknown" };
+  const parts = [`${m.up}/${m.total} up`];
+  const down = list.filter((s) => s.status === "down");
+  if (down.length === 1) {
+    const one = down[0];
+    parts.push(one.since && isFinite(Date.parse(one.since)) ? `${str(one.name)} down ${span(secsSince(one.since, now))}` : `${str(one.name)} down`);
+  } else if (down.length === 2) parts.push(`${str(down[0].name)}, ${str(down[1].name)} down`);
+  else if (down.length > 2) parts.push(`${down.length} down`);
+  if (m.maintenance > 0) parts.push(`${m.maintenance} in maintenance`);
+  if (m.unknown > 0) parts.push(`${m.unknown} unknown`);
+  return { text: parts.join(" · "), state: m.down > 0 ? "down" : m.up === m.total ? "ok" : "unknown" };
+}
+
+let services = null; // the last /api/services data
+function renderSummary() {
+  if (!services) return;
+  const now = Date.now();
+  const sum = summaryOf(services, now);
+  const box = $("#summary");
+  if (box) {
+    box.dataset.health = sum.state;
+    setText($("#summary-text"), sum.text);
+  }
+  const badge = $('.feed[data-feed="services"]');
+  if (badge) badge.dataset.health = sum.state;
+  const byName = new Map((services.services || []).map((s) => [str(s.name), s]));
+  for (const c of $$(".card")) {
+    const s = byName.get(c.dataset.name);
+    if (s) setText($(".since time", c), sinceText(s, now));
+  }
+}
+
+function renderServices(data) {
+  if (!data || !Array.isArray(data.services)) return;
+  services = data;
   const cards = new Map($$(".card").map((c) => [c.dataset.name, c]));
-  for (const s of list) {
+  for (const s of data.services) {
     const c = cards.get(str(s.name));
     if (!c) continue;
     const st = str(s.status || "unknown");
@@ -369,9 +432,78 @@ function renderServices(list) {
       c.dataset.status = st;
       pulse($("a", c), [{ borderColor: "#ff4fb0" }, { borderColor: "#1c2a3a" }], 1200);
     }
+    c.dataset.source = str(s.source);
     setText($(".st", c), st);
+    setText($(".why", c), st !== "up" && s.reason ? str(s.reason) : "");
     setText($(".lat", c), num(s.latency_ms) ? `${s.latency_ms} ms` : NONE);
+    const t = $(".since time", c);
+    if (t) t.setAttribute("datetime", str(s.since));
+    const bar = $(".bar24", c);
+    if (bar) {
+      bar.setAttribute("aria-label", barLabel(s));
+      const rects = $$("rect", bar);
+      const hist = Array.isArray(s.history) ? s.history.slice(-rects.length) : [];
+      const off = rects.length - hist.length; // newest cell on the right
+      hist.forEach((h, i) => rects[off + i].setAttribute("data-share", shareLevel(h && h.checks, h && h.up)));
+    }
+    setText($(".upt", c), `24 h ${ratioPct(s.uptime && s.uptime["24h"])}`);
   }
+  renderSummary();
+}
+setInterval(renderSummary, 30000);
+
+// ---------------------------------------------------------------- type to launch
+// "/" (or typing with nothing focused) filters the cards by name, description and
+// group; Enter opens the first match; Escape clears. Without JavaScript the input
+// stays hidden and the links are all there.
+const find = $("#find");
+function cardText(c) {
+  const g = c.closest(".svc-group");
+  return `${c.dataset.name || ""} ${$(".desc", c) ? $(".desc", c).textContent : ""} ${g && $(".group", g) ? $(".group", g).textContent : ""}`.toLowerCase();
+}
+function filterCards() {
+  const q = find.value.trim().toLowerCase();
+  let shown = 0;
+  for (const c of $$(".card")) {
+    const hit = !q || cardText(c).includes(q);
+    c.hidden = !hit;
+    if (hit) shown++;
+  }
+  for (const g of $$(".svc-group")) g.hidden = !$$(".card", g).some((c) => !c.hidden);
+  const none = $("#find-none");
+  if (none) none.hidden = shown > 0 || !q;
+}
+function clearFind() {
+  find.value = "";
+  filterCards();
+}
+const typing = (t) => t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName));
+if (find) {
+  find.hidden = false;
+  find.addEventListener("input", filterCards);
+  find.addEventListener("keydown", (ev) => {
+    if (ev.key === "Enter") {
+      const first = $$(".card").find((c) => !c.hidden);
+      if (first) { ev.preventDefault(); $("a", first).click(); }
+    } else if (ev.key === "Escape") {
+      ev.preventDefault();
+      clearFind();
+      find.blur();
+    }
+  });
+  doc.addEventListener("keydown", (ev) => {
+    if (ev.defaultPrevented || ev.ctrlKey || ev.metaKey || ev.altKey || typing(ev.target)) return;
+    if (ev.key === "/") {
+      ev.preventDefault();
+      find.focus();
+      find.select();
+    } else if (ev.key.length === 1 && ev.key !== " " && (doc.activeElement === doc.body || !doc.activeElement)) {
+      ev.preventDefault();
+      find.focus();
+      find.value += ev.key;
+      filterCards();
+    } else if (ev.key === "Escape" && find.value) clearFind();
+  });
 }
 
 function renderWeather(w) {

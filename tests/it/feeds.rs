@@ -222,8 +222,8 @@ fn a_hanging_upstream_holds_up_nothing_else() {
     wait_for(Duration::from_secs(10), "three service rounds", || {
         let s = api(&p, "/api/services");
         if s["status"] == "ok" {
-            assert_eq!(s["data"][0]["status"], "up");
-            stamps.insert(s["data"][0]["checked_at"].as_str()?.to_string());
+            assert_eq!(s["data"]["services"][0]["status"], "up");
+            stamps.insert(s["data"]["services"][0]["checked_at"].as_str()?.to_string());
         }
         (stamps.len() >= 3).then_some(())
     });
@@ -699,8 +699,11 @@ fn services_up_down_and_head_refused() {
     ]
     .concat();
     let p = Portal::builder().config(&cfg).start();
-    let s = wait_api(&p, "/api/services", "ok", |v| v["status"] == "ok");
-    let d = s["data"].as_array().unwrap();
+    // Down needs two failed checks in a row: wait for the second round.
+    let s = wait_api(&p, "/api/services", "two rounds", |v| {
+        v["data"]["summary"]["down"] == 2
+    });
+    let d = s["data"]["services"].as_array().unwrap();
     let got: Vec<(&str, &str, Value)> = d
         .iter()
         .map(|x| {
@@ -724,6 +727,31 @@ fn services_up_down_and_head_refused() {
         ]
     );
     assert!(d[0]["latency_ms"].is_u64() && d[0]["checked_at"].is_string());
+    assert_eq!(
+        s["data"]["summary"],
+        json!({"up": 5, "down": 2, "unknown": 0, "maintenance": 0, "total": 7})
+    );
+    let reasons: Vec<&Value> = d.iter().map(|x| &x["reason"]).collect();
+    assert_eq!(
+        reasons,
+        [
+            &Value::Null,
+            &json!("HTTP 500"),
+            &Value::Null,
+            &Value::Null,
+            &Value::Null,
+            &json!("connection refused"),
+            &Value::Null
+        ]
+    );
+    for x in d {
+        assert_eq!(x["history"].as_array().unwrap().len(), 48);
+        assert_eq!(x["source"], "probe");
+        assert!(
+            x["since"].is_string() && x["uptime"]["24h"].is_number(),
+            "{x}"
+        );
+    }
     assert_eq!(d[0]["group"], "Core");
     assert!(d[5]["latency_ms"].is_null() && d[5]["checked_at"].is_string());
     assert_eq!(d[6]["url"], format!("{u}/landing"));

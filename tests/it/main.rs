@@ -14,4 +14,5 @@ mod hardening;
 mod host;
 mod http;
 mod openapi;
+mod services;
 mod stub;
