@@ -324,7 +324,7 @@ fn fast_portal(name: &str, extra: &str) -> Portal {
     };
     Portal::builder()
         .config(&format!(
-            "{services}[metrics]\ninterval = \"250ms\"\n{extra}"
+            "{services}{extra}\n[metrics]\ninterval = \"250ms\"\n"
         ))
         .env("KITEPORTAL_HOSTNAME", name)
         .start()
@@ -345,6 +345,251 @@ fn loopback_services() -> String {
         ));
     }
     t
+}
+
+/// A 60-character name without a break opportunity.
+const LONG_NAME: &str = "Averyveryveryverylongservicenamewithoutanyspacesatallinsideit";
+
+/// Services on a stub: two up (with landing pages), one at a closed port (down), one
+/// with a name no card can fit on one line.
+fn services_stub() -> (Stub, String) {
+    let stub = Stub::start();
+    for p in ["/grafana", "/forgejo", "/long"] {
+        stub.set(
+            p,
+            Reply::with_type(200, "text/html", "<!doctype html><title>landing</title>"),
+        );
+    }
+    let u = stub.url();
+    let mut cfg = String::from("services_interval = \"250ms\"\n");
+    for (name, url, desc, group) in [
+        ("Forgejo", format!("{u}/forgejo"), "Git hosting", "Core"),
+        (
+            "Grafana",
+            format!("{u}/grafana"),
+            "Dashboards for both hosts",
+            "Ops",
+        ),
+        (
+            LONG_NAME,
+            format!("{u}/long"),
+            "Adescriptionthatisalsofartoolongtofitonanyphonescreenwithoutwrapping",
+            "Ops",
+        ),
+        (
+            "Kavita",
+            format!("http://127.0.0.1:{}/", crate::common::closed_port()),
+            "eBooks",
+            "Library",
+        ),
+    ] {
+        cfg.push_str(&format!(
+            "[[services]]\nname = \"{name}\"\nurl = \"{url}\"\ndescription = \"{desc}\"\ngroup = \"{group}\"\n"
+        ));
+    }
+    (stub, cfg)
+}
+
+/// Layout facts at the current viewport, measured in the page.
+fn layout(s: &Session) -> Value {
+    s.js(
+        r#"
+        const r = (e) => e ? e.getBoundingClientRect() : null;
+        const svc = r(document.querySelector('#services')), sys = r(document.querySelector('#sys'));
+        const cards = [...document.querySelectorAll('.card a')];
+        const overflow = cards.filter((a) => a.scrollWidth > a.clientWidth + 1 ||
+            [...a.querySelectorAll('.name, .desc, .state, .hist')].some((c) => r(c).right > r(a).right + 1))
+            .map((a) => a.textContent.trim().slice(0, 40));
+        const rows = new Map();
+        for (const a of cards) {
+            const b = r(a), k = `${a.closest('ul').dataset.k || ''}${Math.round(b.top)}`;
+            if (!rows.has(k)) rows.set(k, new Set());
+            rows.get(k).add(Math.round(b.height));
+        }
+        const small = [...document.querySelectorAll('body *')].filter((e) =>
+            !e.closest('.sr, svg, [hidden]') && [...e.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim()) &&
+            parseFloat(getComputedStyle(e).fontSize) < 12).map((e) => e.className || e.tagName);
+        const targets = [...document.querySelectorAll('.card a, .summary a, .host-tab, #find')]
+            .filter((e) => !e.hidden && r(e).width > 0)
+            .filter((e) => r(e).width < 24 || r(e).height < 24).map((e) => e.className || e.id);
+        const first = r(document.querySelector('.card a'));
+        return { scroll: document.documentElement.scrollWidth, width: innerWidth, height: innerHeight,
+          svcTop: svc.top + scrollY, sysTop: sys.top + scrollY, svcWidth: svc.width,
+          headBottom: r(document.querySelector('header.top')).bottom + scrollY,
+          svcHead: r(document.querySelector('#svc-h')).top + scrollY, firstCardBottom: first.bottom + scrollY,
+          overflow, unevenRows: [...rows.values()].filter((h) => h.size > 1).length, small, targets };
+        "#,
+        json!([]),
+    )
+}
+
+#[test]
+fn services_come_first_with_summary_bar_and_no_overflow() {
+    let _g = serial();
+    let Some(d) = Driver::start() else { return };
+    let (_stub, cfg) = services_stub();
+    let portal = fast_portal("testhost", &cfg);
+    let s = d.session(true);
+    s.viewport(390, 844);
+    s.goto(&portal.url("/"));
+    // Kavita is down after two failed checks; the page says so without a reload.
+    s.wait("the summary to report the outage", WAIT, |s| {
+        (s.attr("#summary", "data-health") == "down").then_some(())
+    });
+    let summary = s.text("#summary-text");
+    assert!(summary.starts_with("3/4 up · Kavita down "), "{summary}");
+    assert!(
+        s.text(".feed[data-feed=services] .feed-label")
+            .starts_with("3/4 up"),
+        "the badge contradicts the cards"
+    );
+    assert_eq!(s.attr(".feed[data-feed=services]", "data-health"), "down");
+    let kavita = ".card[data-name=Kavita]";
+    assert_eq!(s.attr(kavita, "data-status"), "down");
+    assert_eq!(s.text(&format!("{kavita} .why")), "connection refused");
+    assert!(s
+        .text(&format!("{kavita} .since"))
+        .starts_with("down since "));
+    // The 24 h bar: 48 cells and a text equivalent.
+    assert_eq!(s.count(&format!("{kavita} .bar24 rect")), 48);
+    let label = s.attr(&format!("{kavita} .bar24"), "aria-label");
+    assert!(
+        label.starts_with("last 24 h: 0") && label.contains("up"),
+        "{label}"
+    );
+    assert_eq!(s.attr(&format!("{kavita} .bar24"), "role"), "img");
+    assert!(s.count(".bar24 rect[data-share=ok]") >= 3);
+
+    let l = layout(&s);
+    assert!(l["svcTop"].as_f64() < l["sysTop"].as_f64(), "{l}");
+    assert!(
+        l["svcTop"].as_f64().unwrap() - l["headBottom"].as_f64().unwrap() < 40.0,
+        "services do not follow the header: {l}"
+    );
+    s.screenshot("services-phone.png");
+
+    for (w, h) in [
+        (320, 700),
+        (390, 844),
+        (768, 1024),
+        (1440, 900),
+        (2560, 1440),
+    ] {
+        s.viewport(w, h);
+        let l = layout(&s);
+        assert!(
+            l["scroll"].as_i64().unwrap() <= w,
+            "{w} px scrolls sideways: {l}"
+        );
+        assert_eq!(
+            l["overflow"],
+            json!([]),
+            "{w} px: content overflows its card"
+        );
+        assert_eq!(
+            l["unevenRows"], 0,
+            "{w} px: cards in a row differ in height: {l}"
+        );
+        assert_eq!(l["small"], json!([]), "{w} px: text under 12 px");
+        assert_eq!(l["targets"], json!([]), "{w} px: touch targets under 24 px");
+        if w == 1440 {
+            assert!(l["firstCardBottom"].as_f64().unwrap() <= 900.0, "{l}");
+            assert!(l["svcHead"].as_f64().unwrap() < 900.0);
+            s.screenshot("services-desktop.png");
+        }
+        if w == 2560 {
+            assert!(
+                l["svcWidth"].as_f64().unwrap() > 0.8 * 2560.0,
+                "a narrow column at 2560 px: {l}"
+            );
+            s.screenshot("services-2560.png");
+        }
+    }
+    let errors = s.console_errors();
+    assert!(errors.is_empty(), "console errors: {errors:#?}");
+}
+
+impl Session<'_> {
+    /// Types `keys` into whatever has focus (WebDriver key actions; "\u{E007}" is
+    /// Enter, "\u{E00C}" Escape).
+    fn press(&self, keys: &str) {
+        let actions: Vec<Value> = keys
+            .chars()
+            .flat_map(|c| {
+                [
+                    json!({"type": "keyDown", "value": c.to_string()}),
+                    json!({"type": "keyUp", "value": c.to_string()}),
+                ]
+            })
+            .collect();
+        self.cmd(
+            "POST",
+            "/actions",
+            Some(json!({"actions": [{"type": "key", "id": "keyboard", "actions": actions}]})),
+        );
+    }
+
+    fn visible_cards(&self) -> Vec<String> {
+        let v = self.js(
+            "return [...document.querySelectorAll('.card')].filter((c) => !c.hidden && c.offsetParent).map((c) => c.dataset.name);",
+            json!([]),
+        );
+        serde_json::from_value(v).unwrap()
+    }
+}
+
+#[test]
+fn type_to_launch_filters_and_opens() {
+    let _g = serial();
+    let Some(d) = Driver::start() else { return };
+    let (stub, cfg) = services_stub();
+    let portal = fast_portal("testhost", &cfg);
+
+    // Without JavaScript: no search box, every link there.
+    let s = d.session(false);
+    s.goto(&portal.url("/"));
+    assert_eq!(
+        s.js(
+            "return document.querySelector('#find').offsetParent === null;",
+            json!([])
+        ),
+        true
+    );
+    assert_eq!(s.count(".card a[href^='http']"), 4);
+    drop(s);
+
+    let s = d.session(true);
+    s.viewport(1440, 900);
+    s.goto(&portal.url("/"));
+    // A labelled search box for screen readers.
+    assert_eq!(s.attr("#find", "aria-label"), "Find a service");
+    // "/" focuses it; typing filters by name, description or group.
+    s.press("/");
+    assert_eq!(s.js("return document.activeElement.id;", json!([])), "find");
+    s.press("dash");
+    assert_eq!(s.visible_cards(), ["Grafana"]);
+    s.press("\u{E00C}");
+    assert_eq!(s.visible_cards().len(), 4);
+    assert_ne!(s.js("return document.activeElement.id;", json!([])), "find");
+    // Typing with nothing focused starts a search too; a group name matches.
+    s.press("library");
+    assert_eq!(
+        s.js("return document.querySelector('#find').value;", json!([])),
+        "library"
+    );
+    assert_eq!(s.visible_cards(), ["Kavita"]);
+    s.press("\u{E00C}");
+    s.press("/forg");
+    assert_eq!(s.visible_cards(), ["Forgejo"]);
+    // Enter opens the first match.
+    s.press("\u{E007}");
+    s.wait("the service's page", WAIT, |s| {
+        s.js("return location.href;", json!([]))
+            .as_str()
+            .is_some_and(|h| h.ends_with("/forgejo"))
+            .then_some(())
+    });
+    assert!(stub.count("/forgejo") >= 1);
 }
 
 fn shot_dir() -> PathBuf {

@@ -271,16 +271,10 @@ fn kuma(heartbeat: &str) -> Stub {
         "/api/status-page/heartbeat/kitestacks",
         Reply::json(200, read(heartbeat)),
     );
-    for slug in ["nope"] {
-        k.set(
-            &format!("/api/status-page/{slug}"),
-            Reply::json(404, read("not-found.json")),
-        );
-        k.set(
-            &format!("/api/status-page/heartbeat/{slug}"),
-            Reply::json(404, read("not-found.json")),
-        );
-    }
+    // A wrong slug: Kuma's 404 with a JSON reason.
+    let nf = read("not-found.json");
+    k.set("/api/status-page/nope", Reply::json(404, nf.clone()));
+    k.set("/api/status-page/heartbeat/nope", Reply::json(404, nf));
     k
 }
 
