@@ -475,8 +475,20 @@ fn services_come_first_with_summary_bar_and_no_overflow() {
         (1440, 900),
         (2560, 1440),
     ] {
-        s.viewport(w, h);
+        // A resize can land late; size again until the viewport is what was asked.
+        for _ in 0..5 {
+            s.viewport(w, h);
+            std::thread::sleep(Duration::from_millis(100));
+            let l = layout(&s);
+            if (l["width"].as_i64(), l["height"].as_i64()) == (Some(w), Some(h)) {
+                break;
+            }
+        }
         let l = layout(&s);
+        assert_eq!(
+            (l["width"].as_i64(), l["height"].as_i64()),
+            (Some(w), Some(h))
+        );
         assert!(
             l["scroll"].as_i64().unwrap() <= w,
             "{w} px scrolls sideways: {l}"
