@@ -150,9 +150,18 @@ fn compose_and_unit_use_the_binary_as_it_is() {
         "KITEPORTAL_CONFIG: /etc/kiteportal/kiteportal.toml",
         "external: true",
         "\"/usr/local/bin/kiteportal\", \"healthcheck\"",
+        "read_only: true",
+        "source: kiteportal-state",
+        "target: /var/lib/kiteportal",
+        "KITEPORTAL_STATE_DIR: /var/lib/kiteportal",
     ] {
         assert!(compose.contains(needle), "compose.yaml lacks {needle}");
     }
+    // The history's directory exists in the image, owned by the user the image runs as.
+    let containerfile = read("Containerfile");
+    assert!(containerfile.contains("KITEPORTAL_STATE_DIR=/var/lib/kiteportal"));
+    assert!(containerfile.contains("--chown=65532:65532 /state /var/lib/kiteportal"));
+    assert!(containerfile.contains("USER 65532:65532"));
     let unit = read("deploy/kiteportal.service");
     assert!(unit
         .contains("ExecStart=/usr/local/bin/kiteportal --config /etc/kiteportal/kiteportal.toml"));
