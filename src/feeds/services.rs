@@ -52,7 +52,12 @@ pub fn reason_class(error: &str) -> String {
         "timeout"
     } else if e.contains("connection refused") {
         "connection refused"
-    } else if e.contains("dns") || e.contains("host not found") {
+    } else if e.contains("dns")
+        || e.contains("host not found")
+        || e.contains("lookup address")
+        || e.contains("name or service not known")
+        || e.contains("name resolution")
+    {
         "DNS"
     } else if e.contains("tls")
         || e.contains("certificate")
@@ -319,6 +324,10 @@ mod tests {
             ("timed out after 5s", "timeout"),
             ("connection refused", "connection refused"),
             ("host not found (DNS)", "DNS"),
+            (
+                "I/O error: failed to lookup address information: Name or service not known",
+                "DNS",
+            ),
             ("invalid peer certificate: UnknownIssuer", "TLS"),
             ("rustls: received corrupt message", "TLS"),
             ("connection reset", "connection reset"),
