@@ -938,6 +938,95 @@ mod tests {
     }
 
     #[test]
+    fn service_texts_read_like_a_human_wrote_them() {
+        assert_eq!(span(0), "<1 min");
+        assert_eq!(span(12 * 60 + 5), "12 min");
+        assert_eq!(span(3 * 3600), "3 h");
+        assert_eq!(span(3 * 3600 + 5 * 60), "3 h 5 min");
+        assert_eq!(span(2 * 86_400 + 4 * 3600), "2 d 4 h");
+        assert_eq!(ratio_pct(Some(0.9996)), "99.9%");
+        assert_eq!(ratio_pct(Some(1.0)), "100%");
+        assert_eq!(ratio_pct(Some(0.0)), "0.0%");
+        assert_eq!(ratio_pct(None), "—");
+        assert_eq!(share_level(0, 0), "none");
+        assert_eq!(share_level(60, 60), "ok");
+        assert_eq!(share_level(60, 54), "warn");
+        assert_eq!(share_level(60, 53), "bad");
+    }
+
+    #[test]
+    fn the_summary_line_names_what_is_down() {
+        use crate::feeds::{Summary, Uptime};
+        let now = DateTime::parse_from_rfc3339("2026-11-30T14:14:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let svc = |name: &str, status: &str, since_min: i64| ServiceStatus {
+            name: name.into(),
+            url: String::new(),
+            description: String::new(),
+            icon: String::new(),
+            group: String::new(),
+            status: status.into(),
+            latency_ms: None,
+            http_status: None,
+            reason: None,
+            since: Some(now - chrono::Duration::minutes(since_min)),
+            checked_at: None,
+            source: "probe".into(),
+            uptime: Uptime::default(),
+            history: Vec::new(),
+        };
+        let data = |list: Vec<ServiceStatus>| {
+            let mut s = Summary {
+                total: list.len(),
+                ..Summary::default()
+            };
+            for x in &list {
+                match x.status.as_str() {
+                    "up" => s.up += 1,
+                    "down" => s.down += 1,
+                    "maintenance" => s.maintenance += 1,
+                    _ => s.unknown += 1,
+                }
+            }
+            Services {
+                summary: s,
+                uptime_kuma: "disabled".into(),
+                services: list,
+            }
+        };
+        let one = data(vec![svc("Grafana", "up", 90), svc("Forgejo", "down", 12)]);
+        let v = summary(&one, now);
+        assert_eq!(
+            (v.text.as_str(), v.state),
+            ("1/2 up · Forgejo down 12 min", "down")
+        );
+        assert_eq!(
+            since_text(&one.services[1], now).as_deref(),
+            Some("down since 14:02 UTC (12 min)")
+        );
+        assert_eq!(since_text(&one.services[0], now), None);
+        let all = summary(&data(vec![svc("a", "up", 1), svc("b", "up", 1)]), now);
+        assert_eq!((all.text.as_str(), all.state), ("2/2 up", "ok"));
+        let many = data(vec![
+            svc("a", "down", 1),
+            svc("b", "down", 1),
+            svc("c", "down", 1),
+            svc("d", "maintenance", 1),
+            svc("e", "unknown", 1),
+        ]);
+        assert_eq!(
+            summary(&many, now).text,
+            "0/5 up · 3 down · 1 in maintenance · 1 unknown"
+        );
+        let fresh = summary(&data(vec![svc("a", "unknown", 0)]), now);
+        assert_eq!(
+            (fresh.text.as_str(), fresh.state),
+            ("checking 1 services…", "unknown")
+        );
+    }
+
+    #[test]
     fn unknown_icons_fall_back_to_the_generic_glyph() {
         assert!(icon_svg("forgejo").contains("<svg"));
         assert_eq!(icon_svg("no-such-icon"), icon_svg("generic"));
