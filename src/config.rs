@@ -48,7 +48,7 @@ pub enum Command {
 }
 
 /// Flags that override the file; each one also reads its environment variable.
-#[derive(Debug, Default, Args)]
+#[derive(Debug, Default, Clone, Args)]
 pub struct Overrides {
     /// Configuration file (TOML). Optional: built-in defaults run a complete preview.
     #[arg(long, global = true, env = "KITEPORTAL_CONFIG", value_name = "FILE")]
@@ -136,6 +136,14 @@ pub struct FileConfig {
     pub peers: Option<Vec<FilePeer>>,
     pub stream: Option<FileStream>,
     pub trusted_proxies: Option<Vec<String>>,
+    pub access: Option<FileAccess>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileAccess {
+    pub private_networks: Option<Vec<String>>,
+    pub public_metrics: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -196,6 +204,7 @@ pub struct FilePeer {
 #[serde(deny_unknown_fields)]
 pub struct FileStream {
     pub max_clients: Option<i64>,
+    pub heartbeat: Option<RawDuration>,
 }
 
 // ---------------------------------------------------------------------------------------
@@ -203,7 +212,7 @@ pub struct FileStream {
 
 /// The effective, validated configuration. `Serialize` prints it for `check-config`
 /// (the token serialises masked).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Config {
     pub bind: SocketAddr,
     pub host: HostConfig,
@@ -216,9 +225,19 @@ pub struct Config {
     pub peers: Vec<Peer>,
     pub stream: StreamConfig,
     pub trusted_proxies: Vec<Cidr>,
+    pub access: AccessConfig,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// Who counts as the owner ("Who sees what" in DESIGN.md).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct AccessConfig {
+    /// Client networks that get the private view (detail, internals, `/metrics`).
+    pub private_networks: Vec<Cidr>,
+    /// Whether `/metrics` answers public clients too.
+    pub public_metrics: bool,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct HostConfig {
     pub proc: PathBuf,
     pub sys: PathBuf,
@@ -226,7 +245,7 @@ pub struct HostConfig {
     pub name: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct MetricsConfig {
     #[serde(with = "humantime_serde_compat")]
     pub interval: Duration,
@@ -235,7 +254,7 @@ pub struct MetricsConfig {
     pub net_exclude: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct WeatherConfig {
     pub url: HttpUrl,
     pub location: String,
@@ -243,7 +262,7 @@ pub struct WeatherConfig {
     pub refresh: Duration,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ForgejoConfig {
     /// `None` disables the activity feed.
     pub url: Option<HttpUrl>,
@@ -273,9 +292,13 @@ pub struct Peer {
     pub url: HttpUrl,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct StreamConfig {
     pub max_clients: usize,
+    /// The keep-alive comment's period: under Cloudflare's 100 s idle limit, and the
+    /// time within which a closed or stuck client's slot is found and freed.
+    #[serde(with = "humantime_serde_compat")]
+    pub heartbeat: Duration,
 }
 
 /// A secret that never prints: `Debug`, `Display` and `Serialize` all mask it.
@@ -559,7 +582,10 @@ pub const KEYS: &[&str] = &[
     "services",
     "peers",
     "stream.max_clients",
+    "stream.heartbeat",
     "trusted_proxies",
+    "access.private_networks",
+    "access.public_metrics",
 ];
 
 // ---------------------------------------------------------------------------------------
@@ -909,6 +935,20 @@ pub fn build(o: &Overrides, file: FileConfig) -> Result<Config, StartupError> {
         }
     };
 
+    let heartbeat = duration(
+        "stream.heartbeat",
+        fs.heartbeat,
+        Duration::from_secs(20),
+        Duration::from_secs(1),
+    )?;
+    if heartbeat > Duration::from_secs(90) {
+        return Err(StartupError::config(
+            "stream.heartbeat",
+            &humantime::format_duration(heartbeat).to_string(),
+            "is longer than 90s (proxies close idle responses after 100s)",
+        ));
+    }
+
     let trusted_proxies = match file.trusted_proxies {
         None => DEFAULT_TRUSTED_PROXIES
             .iter()
@@ -919,6 +959,7 @@ pub fn build(o: &Overrides, file: FileConfig) -> Result<Config, StartupError> {
             .map(|c| Cidr::parse("trusted_proxies", c))
             .collect::<Result<_, _>>()?,
     };
+    let access = access(file.access.unwrap_or_default())?;
 
     Ok(Config {
         bind,
@@ -933,8 +974,40 @@ pub fn build(o: &Overrides, file: FileConfig) -> Result<Config, StartupError> {
         services_interval,
         services,
         peers,
-        stream: StreamConfig { max_clients },
+        stream: StreamConfig {
+            max_clients,
+            heartbeat,
+        },
         trusted_proxies,
+        access,
+    })
+}
+
+/// Loopback and the Tailscale (CGNAT) range: the owner's own machine and tailnet.
+pub const DEFAULT_PRIVATE_NETWORKS: &[&str] = &["127.0.0.0/8", "::1/128", "100.64.0.0/10"];
+
+fn access(fa: FileAccess) -> Result<AccessConfig, StartupError> {
+    let key = "access.private_networks";
+    let private_networks = match fa.private_networks {
+        None => DEFAULT_PRIVATE_NETWORKS
+            .iter()
+            .map(|c| Cidr::parse(key, c))
+            .collect::<Result<_, _>>()?,
+        Some(list) if list.len() > 256 => {
+            return Err(StartupError::config(
+                key,
+                &list.len().to_string(),
+                "lists more than 256 networks",
+            ))
+        }
+        Some(list) => list
+            .iter()
+            .map(|c| Cidr::parse(key, c))
+            .collect::<Result<_, _>>()?,
+    };
+    Ok(AccessConfig {
+        private_networks,
+        public_metrics: fa.public_metrics.unwrap_or(false),
     })
 }
 
@@ -1166,7 +1239,8 @@ mod tests {
     fn keys_list_matches_the_file_format() {
         let mut keys = Vec::new();
         for top in fields_of(None) {
-            if ["host", "metrics", "weather", "forgejo", "stream"].contains(&top.as_str()) {
+            if ["host", "metrics", "weather", "forgejo", "stream", "access"].contains(&top.as_str())
+            {
                 for f in fields_of(Some(&top)) {
                     keys.push(format!("{top}.{f}"));
                 }

@@ -31,9 +31,9 @@ pub fn is_up(status: u16, accept: &[u16]) -> bool {
 pub fn probe(agent: &ureq::Agent, service: &Service) -> ServiceStatus {
     let url = service.check_url.as_ref().unwrap_or(&service.url).as_str();
     let started = Instant::now();
-    let mut answer = http::request(agent, "HEAD", url, &[], false);
+    let mut answer = http::request(agent, http::Method::Head, url, &[], false);
     if matches!(&answer, Ok(f) if f.status == 405 || f.status == 501) {
-        answer = http::request(agent, "GET", url, &[], false);
+        answer = http::request(agent, http::Method::Get, url, &[], false);
     }
     let latency = started.elapsed();
     let (status, http_status, latency_ms) = match answer {
