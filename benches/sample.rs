@@ -90,7 +90,8 @@ fn procfs_core_parsers(c: &mut Criterion) {
 
 fn handler(c: &mut Criterion) {
     let state = AppState::new(config());
-    let mut sampler = Sampler::new(&state.config.host, &state.config.metrics);
+    let config = state.config();
+    let mut sampler = Sampler::new(&config.host, &config.metrics);
     state.metrics.publish(sampler.sample());
     state.metrics.publish(sampler.sample());
     let sys = actix_web::rt::System::new();

@@ -1,23 +1,101 @@
-//! Starts every background task (sampler, feeds, stream heartbeat) on the shared state.
+//! The wiring of the background work: starts the sampler, the stream heartbeat and the
+//! feeds on the shared state, publishes what they produce, and restarts the feeds when a
+//! reload changes their configuration. Sources (`host`, `feeds`) know nothing of this.
 
-use std::time::Duration;
+use std::io;
+use std::time::{Duration, Instant};
 
+use crate::host::{view, Sample, Sampler};
 use crate::state::AppState;
-use crate::tasks::Tasks;
+use crate::tasks::{Shutdown, Tasks};
 
-/// Heartbeat comment on the event stream: well under the 100 s after which Cloudflare
-/// closes an idle response.
-pub const HEARTBEAT: Duration = Duration::from_secs(20);
+/// How long a reload waits for the old feed tasks (a fetch in flight) before it starts
+/// the new ones anyway.
+const FEED_RESTART_GRACE: Duration = Duration::from_secs(2);
 
-/// Spawns the background tasks for `state` into `tasks`.
-pub fn start(state: &AppState, tasks: &mut Tasks) -> std::io::Result<()> {
-    crate::host::sampler::start(state, tasks)?;
+/// The running background tasks: the long-lived core (sampler, heartbeat) and the
+/// feeds, which a reload may replace.
+pub struct Background {
+    core: Tasks,
+    feeds: Tasks,
+}
+
+/// Spawns the background tasks for `state`.
+pub fn start(state: &AppState) -> io::Result<Background> {
+    let mut core = Tasks::new(Shutdown::new());
+    start_sampler(state, &mut core)?;
     let hub = state.hub.clone();
-    tasks.spawn("heartbeat", move |sd| {
-        while sd.sleep(HEARTBEAT) {
+    let every = state.config().stream.heartbeat;
+    core.spawn("heartbeat", move |sd| {
+        while sd.sleep(every) {
             hub.heartbeat();
         }
     })?;
-    crate::feeds::start(state, tasks)?;
-    Ok(())
+    let mut feeds = Tasks::new(Shutdown::new());
+    crate::feeds::start(state, &mut feeds)?;
+    Ok(Background { core, feeds })
+}
+
+impl Background {
+    /// Stops the feed tasks and starts them again on the state's (new) configuration.
+    pub fn restart_feeds(&mut self, state: &AppState) -> io::Result<()> {
+        let old = std::mem::replace(&mut self.feeds, Tasks::new(Shutdown::new()));
+        old.stop(FEED_RESTART_GRACE);
+        crate::feeds::start(state, &mut self.feeds)
+    }
+
+    /// Stops everything, waiting at most `grace`.
+    pub fn stop(self, grace: Duration) {
+        self.feeds.shutdown().trigger();
+        self.core.stop(grace);
+        self.feeds.stop(Duration::from_millis(100));
+    }
+}
+
+/// Publishes `sample` to the store (which serialises it once per audience) and the live
+/// stream.
+fn publish(state: &AppState, sample: Sample) {
+    let published = state.metrics.publish(sample);
+    state.hub.publish(
+        "metrics",
+        published.json(crate::access::Audience::Private),
+        published.json(crate::access::Audience::Public),
+    );
+}
+
+/// Takes the first sample now (so `/api/metrics` has one before the server listens),
+/// warns when the host view is missing, then samples every `metrics.interval`.
+fn start_sampler(state: &AppState, tasks: &mut Tasks) -> io::Result<()> {
+    let config = state.config();
+    let mut sampler = Sampler::new(&config.host, &config.metrics);
+    match view::warning(sampler.view()) {
+        Some(w) => log::warn!("host view: {w}"),
+        None => log::info!(
+            "host view: host PID and network namespaces (proc={}, sys={}, root={})",
+            config.host.proc.display(),
+            config.host.sys.display(),
+            config.host.root.display()
+        ),
+    }
+    publish(state, sampler.sample());
+    let interval = config.metrics.interval;
+    let st = state.clone();
+    let mut next = Instant::now() + interval;
+    tasks.spawn("sampler", move |sd| {
+        // Ticks on a fixed schedule (no drift by the sample's own duration); after a
+        // stall (suspend, overload) it samples at once and starts a fresh schedule.
+        loop {
+            let now = Instant::now();
+            let wait = next.saturating_duration_since(now);
+            if !sd.sleep(wait) {
+                break;
+            }
+            publish(&st, sampler.sample());
+            next += interval;
+            let now = Instant::now();
+            if next + interval < now {
+                next = now + interval;
+            }
+        }
+    })
 }

@@ -11,7 +11,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, StartupError> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
             let config = config::load(&cli.overrides)?;
-            crate::server::run(config)?;
+            crate::server::run(config, cli.overrides)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::CheckConfig => {

@@ -48,7 +48,7 @@ pub enum Command {
 }
 
 /// Flags that override the file; each one also reads its environment variable.
-#[derive(Debug, Default, Args)]
+#[derive(Debug, Default, Clone, Args)]
 pub struct Overrides {
     /// Configuration file (TOML). Optional: built-in defaults run a complete preview.
     #[arg(long, global = true, env = "KITEPORTAL_CONFIG", value_name = "FILE")]
@@ -142,6 +142,7 @@ pub struct FileConfig {
     pub trusted_proxies: Option<Vec<String>>,
     pub state_dir: Option<PathBuf>,
     pub uptime_kuma: Option<FileUptimeKuma>,
+    pub access: Option<FileAccess>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -149,6 +150,13 @@ pub struct FileConfig {
 pub struct FileUptimeKuma {
     pub url: Option<String>,
     pub slug: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileAccess {
+    pub private_networks: Option<Vec<String>>,
+    pub public_metrics: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -210,6 +218,7 @@ pub struct FilePeer {
 #[serde(deny_unknown_fields)]
 pub struct FileStream {
     pub max_clients: Option<i64>,
+    pub heartbeat: Option<RawDuration>,
 }
 
 // ---------------------------------------------------------------------------------------
@@ -217,7 +226,7 @@ pub struct FileStream {
 
 /// The effective, validated configuration. `Serialize` prints it for `check-config`
 /// (the token serialises masked).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Config {
     pub bind: SocketAddr,
     pub host: HostConfig,
@@ -234,6 +243,7 @@ pub struct Config {
     pub state_dir: Option<PathBuf>,
     /// The Uptime Kuma status page read for service status; `None`: own probes only.
     pub uptime_kuma: Option<UptimeKumaConfig>,
+    pub access: AccessConfig,
 }
 
 /// A published Uptime Kuma status page.
@@ -243,7 +253,16 @@ pub struct UptimeKumaConfig {
     pub slug: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// Who counts as the owner ("Who sees what" in DESIGN.md).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct AccessConfig {
+    /// Client networks that get the private view (detail, internals, `/metrics`).
+    pub private_networks: Vec<Cidr>,
+    /// Whether `/metrics` answers public clients too.
+    pub public_metrics: bool,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct HostConfig {
     pub proc: PathBuf,
     pub sys: PathBuf,
@@ -251,7 +270,7 @@ pub struct HostConfig {
     pub name: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct MetricsConfig {
     #[serde(with = "humantime_serde_compat")]
     pub interval: Duration,
@@ -260,7 +279,7 @@ pub struct MetricsConfig {
     pub net_exclude: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct WeatherConfig {
     pub url: HttpUrl,
     pub location: String,
@@ -268,7 +287,7 @@ pub struct WeatherConfig {
     pub refresh: Duration,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ForgejoConfig {
     /// `None` disables the activity feed.
     pub url: Option<HttpUrl>,
@@ -300,9 +319,13 @@ pub struct Peer {
     pub url: HttpUrl,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct StreamConfig {
     pub max_clients: usize,
+    /// The keep-alive comment's period: under Cloudflare's 100 s idle limit, and the
+    /// time within which a closed or stuck client's slot is found and freed.
+    #[serde(with = "humantime_serde_compat")]
+    pub heartbeat: Duration,
 }
 
 /// A secret that never prints: `Debug`, `Display` and `Serialize` all mask it.
@@ -586,10 +609,13 @@ pub const KEYS: &[&str] = &[
     "services",
     "peers",
     "stream.max_clients",
+    "stream.heartbeat",
     "trusted_proxies",
     "state_dir",
     "uptime_kuma.url",
     "uptime_kuma.slug",
+    "access.private_networks",
+    "access.public_metrics",
 ];
 
 // ---------------------------------------------------------------------------------------
@@ -939,6 +965,20 @@ pub fn build(o: &Overrides, file: FileConfig) -> Result<Config, StartupError> {
         }
     };
 
+    let heartbeat = duration(
+        "stream.heartbeat",
+        fs.heartbeat,
+        Duration::from_secs(20),
+        Duration::from_secs(1),
+    )?;
+    if heartbeat > Duration::from_secs(90) {
+        return Err(StartupError::config(
+            "stream.heartbeat",
+            &humantime::format_duration(heartbeat).to_string(),
+            "is longer than 90s (proxies close idle responses after 100s)",
+        ));
+    }
+
     let trusted_proxies = match file.trusted_proxies {
         None => DEFAULT_TRUSTED_PROXIES
             .iter()
@@ -949,6 +989,7 @@ pub fn build(o: &Overrides, file: FileConfig) -> Result<Config, StartupError> {
             .map(|c| Cidr::parse("trusted_proxies", c))
             .collect::<Result<_, _>>()?,
     };
+    let access = access(file.access.unwrap_or_default())?;
 
     let state_dir = match o.state_dir.clone().or(file.state_dir) {
         Some(p) if p.as_os_str().is_empty() => None,
@@ -1016,10 +1057,42 @@ pub fn build(o: &Overrides, file: FileConfig) -> Result<Config, StartupError> {
         services_interval,
         services,
         peers,
-        stream: StreamConfig { max_clients },
+        stream: StreamConfig {
+            max_clients,
+            heartbeat,
+        },
         trusted_proxies,
         state_dir,
         uptime_kuma,
+        access,
+    })
+}
+
+/// Loopback and the Tailscale (CGNAT) range: the owner's own machine and tailnet.
+pub const DEFAULT_PRIVATE_NETWORKS: &[&str] = &["127.0.0.0/8", "::1/128", "100.64.0.0/10"];
+
+fn access(fa: FileAccess) -> Result<AccessConfig, StartupError> {
+    let key = "access.private_networks";
+    let private_networks = match fa.private_networks {
+        None => DEFAULT_PRIVATE_NETWORKS
+            .iter()
+            .map(|c| Cidr::parse(key, c))
+            .collect::<Result<_, _>>()?,
+        Some(list) if list.len() > 256 => {
+            return Err(StartupError::config(
+                key,
+                &list.len().to_string(),
+                "lists more than 256 networks",
+            ))
+        }
+        Some(list) => list
+            .iter()
+            .map(|c| Cidr::parse(key, c))
+            .collect::<Result<_, _>>()?,
+    };
+    Ok(AccessConfig {
+        private_networks,
+        public_metrics: fa.public_metrics.unwrap_or(false),
     })
 }
 
@@ -1276,6 +1349,7 @@ mod tests {
                 "forgejo",
                 "stream",
                 "uptime_kuma",
+                "access",
             ]
             .contains(&top.as_str())
             {

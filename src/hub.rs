@@ -1,32 +1,85 @@
-//! The live-update hub: background tasks publish named events once, every connected
-//! Server-Sent-Events client receives the same pre-formatted frame. The client count is
-//! bounded; one heartbeat for all clients, no per-client timers.
+//! The live-update hub: background tasks publish named events once (in a private and a
+//! public version), every connected Server-Sent-Events client receives the frame of its
+//! audience. The client count is bounded; one heartbeat for all clients, no per-client
+//! timers; a client that stops taking frames loses its slot at the next heartbeats.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 
 use bytes::Bytes;
 use tokio::sync::broadcast;
 
+use crate::access::Audience;
+
 /// Frames buffered per client before a slow client starts missing (not blocking) events.
 const BUFFER: usize = 64;
 
-pub struct Hub {
-    tx: broadcast::Sender<Bytes>,
-    clients: AtomicUsize,
-    max_clients: usize,
-    /// Counts publications: anything shown on the page changed when this moved.
-    version: AtomicU64,
+/// One published frame in both versions (the same bytes when they do not differ).
+#[derive(Debug, Clone)]
+pub struct Frame {
+    private: Bytes,
+    public: Bytes,
 }
 
-/// Held by each connected client; frees its slot when the connection ends.
+impl Frame {
+    /// The version for `audience`; empty means "close the stream".
+    pub fn for_audience(&self, audience: Audience) -> &Bytes {
+        match audience {
+            Audience::Private => &self.private,
+            Audience::Public => &self.public,
+        }
+    }
+
+    fn same(b: Bytes) -> Self {
+        Frame {
+            private: b.clone(),
+            public: b,
+        }
+    }
+}
+
+/// What the hub knows of one client: whether its slot is still counted, and the last
+/// heartbeat it took (to find clients that stopped taking frames).
+#[derive(Debug)]
+pub struct Presence {
+    released: AtomicBool,
+    last_beat: AtomicU64,
+}
+
+pub struct Hub {
+    tx: broadcast::Sender<Frame>,
+    clients: AtomicUsize,
+    max_clients: AtomicUsize,
+    /// Counts publications: anything shown on the page changed when this moved.
+    version: AtomicU64,
+    /// Counts heartbeats sent.
+    beats: AtomicU64,
+    presences: Mutex<Vec<Weak<Presence>>>,
+}
+
+/// Held by each connected client; frees its slot when the connection ends (or earlier,
+/// when the hub found the client stuck).
 pub struct ClientSlot {
     hub: Arc<Hub>,
+    presence: Arc<Presence>,
+}
+
+impl ClientSlot {
+    /// Records that the client took a frame sent at the current heartbeat count.
+    pub fn took_frame(&self) {
+        let beats = self.hub.beats.load(Ordering::Acquire);
+        self.presence.last_beat.store(beats, Ordering::Release);
+    }
+
+    /// Whether the hub released this slot (the client stopped taking frames).
+    pub fn released(&self) -> bool {
+        self.presence.released.load(Ordering::Acquire)
+    }
 }
 
 impl Drop for ClientSlot {
     fn drop(&mut self) {
-        self.hub.clients.fetch_sub(1, Ordering::AcqRel);
+        self.hub.release(&self.presence);
     }
 }
 
@@ -52,37 +105,77 @@ impl Hub {
         Hub {
             tx,
             clients: AtomicUsize::new(0),
-            max_clients,
+            max_clients: AtomicUsize::new(max_clients),
             version: AtomicU64::new(0),
+            beats: AtomicU64::new(0),
+            presences: Mutex::new(Vec::new()),
         }
     }
 
-    /// Sends `event` with `json` as data to every client (no-op without clients).
-    pub fn publish(&self, event: &str, json: &[u8]) {
+    /// Changes the client bound (live configuration); open streams beyond it stay open.
+    pub fn set_max_clients(&self, n: usize) {
+        self.max_clients.store(n, Ordering::Release);
+    }
+
+    /// Sends `event` to every client: `private` to the owner's, `public` to the others.
+    pub fn publish(&self, event: &str, private: &[u8], public: &[u8]) {
         self.version.fetch_add(1, Ordering::AcqRel);
         if self.tx.receiver_count() > 0 {
-            let _ = self.tx.send(frame(event, json));
+            let private = frame(event, private);
+            let public = if public == &private[..] {
+                private.clone()
+            } else {
+                frame(event, public)
+            };
+            let _ = self.tx.send(Frame { private, public });
         }
     }
 
-    /// Sends a comment line that keeps idle connections open through proxies.
+    /// Sends a comment line that keeps idle connections open through proxies (and makes
+    /// a closed connection show on the next write), then releases the slots of clients
+    /// that did not take the previous heartbeat: they stopped reading.
     pub fn heartbeat(&self) {
+        let beat = self.beats.fetch_add(1, Ordering::AcqRel) + 1;
         if self.tx.receiver_count() > 0 {
-            let _ = self.tx.send(Bytes::from_static(b": keep-alive\n\n"));
+            let _ = self
+                .tx
+                .send(Frame::same(Bytes::from_static(b": keep-alive\n\n")));
         }
+        let stuck: Vec<Arc<Presence>> = {
+            let mut p = self.presences.lock().unwrap_or_else(|e| e.into_inner());
+            p.retain(|w| w.strong_count() > 0);
+            p.iter()
+                .filter_map(Weak::upgrade)
+                .filter(|c| c.last_beat.load(Ordering::Acquire) + 2 <= beat)
+                .collect()
+        };
+        for c in stuck {
+            if self.release(&c) {
+                log::info!("stream: a client stopped taking events; its slot is freed");
+            }
+        }
+    }
+
+    /// Frees `presence`'s slot once; true when this call freed it.
+    fn release(&self, presence: &Presence) -> bool {
+        if presence.released.swap(true, Ordering::AcqRel) {
+            return false;
+        }
+        self.clients.fetch_sub(1, Ordering::AcqRel);
+        true
     }
 
     /// Ends every open stream: clients receive an empty frame, which means "close".
     /// Called at shutdown so long-lived streams do not hold up the graceful stop.
     pub fn close(&self) {
-        let _ = self.tx.send(Bytes::new());
+        let _ = self.tx.send(Frame::same(Bytes::new()));
     }
 
     /// A slot and a receiver, or `None` when `max_clients` are already connected.
-    pub fn subscribe(self: &Arc<Self>) -> Option<(ClientSlot, broadcast::Receiver<Bytes>)> {
+    pub fn subscribe(self: &Arc<Self>) -> Option<(ClientSlot, broadcast::Receiver<Frame>)> {
         let mut n = self.clients.load(Ordering::Acquire);
         loop {
-            if n >= self.max_clients {
+            if n >= self.max_clients.load(Ordering::Acquire) {
                 return None;
             }
             match self
@@ -93,11 +186,79 @@ impl Hub {
                 Err(now) => n = now,
             }
         }
-        Some((ClientSlot { hub: self.clone() }, self.tx.subscribe()))
+        let presence = Arc::new(Presence {
+            released: AtomicBool::new(false),
+            last_beat: AtomicU64::new(self.beats.load(Ordering::Acquire)),
+        });
+        self.presences
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Arc::downgrade(&presence));
+        let slot = ClientSlot {
+            hub: self.clone(),
+            presence,
+        };
+        Some((slot, self.tx.subscribe()))
+    }
+
+    /// Clients holding a slot now.
+    pub fn clients(&self) -> usize {
+        self.clients.load(Ordering::Acquire)
     }
 
     /// How many events were published so far (the page cache's key).
     pub fn version(&self) -> u64 {
         self.version.load(Ordering::Acquire)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slots_are_bounded_and_freed_once() {
+        let hub = Arc::new(Hub::new(2));
+        let a = hub.subscribe().unwrap();
+        let b = hub.subscribe().unwrap();
+        assert!(hub.subscribe().is_none());
+        drop(a);
+        assert_eq!(hub.clients(), 1);
+        let c = hub.subscribe().unwrap();
+        drop((b, c));
+        assert_eq!(hub.clients(), 0);
+    }
+
+    #[test]
+    fn a_client_that_stops_taking_frames_loses_its_slot() {
+        let hub = Arc::new(Hub::new(4));
+        let (reader, _rx1) = hub.subscribe().unwrap();
+        let (stuck, _rx2) = hub.subscribe().unwrap();
+        hub.heartbeat();
+        reader.took_frame();
+        assert_eq!(hub.clients(), 2);
+        hub.heartbeat();
+        reader.took_frame();
+        // `stuck` took neither heartbeat: freed; `reader` keeps its slot.
+        assert_eq!(hub.clients(), 1);
+        assert!(stuck.released() && !reader.released());
+        drop(stuck);
+        assert_eq!(hub.clients(), 1, "a released slot is not freed twice");
+        drop(reader);
+        assert_eq!(hub.clients(), 0);
+    }
+
+    #[test]
+    fn each_audience_gets_its_version() {
+        let hub = Arc::new(Hub::new(4));
+        let (_s, mut rx) = hub.subscribe().unwrap();
+        hub.publish(
+            "services",
+            b"{\"error\":\"detail\"}",
+            b"{\"error\":\"timeout\"}",
+        );
+        let f = rx.try_recv().unwrap();
+        assert!(String::from_utf8_lossy(f.for_audience(Audience::Public)).contains("timeout"));
+        assert!(String::from_utf8_lossy(f.for_audience(Audience::Private)).contains("detail"));
     }
 }

@@ -5,6 +5,7 @@
 //! Flow: sources (`host`, `feeds`) → background tasks (`background`, `tasks`) →
 //! shared state (`state`, `hub`) → routes (`routes`), served by `server`.
 
+pub mod access;
 pub mod background;
 pub mod cli;
 pub mod config;
@@ -12,6 +13,7 @@ pub mod error;
 pub mod feeds;
 pub mod host;
 pub mod hub;
+pub mod reload;
 pub mod routes;
 pub mod server;
 pub mod state;

@@ -2,7 +2,6 @@
 //! real client address, request counters), timeouts and limits, and the start and
 //! graceful stop of the background tasks around it.
 
-use std::net::IpAddr;
 use std::time::Duration;
 
 use actix_web::body::MessageBody;
@@ -10,12 +9,13 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue, ALLOW};
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::{Condition, DefaultHeaders, Logger};
-use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use actix_web::{web, App, HttpResponse, HttpServer};
 
-use crate::config::Config;
+use std::sync::{Arc, Mutex};
+
+use crate::config::{Config, Overrides};
 use crate::error::StartupError;
 use crate::state::AppState;
-use crate::tasks::{Shutdown, Tasks};
 
 /// The Content-Security-Policy of every response: nothing inline, nothing third-party.
 pub const CSP: &str =
@@ -46,38 +46,6 @@ pub fn security_headers(host_name: &str) -> DefaultHeaders {
         ))
         .add(("Cross-Origin-Opener-Policy", "same-origin"))
         .add((HeaderName::from_static("x-served-by"), served_by))
-}
-
-/// The client's address for logs: the peer, or, when the peer is a trusted proxy,
-/// `CF-Connecting-IP` or the nearest untrusted hop of `X-Forwarded-For`.
-pub fn client_ip(req: &HttpRequest, config: &Config) -> Option<IpAddr> {
-    let peer = req.peer_addr()?.ip();
-    if !config.is_trusted_proxy(peer) {
-        return Some(peer);
-    }
-    let h = req.headers();
-    if let Some(ip) = h
-        .get("cf-connecting-ip")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|s| s.trim().parse::<IpAddr>().ok())
-    {
-        return Some(ip);
-    }
-    if let Some(xff) = h.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
-        // Walk from the right (nearest hop) and take the first address we do not trust.
-        let mut last = None;
-        for hop in xff.rsplit(',').take(16) {
-            match hop.trim().parse::<IpAddr>() {
-                Ok(ip) if config.is_trusted_proxy(ip) => last = Some(ip),
-                Ok(ip) => return Some(ip),
-                Err(_) => break,
-            }
-        }
-        if let Some(ip) = last {
-            return Some(ip);
-        }
-    }
-    Some(peer)
 }
 
 /// Longest request target accepted (the portal's own URLs are short; nginx's default
@@ -133,9 +101,9 @@ pub fn app(
         InitError = (),
     >,
 > {
-    let cfg = state.config.clone();
+    let cfg = state.clone();
     let counters = state.requests.clone();
-    let headers = security_headers(&state.config.host.name);
+    let headers = security_headers(&state.config().host.name);
     App::new()
         .app_data(web::Data::new(state))
         .configure(crate::routes::configure)
@@ -168,7 +136,7 @@ pub fn app(
             log::log_enabled!(target: ACCESS_LOG, log::Level::Info),
             Logger::new("%{client}xi \"%r\" %s %b %{User-Agent}i %Dms")
                 .custom_request_replace("client", move |req| {
-                    client_ip(req.request(), &cfg)
+                    crate::routes::client::client_ip(req.request(), &cfg.config())
                         .map(|ip| ip.to_string())
                         .unwrap_or_else(|| "-".into())
                 })
@@ -176,13 +144,14 @@ pub fn app(
         ))
 }
 
-/// Starts the background tasks, serves until SIGTERM/SIGINT, then stops everything.
-pub fn run(config: Config) -> Result<(), StartupError> {
+/// Starts the background tasks, serves until SIGTERM/SIGINT (SIGHUP reloads the
+/// configuration), then stops everything.
+pub fn run(config: Config, overrides: Overrides) -> Result<(), StartupError> {
     let bind = config.bind;
     let state = AppState::new(config);
-    let mut tasks = Tasks::new(Shutdown::new());
-    crate::background::start(&state, &mut tasks)
+    let background = crate::background::start(&state)
         .map_err(|e| StartupError::new(format!("cannot start background tasks: {e}")))?;
+    let background = Arc::new(Mutex::new(Some(background)));
 
     let sys = actix_web::rt::System::new();
     let result = sys.block_on(async {
@@ -205,39 +174,59 @@ pub fn run(config: Config) -> Result<(), StartupError> {
             env!("CARGO_PKG_VERSION")
         );
         let handle = server.handle();
-        let hub = state.hub.clone();
-        let shutdown = tasks.shutdown().clone();
+        let st = state.clone();
+        let bg = background.clone();
         actix_web::rt::spawn(async move {
-            wait_for_signal().await;
+            signals(&st, overrides, bg).await;
             log::info!("stopping: finishing in-flight requests");
-            shutdown.trigger();
-            hub.close();
+            st.hub.close();
             handle.stop(true).await;
         });
         server
             .await
             .map_err(|e| StartupError::new(format!("server failed: {e}")))
     });
-    tasks.stop(Duration::from_millis(1500));
+    let taken = background.lock().unwrap_or_else(|e| e.into_inner()).take();
+    if let Some(bg) = taken {
+        bg.stop(Duration::from_millis(1500));
+    }
     log::info!("stopped");
     result
 }
 
-async fn wait_for_signal() {
+/// Waits for SIGTERM or SIGINT; reloads the configuration on each SIGHUP meanwhile.
+async fn signals(state: &AppState, overrides: Overrides, background: SharedBackground) {
     use tokio::signal::unix::{signal, SignalKind};
-    match (
+    let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
         signal(SignalKind::terminate()),
         signal(SignalKind::interrupt()),
-    ) {
-        (Ok(mut term), Ok(mut int)) => {
-            tokio::select! {
-                _ = term.recv() => {},
-                _ = int.recv() => {},
+        signal(SignalKind::hangup()),
+    ) else {
+        log::warn!("cannot install signal handlers; stop with SIGKILL");
+        std::future::pending::<()>().await;
+        return;
+    };
+    let overrides = Arc::new(overrides);
+    loop {
+        tokio::select! {
+            _ = term.recv() => return,
+            _ = int.recv() => return,
+            _ = hup.recv() => {
+                // Reading files and joining the old feed tasks block: not on the server's
+                // event loop.
+                let (st, o, bg) = (state.clone(), overrides.clone(), background.clone());
+                let done = tokio::task::spawn_blocking(move || {
+                    let mut guard = bg.lock().unwrap_or_else(|e| e.into_inner());
+                    if let Some(bg) = guard.as_mut() {
+                        crate::reload::reload(&st, &o, bg);
+                    }
+                });
+                if let Err(e) = done.await {
+                    log::error!("reload failed: {e}");
+                }
             }
-        }
-        _ => {
-            log::warn!("cannot install signal handlers; stop with SIGKILL");
-            std::future::pending::<()>().await;
         }
     }
 }
+
+type SharedBackground = Arc<Mutex<Option<crate::background::Background>>>;

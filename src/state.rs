@@ -1,52 +1,110 @@
-//! Shared application state handed to every request handler: configuration, the
-//! published metrics, the feeds' caches, the live-update hub and request counters.
+//! Shared application state handed to every request handler: the running configuration
+//! (swapped whole on reload), the published metrics, the feeds' caches, the live-update
+//! hub and request counters.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use arc_swap::ArcSwap;
+
 use crate::config::Config;
+use crate::feeds::history::History;
 use crate::feeds::uptime_kuma::{self, Kuma};
 use crate::feeds::{Activity, Cached, Services, Weather};
 use crate::host::MetricsStore;
 use crate::host::Sample;
 use crate::hub::Hub;
 
-/// The feeds' cached values.
+/// The feeds' cached values. Each cache is shared, so a reload that leaves a feed's
+/// configuration alone keeps its last good value.
 pub struct FeedCaches {
-    pub weather: Cached<Weather>,
-    pub activity: Cached<Activity>,
-    pub services: Cached<Services>,
+    pub weather: Arc<Cached<Weather>>,
+    pub activity: Arc<Cached<Activity>>,
+    pub services: Arc<Cached<Services>>,
     /// The Uptime Kuma status page, when configured.
-    pub uptime_kuma: Cached<Kuma>,
+    pub uptime_kuma: Arc<Cached<Kuma>>,
+    /// The services' status history: read from `state_dir` by the first services task
+    /// (`None` until then), then kept across reloads whatever changed.
+    pub service_history: Arc<Mutex<Option<History>>>,
     /// One cache per configured peer, in config order: its last `/api/metrics` body.
-    pub peers: Vec<Cached<Sample>>,
+    pub peers: Vec<Arc<Cached<Sample>>>,
+}
+
+/// Data counts as stale when two refreshes in a row did not land.
+fn stale(refresh: Duration) -> Duration {
+    refresh.saturating_mul(2) + Duration::from_secs(30)
 }
 
 impl FeedCaches {
     pub fn new(config: &Config) -> Self {
-        // Data counts as stale when two refreshes in a row did not land.
-        let stale = |refresh: Duration| refresh.saturating_mul(2) + Duration::from_secs(30);
         FeedCaches {
-            weather: Cached::new(stale(config.weather.refresh)),
-            activity: if config.forgejo.url.is_some() {
+            weather: Arc::new(Cached::new(stale(config.weather.refresh))),
+            activity: Arc::new(if config.forgejo.url.is_some() {
                 Cached::new(stale(config.forgejo.refresh))
             } else {
                 Cached::disabled()
-            },
-            services: Cached::new(stale(config.services_interval)),
-            uptime_kuma: if config.uptime_kuma.is_some() {
+            }),
+            services: Arc::new(Cached::new(stale(config.services_interval))),
+            uptime_kuma: Arc::new(if config.uptime_kuma.is_some() {
                 Cached::new(stale(uptime_kuma::REFRESH))
             } else {
                 Cached::disabled()
-            },
+            }),
+            service_history: Arc::new(Mutex::new(None)),
             peers: config
                 .peers
                 .iter()
-                .map(|_| Cached::new(stale(config.metrics.interval.max(Duration::from_secs(5)))))
+                .map(|_| Arc::new(peer_cache(config)))
                 .collect(),
         }
     }
+
+    /// The caches for `new` after a reload from `old`: a feed whose configuration did
+    /// not change keeps its cache (and so its last good value); the others start afresh.
+    pub fn carried_over(&self, old: &Config, new: &Config) -> Self {
+        let fresh = FeedCaches::new(new);
+        let keep_peer = |i: usize| {
+            (old.peers.get(i) == new.peers.get(i) && old.metrics.interval == new.metrics.interval)
+                .then(|| self.peers.get(i).cloned())
+                .flatten()
+        };
+        FeedCaches {
+            weather: if old.weather == new.weather {
+                self.weather.clone()
+            } else {
+                fresh.weather
+            },
+            activity: if old.forgejo == new.forgejo {
+                self.activity.clone()
+            } else {
+                fresh.activity
+            },
+            services: if old.services == new.services
+                && old.services_interval == new.services_interval
+            {
+                self.services.clone()
+            } else {
+                fresh.services
+            },
+            uptime_kuma: if old.uptime_kuma == new.uptime_kuma {
+                self.uptime_kuma.clone()
+            } else {
+                fresh.uptime_kuma
+            },
+            service_history: self.service_history.clone(),
+            peers: fresh
+                .peers
+                .into_iter()
+                .enumerate()
+                .map(|(i, c)| keep_peer(i).unwrap_or(c))
+                .collect(),
+        }
+    }
+}
+
+fn peer_cache(config: &Config) -> Cached<Sample> {
+    Cached::new(stale(crate::feeds::peers::refresh(config.metrics.interval)))
 }
 
 /// Requests answered, by status class (for `/metrics`).
@@ -71,9 +129,9 @@ impl RequestStats {
 /// Everything a handler may read. Cheap to clone (all `Arc`s).
 #[derive(Clone)]
 pub struct AppState {
-    pub config: Arc<Config>,
+    config: Arc<ArcSwap<Config>>,
     pub metrics: Arc<MetricsStore>,
-    pub feeds: Arc<FeedCaches>,
+    feeds: Arc<ArcSwap<FeedCaches>>,
     pub hub: Arc<Hub>,
     pub requests: Arc<RequestStats>,
     /// The rendered portal page, reused until something on it changes.
@@ -86,11 +144,30 @@ impl AppState {
         let capacity = (config.metrics.history.as_secs_f64() / interval).ceil() as usize;
         AppState {
             metrics: Arc::new(MetricsStore::new(capacity, interval)),
-            feeds: Arc::new(FeedCaches::new(&config)),
+            feeds: Arc::new(ArcSwap::from_pointee(FeedCaches::new(&config))),
             hub: Arc::new(Hub::new(config.stream.max_clients)),
             requests: Arc::new(RequestStats::default()),
             page: Arc::new(crate::routes::pages::PageCache::default()),
-            config: Arc::new(config),
+            config: Arc::new(ArcSwap::from_pointee(config)),
         }
+    }
+
+    /// The running configuration (a consistent whole: a reload swaps it at once).
+    pub fn config(&self) -> Arc<Config> {
+        self.config.load_full()
+    }
+
+    /// The feeds' caches of the running configuration.
+    pub fn feeds(&self) -> Arc<FeedCaches> {
+        self.feeds.load_full()
+    }
+
+    /// Swaps in a reloaded configuration and the caches that go with it.
+    pub fn swap(&self, config: Config) {
+        let old = self.config();
+        let caches = self.feeds().carried_over(&old, &config);
+        self.hub.set_max_clients(config.stream.max_clients);
+        self.feeds.store(Arc::new(caches));
+        self.config.store(Arc::new(config));
     }
 }

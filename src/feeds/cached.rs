@@ -8,6 +8,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use super::error::FetchError;
+
 /// The envelope's `status`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -40,7 +42,7 @@ impl FeedStatus {
 struct State<T> {
     data: Option<Arc<T>>,
     updated_at: Option<DateTime<Utc>>,
-    error: Option<String>,
+    error: Option<FetchError>,
     attempted: bool,
 }
 
@@ -53,13 +55,14 @@ pub struct Cached<T> {
     stale_after: Duration,
 }
 
-/// A consistent copy of a feed's state at one instant: the envelope.
-#[derive(Debug, Clone, Serialize)]
+/// A consistent copy of a feed's state at one instant: the envelope's contents. It is
+/// serialised for one audience by `feeds::envelope_json`.
+#[derive(Debug, Clone)]
 pub struct Snapshot<T> {
     pub status: FeedStatus,
     pub updated_at: Option<DateTime<Utc>>,
     pub age_seconds: Option<u64>,
-    pub error: Option<String>,
+    pub error: Option<FetchError>,
     pub data: Option<Arc<T>>,
 }
 
@@ -103,10 +106,10 @@ impl<T> Cached<T> {
     }
 
     /// Records a failed fetch; the last good data is kept. Returns the status before.
-    pub fn set_error(&self, error: impl Into<String>) -> FeedStatus {
+    pub fn set_error(&self, error: FetchError) -> FeedStatus {
         let before = self.snapshot().status;
         let mut s = self.state.write().unwrap_or_else(|e| e.into_inner());
-        s.error = Some(error.into());
+        s.error = Some(error);
         s.attempted = true;
         before
     }
@@ -148,23 +151,28 @@ impl<T> Cached<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::feeds::error::Reason;
+
+    fn err(detail: &str) -> FetchError {
+        FetchError::new(Reason::Unreachable, detail)
+    }
 
     #[test]
     fn states_follow_the_fetches() {
         let c: Cached<u32> = Cached::new(Duration::from_secs(60));
         assert_eq!(c.snapshot().status, FeedStatus::Pending);
-        c.set_error("boom");
+        c.set_error(err("boom"));
         assert_eq!(c.snapshot().status, FeedStatus::Error);
         assert!(c.snapshot().data.is_none());
         c.set_ok(7);
         let s = c.snapshot();
         assert_eq!(s.status, FeedStatus::Ok);
-        assert_eq!(s.error, None);
-        c.set_error("down");
+        assert!(s.error.is_none());
+        c.set_error(err("down"));
         let s = c.snapshot();
         assert_eq!(s.status, FeedStatus::Stale);
         assert_eq!(s.data.as_deref(), Some(&7));
-        assert_eq!(s.error.as_deref(), Some("down"));
+        assert_eq!(s.error.map(|e| e.detail).as_deref(), Some("down"));
         c.set_ok(8);
         assert_eq!(c.snapshot().status, FeedStatus::Ok);
     }
@@ -182,8 +190,8 @@ mod tests {
     #[test]
     fn disabled_is_disabled() {
         let c: Cached<u32> = Cached::disabled();
-        let json = serde_json::to_value(c.snapshot()).unwrap();
-        assert_eq!(json["status"], "disabled");
-        assert!(json["data"].is_null() && json["updated_at"].is_null());
+        let s = c.snapshot();
+        assert_eq!(s.status, FeedStatus::Disabled);
+        assert!(s.data.is_none() && s.updated_at.is_none());
     }
 }

@@ -13,8 +13,10 @@ use std::collections::HashSet;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
+use super::error::{FetchError, Reason};
 use super::http;
 use super::scheduler::Failure;
+use super::text::{clean, mask, plausible_date, MAX_MESSAGE, MAX_NAME};
 use super::{Activity, Commit};
 use crate::config::ForgejoConfig;
 
@@ -34,13 +36,13 @@ pub struct Repo {
 /// Fetches one round: the newest `config.limit` commits.
 pub fn fetch(agent: &ureq::Agent, config: &ForgejoConfig) -> Result<Activity, Failure> {
     let Some(base) = &config.url else {
-        return Err(Failure::from("forgejo.url is not set".to_string()));
+        return Err(Failure::from(FetchError::new(
+            Reason::NotConfigured,
+            "forgejo.url is not set",
+        )));
     };
     let token = config.token.as_ref().map(|t| t.expose());
-    let scrub = |s: String| match token {
-        Some(t) if !t.is_empty() => s.replace(t, "********"),
-        _ => s,
-    };
+    let scrub = |e: FetchError| e.map_detail(|d| mask(&d, token));
     let auth = token.map(|t| format!("token {t}"));
     let mut headers = vec![("Accept", "application/json")];
     if let Some(a) = &auth {
@@ -54,10 +56,11 @@ pub fn fetch(agent: &ureq::Agent, config: &ForgejoConfig) -> Result<Activity, Fa
     let doc: Value = http::get(agent, &search, &headers)
         .and_then(|r| r.json(&host))
         .map_err(|e| Failure::from(scrub(e)))?;
-    let repos = parse_repos(&doc, base.as_str()).map_err(|e| Failure::from(scrub(e)))?;
+    let repos = parse_repos(&doc, base.as_str())
+        .map_err(|e| Failure::from(scrub(FetchError::bad_data(e))))?;
     let wanted: Vec<&Repo> = repos.iter().filter(|r| !r.empty).take(MAX_REPOS).collect();
 
-    let results: Vec<Result<Vec<Commit>, String>> = std::thread::scope(|s| {
+    let results: Vec<Result<Vec<Commit>, FetchError>> = std::thread::scope(|s| {
         let handles: Vec<_> = wanted
             .iter()
             .map(|repo| {
@@ -85,7 +88,7 @@ pub fn fetch(agent: &ureq::Agent, config: &ForgejoConfig) -> Result<Activity, Fa
             .into_iter()
             .map(|h| {
                 h.join()
-                    .unwrap_or_else(|_| Err("commit fetch panicked".into()))
+                    .unwrap_or_else(|_| Err(FetchError::bad_data("commit fetch panicked")))
             })
             .collect()
     });
@@ -98,7 +101,8 @@ pub fn fetch(agent: &ureq::Agent, config: &ForgejoConfig) -> Result<Activity, Fa
             Err(e) => {
                 let e = scrub(e);
                 log::debug!("forgejo: commits of {} skipped: {e}", repo.full_name);
-                first_error.get_or_insert(format!("{}: {e}", repo.full_name));
+                let name = mask(&repo.full_name, token);
+                first_error.get_or_insert(e.map_detail(|d| format!("{name}: {d}")));
             }
         }
     }
@@ -108,9 +112,25 @@ pub fn fetch(agent: &ureq::Agent, config: &ForgejoConfig) -> Result<Activity, Fa
             return Err(Failure::from(e));
         }
     }
-    Ok(Activity {
-        items: merge(lists, config.limit),
-    })
+    let mut items = merge(lists, config.limit);
+    for c in &mut items {
+        mask_commit(c, token);
+    }
+    Ok(Activity { items })
+}
+
+/// Masks the token in every text of a commit: an upstream that echoes it (in a
+/// repository name, a message, a link) must not publish it.
+fn mask_commit(c: &mut Commit, token: Option<&str>) {
+    for field in [
+        &mut c.repo,
+        &mut c.repo_url,
+        &mut c.message,
+        &mut c.author,
+        &mut c.url,
+    ] {
+        *field = mask(field, token);
+    }
 }
 
 fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
@@ -137,7 +157,10 @@ fn safe_link(s: Option<&str>) -> Option<String> {
 pub fn parse_repos(doc: &Value, base: &str) -> Result<Vec<Repo>, String> {
     if doc.get("ok").and_then(Value::as_bool) == Some(false) {
         let why = str_at(doc, &["error"]).unwrap_or("no reason given");
-        return Err(format!("repository search failed: {}", http::clip(why)));
+        return Err(format!(
+            "repository search failed: {}",
+            super::text::clip(why)
+        ));
     }
     let list = doc
         .get("data")
@@ -151,9 +174,12 @@ pub fn parse_repos(doc: &Value, base: &str) -> Result<Vec<Repo>, String> {
                 .or_else(|| str_at(r, &["owner", "username"]))?
                 .to_string();
             let name = str_at(r, &["name"])?.to_string();
-            let full_name = str_at(r, &["full_name"])
-                .map(str::to_string)
-                .unwrap_or_else(|| format!("{owner}/{name}"));
+            let full_name = clean(
+                &str_at(r, &["full_name"])
+                    .map(str::to_string)
+                    .unwrap_or_else(|| format!("{owner}/{name}")),
+                MAX_NAME,
+            );
             let html_url = safe_link(str_at(r, &["html_url"]))
                 .unwrap_or_else(|| format!("{base}/{owner}/{name}"));
             Some(Repo {
@@ -194,22 +220,21 @@ pub fn parse_commits(doc: &Value, repo: &Repo, base: &str) -> Vec<Commit> {
                     (7..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_hexdigit())
                 })?
                 .to_ascii_lowercase();
-            let date = date_of(c)?;
+            let date = plausible_date(date_of(c)?, Utc::now())?;
             let message = c
                 .get("commit")
                 .and_then(|m| m.get("message"))
                 .and_then(Value::as_str)
                 .and_then(|m| m.lines().map(str::trim).find(|l| !l.is_empty()))
-                .map(|l| l.chars().take(300).collect())
+                .map(|l| clean(l, MAX_MESSAGE))
                 .unwrap_or_default();
             let author = str_at(c, &["author", "full_name"])
                 .or_else(|| str_at(c, &["author", "login"]))
                 .or_else(|| str_at(c, &["author", "username"]))
                 .or_else(|| str_at(c, &["commit", "author", "name"]))
-                .unwrap_or("unknown")
-                .chars()
-                .take(100)
-                .collect();
+                .map(|a| clean(a, MAX_NAME))
+                .filter(|a| !a.is_empty())
+                .unwrap_or_else(|| "unknown".into());
             let url = safe_link(str_at(c, &["html_url"]))
                 .unwrap_or_else(|| format!("{}/commit/{sha}", repo.html_url));
             Some(Commit {

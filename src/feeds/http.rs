@@ -13,6 +13,9 @@ use serde::de::DeserializeOwned;
 use ureq::http::header::{CONTENT_TYPE, LOCATION, RETRY_AFTER};
 use ureq::Agent;
 
+use super::error::{FetchError, Reason};
+use super::text::clip;
+
 /// Largest upstream body read, after decompression.
 pub const MAX_BODY: u64 = 1 << 20;
 /// Time to establish a connection (TCP and TLS).
@@ -21,8 +24,6 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 pub const MAX_TIMEOUT: Duration = Duration::from_secs(10);
 /// Shortest overall timeout, so a fast refresh still gives a slow upstream a chance.
 pub const MIN_TIMEOUT: Duration = Duration::from_secs(2);
-/// Longest upstream text quoted in an error reason.
-const MAX_REASON: usize = 160;
 
 /// The overall timeout for a feed refreshing every `refresh`: 10 s, or the refresh when
 /// that is shorter (but at least 2 s), so a stuck upstream never holds a fast feed for long.
@@ -94,7 +95,7 @@ pub struct Fetched {
 impl Fetched {
     /// The body as JSON, or a reason: an error status, a redirect, a non-JSON type or
     /// body, all name `host` and quote the first line of what the upstream said.
-    pub fn json<T: DeserializeOwned>(&self, host: &str) -> Result<T, String> {
+    pub fn json<T: DeserializeOwned>(&self, host: &str) -> Result<T, FetchError> {
         self.expect_ok(host)?;
         if let Some(ct) = &self.content_type {
             let mime = ct
@@ -106,33 +107,34 @@ impl Fetched {
             // wttr.in labels its plain-text errors application/json, so a JSON type proves
             // nothing; but an HTML or text page (a proxy's login or error page) is never data.
             if mime.starts_with("text/html") || mime == "application/xhtml+xml" {
-                return Err(format!(
+                return Err(FetchError::bad_data(format!(
                     "expected JSON from {host}, got {mime}: {}",
                     first_line(&self.body)
-                ));
+                )));
             }
         }
         parse_json(&self.body)
     }
 
     /// `Ok` for a 2xx; otherwise the reason (status, redirect target, first body line).
-    pub fn expect_ok(&self, host: &str) -> Result<(), String> {
+    pub fn expect_ok(&self, host: &str) -> Result<(), FetchError> {
+        let http = |detail: String| FetchError::new(Reason::Http(self.status), detail);
         match self.status {
             200..=299 => Ok(()),
-            300..=399 => Err(match &self.location {
+            300..=399 => Err(http(match &self.location {
                 Some(to) => format!(
                     "HTTP {} from {host}: redirected to {} (redirects are not followed)",
                     self.status,
                     clip(to)
                 ),
                 None => format!("HTTP {} from {host} without a Location", self.status),
-            }),
+            })),
             s => {
                 let line = error_text(&self.body);
                 if line.is_empty() {
-                    Err(format!("HTTP {s} from {host}"))
+                    Err(http(format!("HTTP {s} from {host}")))
                 } else {
-                    Err(format!("HTTP {s} from {host}: {line}"))
+                    Err(http(format!("HTTP {s} from {host}: {line}")))
                 }
             }
         }
@@ -141,38 +143,47 @@ impl Fetched {
 
 /// Parses `body` as JSON; the reason says where it broke, or quotes a body that is not
 /// JSON at all (wttr.in's "Unknown location; please try …" with status 200).
-pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, String> {
-    serde_json::from_slice(body).map_err(|e| {
-        let trimmed = body.iter().position(|b| !b.is_ascii_whitespace());
-        match trimmed.map(|i| body[i]) {
-            None => "empty body instead of JSON".to_string(),
-            Some(b'{') | Some(b'[') => format!("invalid JSON: {e}"),
-            Some(_) if e.is_syntax() => format!("not JSON: {}", first_line(body)),
-            Some(_) => format!("invalid JSON: {e}"),
-        }
-    })
+pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, FetchError> {
+    serde_json::from_slice(body).map_err(|e| FetchError::bad_data(json_problem(body, &e)))
+}
+
+fn json_problem(body: &[u8], e: &serde_json::Error) -> String {
+    let trimmed = body.iter().position(|b| !b.is_ascii_whitespace());
+    match trimmed.map(|i| body[i]) {
+        None => "empty body instead of JSON".to_string(),
+        Some(b'{') | Some(b'[') => format!("invalid JSON: {e}"),
+        Some(_) if e.is_syntax() => format!("not JSON: {}", first_line(body)),
+        Some(_) => format!("invalid JSON: {e}"),
+    }
 }
 
 /// GETs `url` and reads the body (capped). `headers` go on this request only.
-pub fn get(agent: &Agent, url: &str, headers: &[(&str, &str)]) -> Result<Fetched, String> {
-    request(agent, "GET", url, headers, true)
+pub fn get(agent: &Agent, url: &str, headers: &[(&str, &str)]) -> Result<Fetched, FetchError> {
+    request(agent, Method::Get, url, headers, true)
+}
+
+/// The two methods the feeds send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Head,
 }
 
 /// Sends `method` (GET or HEAD) to `url`; reads the body when `read_body`.
 pub fn request(
     agent: &Agent,
-    method: &str,
+    method: Method,
     url: &str,
     headers: &[(&str, &str)],
     read_body: bool,
-) -> Result<Fetched, String> {
+) -> Result<Fetched, FetchError> {
     let timeout = agent
         .config()
         .timeouts()
         .global
         .unwrap_or(MAX_TIMEOUT)
         .as_secs_f64();
-    let mut req = if method == "HEAD" {
+    let mut req = if method == Method::Head {
         agent.head(url)
     } else {
         agent.get(url)
@@ -191,7 +202,7 @@ pub fn request(
     let location = header(LOCATION);
     let retry_after = header(RETRY_AFTER).and_then(|v| v.trim().parse().ok());
     let status = resp.status().as_u16();
-    let body = if read_body && method != "HEAD" {
+    let body = if read_body && method == Method::Get {
         resp.body_mut()
             .with_config()
             .limit(MAX_BODY)
@@ -209,9 +220,35 @@ pub fn request(
     })
 }
 
-/// A short reason for a transport failure. ureq's errors never carry request headers,
-/// so the token cannot appear here.
-pub fn reason(e: &ureq::Error, timeout_secs: f64) -> String {
+/// The class and a short detail of a transport failure. ureq's errors never carry
+/// request headers, so the token cannot appear here.
+pub fn reason(e: &ureq::Error, timeout_secs: f64) -> FetchError {
+    use ureq::Error as E;
+    let class = match e {
+        E::Timeout(_) => Reason::Timeout,
+        E::HostNotFound => Reason::Dns,
+        E::Tls(_) | E::Rustls(_) | E::Pem(_) | E::TlsRequired => Reason::Tls,
+        E::BodyExceedsLimit(_) | E::Json(_) | E::Decompress(..) => Reason::BadData,
+        E::Io(io) => match io.kind() {
+            std::io::ErrorKind::ConnectionRefused => Reason::Refused,
+            std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => Reason::Timeout,
+            // rustls reports handshake and certificate failures as I/O errors.
+            _ if looks_like_tls(&io.to_string()) => Reason::Tls,
+            _ => Reason::Unreachable,
+        },
+        _ => Reason::Unreachable,
+    };
+    FetchError::new(class, detail(e, timeout_secs))
+}
+
+fn looks_like_tls(text: &str) -> bool {
+    let t = text.to_ascii_lowercase();
+    ["tls", "certificate", "handshake", "alert"]
+        .iter()
+        .any(|w| t.contains(w))
+}
+
+fn detail(e: &ureq::Error, timeout_secs: f64) -> String {
     use ureq::Error as E;
     match e {
         E::Timeout(ureq::Timeout::Connect) => {
@@ -268,19 +305,6 @@ pub fn first_line(body: &[u8]) -> String {
     clip(line)
 }
 
-/// `s` without control characters, at most [`MAX_REASON`] characters.
-pub fn clip(s: &str) -> String {
-    let mut out: String = s
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(MAX_REASON)
-        .collect();
-    if s.chars().filter(|c| !c.is_control()).count() > MAX_REASON {
-        out.push('…');
-    }
-    out
-}
-
 /// The `host[:port]` of `url`, for error reasons (never the path or query).
 pub fn host_of(url: &str) -> String {
     url.parse::<ureq::http::Uri>()
@@ -316,10 +340,12 @@ mod tests {
             retry_after: None,
             body: b"\nSorry, we are running out of queries\nmore\n".to_vec(),
         };
+        let e = f.expect_ok("wttr.in").unwrap_err();
         assert_eq!(
-            f.expect_ok("wttr.in").unwrap_err(),
+            e.detail,
             "HTTP 503 from wttr.in: Sorry, we are running out of queries"
         );
+        assert_eq!(e.reason, Reason::Http(503));
         let r = Fetched {
             status: 302,
             location: Some("https://evil.example/login".into()),
@@ -328,6 +354,7 @@ mod tests {
         assert!(r
             .expect_ok("h")
             .unwrap_err()
+            .detail
             .contains("redirected to https://evil.example/login"));
     }
 
@@ -346,11 +373,15 @@ mod tests {
 
     #[test]
     fn json_errors_say_where() {
-        let e = parse_json::<serde_json::Value>(b"{\"a\": ").unwrap_err();
+        let e = parse_json::<serde_json::Value>(b"{\"a\": ")
+            .unwrap_err()
+            .detail;
         assert!(e.starts_with("invalid JSON: EOF while parsing"), "{e}");
-        let e = parse_json::<serde_json::Value>(b"Unknown location; please try ~1,2").unwrap_err();
+        let e = parse_json::<serde_json::Value>(b"Unknown location; please try ~1,2")
+            .unwrap_err()
+            .detail;
         assert_eq!(e, "not JSON: Unknown location; please try ~1,2");
-        let e = parse_json::<serde_json::Value>(b"  ").unwrap_err();
+        let e = parse_json::<serde_json::Value>(b"  ").unwrap_err().detail;
         assert_eq!(e, "empty body instead of JSON");
     }
 
@@ -363,7 +394,7 @@ mod tests {
             retry_after: None,
             body: b"<!doctype html><title>Login</title>".to_vec(),
         };
-        let e = f.json::<serde_json::Value>("h").unwrap_err();
+        let e = f.json::<serde_json::Value>("h").unwrap_err().detail;
         assert!(e.starts_with("expected JSON from h, got text/html"), "{e}");
     }
 
@@ -401,7 +432,6 @@ mod tests {
         assert_eq!(encode_segment("Zürich"), "Z%C3%BCrich");
         assert_eq!(host_of("https://wttr.in/x?y"), "wttr.in");
         assert_eq!(host_of("http://127.0.0.1:9/api"), "127.0.0.1:9");
-        assert_eq!(clip(&"x".repeat(500)).chars().count(), MAX_REASON + 1);
         assert_eq!(first_line(b"\r\n  a\x07b \nc"), "ab");
         assert_eq!(timeout_for(Duration::from_millis(250)), MIN_TIMEOUT);
         assert_eq!(timeout_for(Duration::from_secs(1800)), MAX_TIMEOUT);

@@ -3,6 +3,7 @@
 //! [`start`], which runs every feed on the one [`scheduler`].
 
 pub mod cached;
+pub mod error;
 pub mod forgejo;
 pub mod history;
 pub mod http;
@@ -10,15 +11,20 @@ pub mod peers;
 pub mod scheduler;
 pub mod services;
 pub mod state_file;
+pub mod text;
 pub mod uptime_kuma;
 pub mod weather;
 
 pub use cached::{Cached, FeedStatus, Snapshot};
+pub use error::{FetchError, Reason};
+
+use std::borrow::Cow;
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::access::{Audience, Redact};
 use crate::host::Sample;
 use crate::state::AppState;
 use crate::tasks::Tasks;
@@ -26,10 +32,39 @@ use crate::tasks::Tasks;
 /// The live-stream events, in the order a new client receives them.
 pub const EVENTS: [&str; 5] = ["metrics", "weather", "activity", "services", "hosts"];
 
-/// A feed envelope as JSON: the one serialisation behind both `/api/<feed>` and the
-/// stream's `data:` lines, so the two can never differ.
-pub fn envelope_json<T: Serialize>(snapshot: &Snapshot<T>) -> Bytes {
-    match serde_json::to_vec(snapshot) {
+/// The envelope as served: `error` is the detail for the owner, the reason class for
+/// the public; `data` is the audience's copy.
+#[derive(Serialize)]
+struct Envelope<'a, T> {
+    status: FeedStatus,
+    updated_at: Option<DateTime<Utc>>,
+    age_seconds: Option<u64>,
+    error: Option<Cow<'a, str>>,
+    data: Option<&'a T>,
+}
+
+/// A feed envelope as JSON for `audience`: the one serialisation behind both
+/// `/api/<feed>` and the stream's `data:` lines, so the two can never differ.
+pub fn envelope_json<T: Serialize + Redact>(snapshot: &Snapshot<T>, audience: Audience) -> Bytes {
+    let public = audience.is_public();
+    let redacted = match &snapshot.data {
+        Some(d) if public => d.redacted(),
+        _ => None,
+    };
+    let envelope = Envelope {
+        status: snapshot.status,
+        updated_at: snapshot.updated_at,
+        age_seconds: snapshot.age_seconds,
+        error: snapshot.error.as_ref().map(|e| {
+            if public {
+                e.reason.label()
+            } else {
+                Cow::Borrowed(e.detail.as_str())
+            }
+        }),
+        data: redacted.as_ref().or(snapshot.data.as_deref()),
+    };
+    match serde_json::to_vec(&envelope) {
         Ok(v) => Bytes::from(v),
         // Our own types always serialise; keep the envelope shape if one ever does not.
         Err(e) => Bytes::from(
@@ -40,70 +75,77 @@ pub fn envelope_json<T: Serialize>(snapshot: &Snapshot<T>) -> Bytes {
     }
 }
 
-/// The current body of stream event `event` (the same bytes its endpoint serves), or
-/// `None` when there is nothing yet (no metrics sample).
-pub fn event_json(state: &AppState, event: &str) -> Option<Bytes> {
-    let f = &state.feeds;
+/// The current body of stream event `event` for `audience` (the same bytes its endpoint
+/// serves), or `None` when there is nothing yet (no metrics sample).
+pub fn event_json(state: &AppState, event: &str, audience: Audience) -> Option<Bytes> {
+    let f = state.feeds();
     match event {
-        "metrics" => state.metrics.latest().map(|p| p.json.clone()),
-        "weather" => Some(envelope_json(&f.weather.snapshot())),
-        "activity" => Some(envelope_json(&f.activity.snapshot())),
-        "services" => Some(envelope_json(&f.services.snapshot())),
-        "hosts" => Some(envelope_json(&crate::routes::api::hosts_snapshot(state))),
+        "metrics" => state.metrics.latest().map(|p| p.json(audience).clone()),
+        "weather" => Some(envelope_json(&f.weather.snapshot(), audience)),
+        "activity" => Some(envelope_json(&f.activity.snapshot(), audience)),
+        "services" => Some(envelope_json(&f.services.snapshot(), audience)),
+        "hosts" => Some(envelope_json(
+            &crate::routes::api::hosts_snapshot(state),
+            audience,
+        )),
         _ => None,
     }
 }
 
-/// Publishes the current state of `event` to every stream client.
+/// Publishes the current state of `event` to every stream client, each in its
+/// audience's version.
 pub fn publish(state: &AppState, event: &str) {
-    if let Some(json) = event_json(state, event) {
-        state.hub.publish(event, &json);
+    let private = event_json(state, event, Audience::Private);
+    let public = event_json(state, event, Audience::Public);
+    if let (Some(private), Some(public)) = (private, public) {
+        state.hub.publish(event, &private, &public);
     }
 }
 
-/// Starts every feed on its own background thread: weather, activity (when Forgejo is
-/// configured), service checks, and one task per peer. Each runs once at once, then on
-/// its schedule; none runs inside a request.
+/// Starts every feed on its own background thread, for the running configuration and
+/// its caches: weather, activity (when Forgejo is configured), service checks, and one
+/// task per peer. Each runs once at once, then on its schedule; none runs inside a
+/// request. A reload stops these tasks and calls this again.
 pub fn start(state: &AppState, tasks: &mut Tasks) -> std::io::Result<()> {
-    let st = state.clone();
+    let config = state.config();
+    let caches = state.feeds();
+
+    let (st, cfg, cache) = (state.clone(), config.clone(), caches.weather.clone());
     tasks.spawn("feed-weather", move |sd| {
-        let cfg = &st.config.weather;
-        let agent = http::agent(http::timeout_for(cfg.refresh));
-        let feed = &st.feeds.weather;
+        let agent = http::agent(http::timeout_for(cfg.weather.refresh));
         scheduler::run(
             "weather",
             sd,
-            feed,
-            cfg.refresh,
-            || weather::fetch(&agent, cfg),
+            &cache,
+            cfg.weather.refresh,
+            || weather::fetch(&agent, &cfg.weather),
             || publish(&st, "weather"),
         );
     })?;
 
-    if state.config.forgejo.url.is_some() {
-        let st = state.clone();
+    if config.forgejo.url.is_some() {
+        let (st, cfg, cache) = (state.clone(), config.clone(), caches.activity.clone());
         tasks.spawn("feed-activity", move |sd| {
-            let cfg = &st.config.forgejo;
-            let agent = http::agent(http::timeout_for(cfg.refresh));
+            let agent = http::agent(http::timeout_for(cfg.forgejo.refresh));
             scheduler::run(
                 "activity",
                 sd,
-                &st.feeds.activity,
-                cfg.refresh,
-                || forgejo::fetch(&agent, cfg),
+                &cache,
+                cfg.forgejo.refresh,
+                || forgejo::fetch(&agent, &cfg.forgejo),
                 || publish(&st, "activity"),
             );
         })?;
     }
 
-    if let Some(kuma) = state.config.uptime_kuma.clone() {
-        let st = state.clone();
+    if let Some(kuma) = config.uptime_kuma.clone() {
+        let cache = caches.uptime_kuma.clone();
         tasks.spawn("feed-uptime-kuma", move |sd| {
             let agent = http::agent(http::timeout_for(uptime_kuma::REFRESH));
             scheduler::run(
                 "uptime_kuma",
                 sd,
-                &st.feeds.uptime_kuma,
+                &cache,
                 uptime_kuma::REFRESH,
                 || uptime_kuma::fetch(&agent, &kuma),
                 || {},
@@ -111,55 +153,65 @@ pub fn start(state: &AppState, tasks: &mut Tasks) -> std::io::Result<()> {
         })?;
     }
 
-    let history = std::sync::Arc::new(std::sync::Mutex::new(load_history(state)));
-    let st = state.clone();
+    let (st, cfg, cache) = (state.clone(), config.clone(), caches.services.clone());
+    let (kuma, history) = (caches.uptime_kuma.clone(), caches.service_history.clone());
     tasks.spawn("feed-services", move |sd| {
-        let every = st.config.services_interval;
+        let every = cfg.services_interval;
         let agent = http::agent(services::PROBE_TIMEOUT.min(http::timeout_for(every)));
-        let list = &st.config.services;
-        let mut saver = Saver::new(&st);
+        let list = &cfg.services;
+        let names = || list.iter().map(|s| s.name.as_str());
+        {
+            // Read once per process; a reload keeps the history and only drops the
+            // services that are gone (and adds empty ones for new names).
+            let mut h = history.lock().unwrap_or_else(|e| e.into_inner());
+            match h.as_mut() {
+                Some(h) => h.retain_names(names()),
+                None => *h = Some(load_history(&cfg)),
+            }
+        }
+        let mut saver = Saver::new(&cfg);
         scheduler::run(
             "services",
             sd,
-            &st.feeds.services,
+            &cache,
             every,
             || {
                 let probes = services::check_all(&agent, list);
                 let now = Utc::now();
-                let mut h = history.lock().unwrap_or_else(|e| e.into_inner());
-                services::record(&mut h, list, &probes, now);
-                let kuma = st.feeds.uptime_kuma.snapshot();
+                let mut guard = history.lock().unwrap_or_else(|e| e.into_inner());
+                let h = guard.get_or_insert_with(|| history::History::new(names()));
+                services::record(h, list, &probes, now);
+                let kuma = kuma.snapshot();
                 let k = match (kuma.status, kuma.data.as_deref()) {
                     (FeedStatus::Disabled, _) => services::KumaState::Disabled,
                     (FeedStatus::Pending, _) => services::KumaState::Pending,
                     (FeedStatus::Ok, Some(k)) => services::KumaState::Ok(k),
                     _ => services::KumaState::Unreachable,
                 };
-                let data = services::assemble(list, &probes, &h, k, now);
-                saver.maybe_save(&h, now, false);
+                let data = services::assemble(list, &probes, h, k, now);
+                saver.maybe_save(h, now, false);
                 Ok(data)
             },
             || publish(&st, "services"),
         );
-        // Shutdown: keep what was learnt.
-        let h = history.lock().unwrap_or_else(|e| e.into_inner());
-        saver.maybe_save(&h, Utc::now(), true);
+        // Stop (or reload): keep what was learnt.
+        let guard = history.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(h) = guard.as_ref() {
+            saver.maybe_save(h, Utc::now(), true);
+        }
     })?;
 
-    for i in 0..state.config.peers.len() {
-        let st = state.clone();
+    for (i, (peer, cache)) in config.peers.iter().zip(&caches.peers).enumerate() {
+        let (st, peer, cache) = (state.clone(), peer.clone(), cache.clone());
+        let every = peers::refresh(config.metrics.interval);
         tasks.spawn(&format!("feed-peer-{i}"), move |sd| {
-            let (Some(peer), Some(cache)) = (st.config.peers.get(i), st.feeds.peers.get(i)) else {
-                return;
-            };
-            let every = peers::refresh(st.config.metrics.interval);
             let agent = http::agent(http::timeout_for(every).min(peers::MIN_REFRESH));
             scheduler::run(
                 &format!("peer {}", peer.name),
                 sd,
-                cache,
+                &cache,
                 every,
-                || peers::fetch(&agent, peer),
+                || peers::fetch(&agent, &peer),
                 || publish(&st, "hosts"),
             );
         })?;
@@ -172,9 +224,9 @@ pub const SAVE_EVERY: std::time::Duration = std::time::Duration::from_secs(300);
 
 /// The service history at start: read from `state_dir` when set (a bad file is a
 /// warning and an empty start, never a failure), else empty.
-fn load_history(state: &AppState) -> history::History {
-    let names = state.config.services.iter().map(|s| s.name.as_str());
-    match &state.config.state_dir {
+fn load_history(config: &crate::config::Config) -> history::History {
+    let names = config.services.iter().map(|s| s.name.as_str());
+    match &config.state_dir {
         None => history::History::new(names),
         Some(dir) => {
             let path = state_file::path_in(dir);
@@ -197,9 +249,9 @@ struct Saver {
 }
 
 impl Saver {
-    fn new(state: &AppState) -> Self {
+    fn new(config: &crate::config::Config) -> Self {
         Saver {
-            path: state.config.state_dir.as_deref().map(state_file::path_in),
+            path: config.state_dir.as_deref().map(state_file::path_in),
             last: std::time::Instant::now(),
             failing: false,
         }
@@ -335,4 +387,19 @@ pub struct HostEntry {
     /// The feed status of this host's metrics ("ok", "stale", "error", "pending").
     pub status: String,
     pub metrics: Option<Sample>,
+}
+
+impl Redact for Weather {}
+impl Redact for Activity {}
+impl Redact for ServiceStatus {}
+impl Redact for Services {}
+
+impl Redact for HostEntry {
+    fn redacted(&self) -> Option<Self> {
+        let metrics = self.metrics.as_ref()?.redacted()?;
+        Some(HostEntry {
+            metrics: Some(metrics),
+            ..self.clone()
+        })
+    }
 }

@@ -5,8 +5,10 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::error::FetchError;
 use super::http;
 use super::scheduler::Failure;
+use super::text::{clean, MAX_NAME, MAX_REASON};
 use crate::config::Peer;
 use crate::host::Sample;
 
@@ -26,17 +28,65 @@ pub fn fetch(agent: &ureq::Agent, peer: &Peer) -> Result<Sample, Failure> {
         &peer.url.join("/api/metrics"),
         &[("Accept", "application/json")],
     )?;
-    Ok(parse(&resp.json::<serde_json::Value>(&host)?)?)
+    Ok(parse(&resp.json::<serde_json::Value>(&host)?).map_err(FetchError::bad_data)?)
 }
 
-/// A peer's `/api/metrics` body as a [`Sample`]; the reason names what did not fit.
+/// A peer's `/api/metrics` body as a [`Sample`], every text in it cleaned (a peer is
+/// another process on another host: its strings are upstream text like any other);
+/// the reason names what did not fit.
 pub fn parse(doc: &serde_json::Value) -> Result<Sample, String> {
-    Sample::deserialize(doc).map_err(|e| format!("not a metrics sample: {e}"))
+    let mut s = Sample::deserialize(doc).map_err(|e| format!("not a metrics sample: {e}"))?;
+    clean_sample(&mut s);
+    Ok(s)
+}
+
+fn clean_sample(s: &mut Sample) {
+    let name = |t: &mut String| *t = clean(t, MAX_NAME);
+    name(&mut s.host);
+    for d in s.disks.iter_mut().flatten() {
+        name(&mut d.mount);
+        name(&mut d.device);
+        name(&mut d.fs);
+    }
+    for d in s.disk_io.iter_mut().flatten() {
+        name(&mut d.device);
+    }
+    for i in s.network.iter_mut().flat_map(|n| n.interfaces.iter_mut()) {
+        name(&mut i.name);
+    }
+    for t in s.temperatures.iter_mut().flatten() {
+        name(&mut t.label);
+    }
+    name(&mut s.view.pid_namespace);
+    name(&mut s.view.net_namespace);
+    for p in [&mut s.view.proc, &mut s.view.sys, &mut s.view.root]
+        .into_iter()
+        .flatten()
+    {
+        name(p);
+    }
+    s.errors = std::mem::take(&mut s.errors)
+        .into_iter()
+        .take(32)
+        .map(|(k, v)| (clean(&k, MAX_NAME), clean(&v, MAX_REASON)))
+        .collect();
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn peer_text_is_cleaned() {
+        let mut s = Sample {
+            host: "evil\nINFO forged\u{202e}".into(),
+            ..Default::default()
+        };
+        s.errors.insert("memory".into(), "x".repeat(5000));
+        let p = parse(&serde_json::to_value(&s).unwrap()).unwrap();
+        assert_eq!(p.host, "evil INFO forged");
+        assert!(p.errors["memory"].chars().count() <= MAX_REASON + 1);
+    }
 
     #[test]
     fn a_sample_round_trips_and_junk_is_refused() {

@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use super::error::FetchError;
 use super::{Cached, FeedStatus};
 use crate::tasks::Shutdown;
 
@@ -15,14 +16,14 @@ pub const BACKOFF_START: Duration = Duration::from_secs(5);
 /// Why a fetch failed, and how long the upstream asked us to wait (`Retry-After`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Failure {
-    pub reason: String,
+    pub error: FetchError,
     pub retry_after: Option<Duration>,
 }
 
-impl From<String> for Failure {
-    fn from(reason: String) -> Self {
+impl From<FetchError> for Failure {
+    fn from(error: FetchError) -> Self {
         Failure {
-            reason,
+            error,
             retry_after: None,
         }
     }
@@ -97,7 +98,7 @@ pub fn run<T, F, C>(
                 (backoff.success(), after)
             }
             Err(f) => {
-                cache.set_error(f.reason.clone());
+                cache.set_error(f.error);
                 let after = cache.snapshot();
                 if after.status != before.status || after.error != before.error {
                     changed();
@@ -105,7 +106,12 @@ pub fn run<T, F, C>(
                 (backoff.failure(f.retry_after, fastrand::f64()), after)
             }
         };
-        log_transition(name, before.status, after.status, after.error.as_deref());
+        log_transition(
+            name,
+            before.status,
+            after.status,
+            after.error.as_ref().map(|e| e.detail.as_str()),
+        );
         if !shutdown.sleep(delay) {
             return;
         }
@@ -167,8 +173,8 @@ mod tests {
         let script = RefCell::new(vec![
             Ok(1),
             Ok(1),
-            Err("down".to_string()),
-            Err("down".to_string()),
+            Err(FetchError::new(crate::feeds::Reason::Refused, "down")),
+            Err(FetchError::new(crate::feeds::Reason::Refused, "down")),
             Ok(1),
             Ok(2),
         ]);

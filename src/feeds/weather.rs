@@ -3,9 +3,10 @@
 
 use serde_json::Value;
 
-use super::http;
+use super::error::FetchError;
 use super::scheduler::Failure;
-use super::{Forecast, Weather};
+use super::text::{clean, finite_in, MAX_MESSAGE, MAX_NAME};
+use super::{http, Forecast, Weather};
 use crate::config::WeatherConfig;
 
 /// The j1 URL for `config`: `<url>/<location>?format=j1`; an empty location asks wttr.in
@@ -19,12 +20,16 @@ pub fn url(config: &WeatherConfig) -> String {
 pub fn fetch(agent: &ureq::Agent, config: &WeatherConfig) -> Result<Weather, Failure> {
     let host = http::host_of(config.url.as_str());
     let resp = http::get(agent, &url(config), &[("Accept", "application/json")])?;
-    let failure = |reason: String| Failure {
-        reason,
+    let failure = |error: FetchError| Failure {
+        error,
         retry_after: resp.retry_after.map(std::time::Duration::from_secs),
     };
     let doc: Value = resp.json(&host).map_err(failure)?;
-    parse(&doc).map_err(|e| failure(format!("unexpected j1 document from {host}: {e}")))
+    parse(&doc).map_err(|e| {
+        failure(FetchError::bad_data(format!(
+            "unexpected j1 document from {host}: {e}"
+        )))
+    })
 }
 
 /// A number wttr.in may send as a string ("9") or as a number (9).
@@ -36,10 +41,25 @@ fn num(v: &Value) -> Option<f64> {
     }
 }
 
-/// `[{"value": "text"}]` → "text", trimmed.
-fn first_value(v: &Value) -> Option<String> {
-    let s = v.get(0)?.get("value")?.as_str()?.trim();
-    (!s.is_empty()).then(|| s.chars().take(200).collect())
+/// `[{"value": "text"}]` → "text", cleaned and capped.
+fn first_value(v: &Value, max: usize) -> Option<String> {
+    let s = clean(v.get(0)?.get("value")?.as_str()?, max);
+    (!s.is_empty()).then_some(s)
+}
+
+/// Plausible ranges: anything outside is a broken or forged document, not weather.
+const CELSIUS: (f64, f64) = (-100.0, 70.0);
+const PERCENT: (f64, f64) = (0.0, 100.0);
+const KMPH: (f64, f64) = (0.0, 500.0);
+
+/// A number in `range`, or an error naming `what`.
+fn checked(v: Option<f64>, range: (f64, f64), what: &str) -> Result<Option<f64>, String> {
+    match v {
+        None => Ok(None),
+        Some(x) => finite_in(x, range.0, range.1)
+            .map(Some)
+            .ok_or_else(|| format!("{what} out of range: {x}")),
+    }
 }
 
 /// Parses a j1 document. Fails when there is no current condition at all (a document
@@ -50,11 +70,9 @@ pub fn parse(doc: &Value) -> Result<Weather, String> {
         .and_then(|c| c.get(0))
         .filter(|c| c.is_object())
         .ok_or("no current_condition")?;
-    let temp_c = cur
-        .get("temp_C")
-        .and_then(num)
-        .ok_or("current_condition has no temp_C")?;
     let get = |k: &str| cur.get(k).and_then(num);
+    let temp_c =
+        checked(get("temp_C"), CELSIUS, "temp_C")?.ok_or("current_condition has no temp_C")?;
     let location = doc
         .get("nearest_area")
         .and_then(|a| a.get(0))
@@ -62,7 +80,7 @@ pub fn parse(doc: &Value) -> Result<Weather, String> {
             [a.get("areaName"), a.get("country")]
                 .into_iter()
                 .flatten()
-                .filter_map(first_value)
+                .filter_map(|v| first_value(v, MAX_NAME))
                 .collect::<Vec<_>>()
                 .join(", ")
         })
@@ -72,20 +90,21 @@ pub fn parse(doc: &Value) -> Result<Weather, String> {
         .and_then(Value::as_array)
         .map(|days| days.iter().take(3).filter_map(day).collect())
         .unwrap_or_default();
+    let location = clean(&location, MAX_NAME);
     Ok(Weather {
         location,
         temp_c,
-        feels_like_c: get("FeelsLikeC").unwrap_or(temp_c),
-        humidity: get("humidity").unwrap_or(0.0),
+        feels_like_c: checked(get("FeelsLikeC"), CELSIUS, "FeelsLikeC")?.unwrap_or(temp_c),
+        humidity: checked(get("humidity"), PERCENT, "humidity")?.unwrap_or(0.0),
         description: cur
             .get("weatherDesc")
-            .and_then(first_value)
+            .and_then(|v| first_value(v, MAX_MESSAGE))
             .unwrap_or_default(),
-        wind_kmph: get("windspeedKmph").unwrap_or(0.0),
+        wind_kmph: checked(get("windspeedKmph"), KMPH, "windspeedKmph")?.unwrap_or(0.0),
         wind_dir: cur
             .get("winddir16Point")
             .and_then(Value::as_str)
-            .map(|s| s.trim().chars().take(8).collect())
+            .map(|s| clean(s, 8))
             .unwrap_or_default(),
         code: get("weatherCode")
             .filter(|c| *c >= 0.0 && *c <= f64::from(u32::MAX))
@@ -109,12 +128,15 @@ fn day(d: &Value) -> Option<Forecast> {
                 .or_else(|| h.get(h.len() / 2))
         })
         .and_then(|x| x.get("weatherDesc"))
-        .and_then(first_value)
+        .and_then(|v| first_value(v, MAX_MESSAGE))
         .unwrap_or_default();
+    let celsius = |k: &str| finite_in(d.get(k).and_then(num)?, CELSIUS.0, CELSIUS.1);
+    let valid_date = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").is_ok();
+    valid_date.then_some(())?;
     Some(Forecast {
         date: date.to_string(),
-        max_c: d.get("maxtempC").and_then(num)?,
-        min_c: d.get("mintempC").and_then(num)?,
+        max_c: celsius("maxtempC")?,
+        min_c: celsius("mintempC")?,
         description,
     })
 }
@@ -160,6 +182,26 @@ mod tests {
         assert_eq!(w.location, "");
         assert_eq!(w.forecast.len(), 1);
         assert_eq!(w.forecast[0].min_c, -4.0);
+    }
+
+    #[test]
+    fn absurd_numbers_and_hostile_text_are_not_weather() {
+        let doc = serde_json::json!({"current_condition": [{"temp_C": "1e308"}]});
+        assert!(parse(&doc).unwrap_err().contains("temp_C out of range"));
+        let doc = serde_json::json!({"current_condition": [{"temp_C": 5, "humidity": 400}]});
+        assert!(parse(&doc).unwrap_err().contains("humidity"));
+        let doc = serde_json::json!({
+            "current_condition": [{"temp_C": 5,
+                "weatherDesc": [{"value": "Sunny\n\u{202e}INFO forged"}]}],
+            "weather": [{"date": "2026-13-45", "maxtempC": 1, "mintempC": 0},
+                        {"date": "2026-04-03", "maxtempC": 1e300, "mintempC": 0}]
+        });
+        let w = parse(&doc).unwrap();
+        assert_eq!(w.description, "Sunny INFO forged");
+        assert!(
+            w.forecast.is_empty(),
+            "bad dates and absurd numbers are dropped"
+        );
     }
 
     #[test]

@@ -152,9 +152,31 @@ pub struct View {
     pub pid_namespace: String,
     /// "host" or "container".
     pub net_namespace: String,
-    pub proc: String,
-    pub sys: String,
-    pub root: String,
+    /// Where the host is read from: the owner's only (left out for the public).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proc: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sys: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root: Option<String>,
+}
+
+/// What a public `errors` entry says: the section is missing, not why (the reason names
+/// files and paths).
+pub const PUBLIC_SECTION_ERROR: &str = "unavailable";
+
+impl crate::access::Redact for Sample {
+    /// The public copy: no read paths, and each section error reduced to "unavailable".
+    fn redacted(&self) -> Option<Self> {
+        let mut s = self.clone();
+        s.view.proc = None;
+        s.view.sys = None;
+        s.view.root = None;
+        for why in s.errors.values_mut() {
+            *why = PUBLIC_SECTION_ERROR.to_string();
+        }
+        Some(s)
+    }
 }
 
 /// One compact point of `/api/metrics/history`.

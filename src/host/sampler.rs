@@ -11,8 +11,6 @@ use chrono::Utc;
 
 use super::{cpu, disk, diskio, memory, network, sensors, system, view, Cpu, Sample, View};
 use crate::config::{HostConfig, MetricsConfig};
-use crate::state::AppState;
-use crate::tasks::Tasks;
 
 /// Counters of the last sample, kept to compute the next sample's rates.
 #[derive(Default)]
@@ -150,46 +148,4 @@ impl Sampler {
             errors,
         }
     }
-}
-
-/// Publishes `sample` to the store (which serialises it once) and the live stream.
-fn publish(state: &AppState, sample: Sample) {
-    let published = state.metrics.publish(sample);
-    state.hub.publish("metrics", &published.json);
-}
-
-/// Takes the first sample now (so `/api/metrics` has one before the server listens),
-/// warns when the host view is missing, then samples every `metrics.interval`.
-pub fn start(state: &AppState, tasks: &mut Tasks) -> io::Result<()> {
-    let mut sampler = Sampler::new(&state.config.host, &state.config.metrics);
-    match view::warning(sampler.view()) {
-        Some(w) => log::warn!("host view: {w}"),
-        None => log::info!(
-            "host view: host PID and network namespaces (proc={}, sys={}, root={})",
-            sampler.view.proc,
-            sampler.view.sys,
-            sampler.view.root
-        ),
-    }
-    publish(state, sampler.sample());
-    let interval = state.config.metrics.interval;
-    let st = state.clone();
-    let mut next = Instant::now() + interval;
-    tasks.spawn("sampler", move |sd| {
-        // Ticks on a fixed schedule (no drift by the sample's own duration); after a
-        // stall (suspend, overload) it samples at once and starts a fresh schedule.
-        loop {
-            let now = Instant::now();
-            let wait = next.saturating_duration_since(now);
-            if !sd.sleep(wait) {
-                break;
-            }
-            publish(&st, sampler.sample());
-            next += interval;
-            let now = Instant::now();
-            if next + interval < now {
-                next = now + interval;
-            }
-        }
-    })
 }

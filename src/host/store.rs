@@ -9,15 +9,39 @@ use bytes::Bytes;
 use serde::Serialize;
 
 use super::{HistoryPoint, Sample};
+use crate::access::{Audience, Redact};
 
-/// What one sample publishes: the sample and its ready-made JSON bodies.
+/// What one sample publishes: the sample and its ready-made JSON bodies, for the owner
+/// and for the public.
 #[derive(Debug)]
 pub struct Published {
     pub sample: Sample,
-    /// The `/api/metrics` body.
-    pub json: Bytes,
-    /// The `/api/metrics/history` body.
+    /// The public copy of `sample` (see [`Redact`]).
+    pub public_sample: Sample,
+    /// The `/api/metrics` body, private.
+    json: Bytes,
+    /// The `/api/metrics` body, public.
+    public_json: Bytes,
+    /// The `/api/metrics/history` body (nothing in it is private).
     pub history_json: Bytes,
+}
+
+impl Published {
+    /// The sample as `audience` may see it.
+    pub fn sample(&self, audience: Audience) -> &Sample {
+        match audience {
+            Audience::Private => &self.sample,
+            Audience::Public => &self.public_sample,
+        }
+    }
+
+    /// The `/api/metrics` body for `audience`.
+    pub fn json(&self, audience: Audience) -> &Bytes {
+        match audience {
+            Audience::Private => &self.json,
+            Audience::Public => &self.public_json,
+        }
+    }
 }
 
 /// Latest sample and history; written by the sampler only.
@@ -53,6 +77,8 @@ impl MetricsStore {
     /// Serialises `sample` once, appends it to the history and swaps both in.
     pub fn publish(&self, sample: Sample) -> Arc<Published> {
         let json = Bytes::from(serde_json::to_vec(&sample).unwrap_or_default());
+        let public_sample = sample.redacted().unwrap_or_else(|| sample.clone());
+        let public_json = Bytes::from(serde_json::to_vec(&public_sample).unwrap_or_default());
         let history_json = {
             let mut h = self.history.lock().unwrap_or_else(|e| e.into_inner());
             if h.len() >= self.capacity {
@@ -67,7 +93,9 @@ impl MetricsStore {
         };
         let p = Arc::new(Published {
             sample,
+            public_sample,
             json,
+            public_json,
             history_json,
         });
         self.latest.store(Some(p.clone()));

@@ -70,9 +70,9 @@ pub fn detect(host: &HostConfig) -> View {
     View {
         pid_namespace: pid.into(),
         net_namespace: net.into(),
-        proc: proc.display().to_string(),
-        sys: host.sys.display().to_string(),
-        root: host.root.display().to_string(),
+        proc: Some(proc.display().to_string()),
+        sys: Some(host.sys.display().to_string()),
+        root: Some(host.root.display().to_string()),
     }
 }
 
@@ -93,9 +93,9 @@ pub fn warning(v: &View) -> Option<String> {
          with `pid: host` (docker run --pid=host) and the host's root mounted read-only \
          (`/:/host:ro,rslave` with HOST_ROOT=/host), or run kiteportal on the host itself",
         missing.join(" nor its "),
-        v.proc,
-        v.sys,
-        v.root
+        v.proc.as_deref().unwrap_or("?"),
+        v.sys.as_deref().unwrap_or("?"),
+        v.root.as_deref().unwrap_or("?")
     ))
 }
 
@@ -187,9 +187,9 @@ mod tests {
         let mut v = View {
             pid_namespace: "host".into(),
             net_namespace: "host".into(),
-            proc: "/proc".into(),
-            sys: "/sys".into(),
-            root: "/".into(),
+            proc: Some("/proc".into()),
+            sys: Some("/sys".into()),
+            root: Some("/".into()),
         };
         assert_eq!(warning(&v), None);
         v.pid_namespace = "container".into();

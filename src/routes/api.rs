@@ -5,8 +5,9 @@ use actix_web::http::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
 use actix_web::{web, HttpResponse, ResponseError};
 use bytes::Bytes;
 
+use crate::access::Audience;
 use crate::error::ApiError;
-use crate::feeds::{FeedStatus, HostEntry, Snapshot};
+use crate::feeds::{envelope_json, FeedStatus, HostEntry, Snapshot};
 use crate::state::AppState;
 
 /// A JSON body with `Cache-Control: no-store`.
@@ -33,10 +34,10 @@ pub async fn openapi() -> HttpResponse {
         .body(OPENAPI)
 }
 
-/// `GET /api/metrics`: the sampler's last sample, as it serialised it.
-pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+/// `GET /api/metrics`: the sampler's last sample, as it serialised it for the audience.
+pub async fn metrics(state: web::Data<AppState>, audience: Audience) -> HttpResponse {
     match state.metrics.latest() {
-        Some(p) => json_bytes(p.json.clone()),
+        Some(p) => json_bytes(p.json(audience).clone()),
         None => ApiError::NoSampleYet.error_response(),
     }
 }
@@ -50,41 +51,39 @@ pub async fn history(state: web::Data<AppState>) -> HttpResponse {
 }
 
 /// `GET /api/weather`
-pub async fn weather(state: web::Data<AppState>) -> HttpResponse {
-    json_bytes(crate::feeds::envelope_json(&state.feeds.weather.snapshot()))
+pub async fn weather(state: web::Data<AppState>, audience: Audience) -> HttpResponse {
+    json_bytes(envelope_json(&state.feeds().weather.snapshot(), audience))
 }
 
 /// `GET /api/activity`
-pub async fn activity(state: web::Data<AppState>) -> HttpResponse {
-    json_bytes(crate::feeds::envelope_json(
-        &state.feeds.activity.snapshot(),
-    ))
+pub async fn activity(state: web::Data<AppState>, audience: Audience) -> HttpResponse {
+    json_bytes(envelope_json(&state.feeds().activity.snapshot(), audience))
 }
 
 /// `GET /api/services`
-pub async fn services(state: web::Data<AppState>) -> HttpResponse {
-    json_bytes(crate::feeds::envelope_json(
-        &state.feeds.services.snapshot(),
-    ))
+pub async fn services(state: web::Data<AppState>, audience: Audience) -> HttpResponse {
+    json_bytes(envelope_json(&state.feeds().services.snapshot(), audience))
 }
 
 /// `GET /api/hosts`
-pub async fn hosts(state: web::Data<AppState>) -> HttpResponse {
-    json_bytes(crate::feeds::envelope_json(&hosts_snapshot(&state)))
+pub async fn hosts(state: web::Data<AppState>, audience: Audience) -> HttpResponse {
+    json_bytes(envelope_json(&hosts_snapshot(&state), audience))
 }
 
 /// The `/api/hosts` envelope: this host (live) first, then each peer from its cache.
 /// The envelope is `ok` when every host is, `stale` when some peer is not.
 pub fn hosts_snapshot(state: &AppState) -> Snapshot<Vec<HostEntry>> {
     let latest = state.metrics.latest();
+    let config = state.config();
+    let feeds = state.feeds();
     let mut entries = vec![HostEntry {
-        name: state.config.host.name.clone(),
+        name: config.host.name.clone(),
         is_self: true,
         status: if latest.is_some() { "ok" } else { "pending" }.to_string(),
         metrics: latest.as_ref().map(|p| p.sample.clone()),
     }];
     let mut worst = FeedStatus::Ok;
-    for (peer, cache) in state.config.peers.iter().zip(state.feeds.peers.iter()) {
+    for (peer, cache) in config.peers.iter().zip(feeds.peers.iter()) {
         let s = cache.snapshot();
         if s.status != FeedStatus::Ok {
             worst = FeedStatus::Stale;

@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod assets;
+pub mod client;
 pub mod pages;
 pub mod prometheus;
 pub mod stream;

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use arc_swap::ArcSwapOption;
 use bytes::Bytes;
 
+use crate::access::Audience;
 use crate::routes::assets::{conditional, negotiate, AssetStore, Encoding, Representation};
 use crate::routes::view::PageView;
 use crate::state::AppState;
@@ -104,11 +105,11 @@ pub struct RenderedPage {
     etag_gzip: HeaderValue,
 }
 
-/// The last rendered page. Rendering (~70 µs) and gzip (~300 µs) happen once per change
-/// of anything the page shows (a sample, a feed), not once per request.
+/// The last rendered page of each audience. Rendering (~70 µs) and gzip (~300 µs) happen
+/// once per change of anything the page shows (a sample, a feed), not once per request.
 #[derive(Default)]
 pub struct PageCache {
-    current: ArcSwapOption<RenderedPage>,
+    current: [ArcSwapOption<RenderedPage>; 2],
 }
 
 /// Re-render at least this often even when nothing was published, so relative ages
@@ -117,19 +118,24 @@ const PAGE_MAX_AGE: Duration = Duration::from_secs(5);
 
 impl PageCache {
     /// The page for the current state, rendering it if the cached one is out of date.
-    pub fn get(&self, state: &AppState) -> Result<Arc<RenderedPage>, askama::Error> {
+    pub fn get(
+        &self,
+        state: &AppState,
+        audience: Audience,
+    ) -> Result<Arc<RenderedPage>, askama::Error> {
         let version = state.hub.version();
-        if let Some(p) = self.current.load_full() {
+        let slot = &self.current[audience.index()];
+        if let Some(p) = slot.load_full() {
             if p.version == version && p.rendered_at.elapsed() < PAGE_MAX_AGE {
                 return Ok(p);
             }
         }
         let body = IndexPage {
             assets: AssetUrls::get(),
-            v: PageView::build(state, chrono::Utc::now()),
+            v: PageView::build(state, chrono::Utc::now(), audience),
         }
         .render()?;
-        let tag = format!("{:x}-{version:x}", process_nonce());
+        let tag = format!("{:x}-{version:x}-{}", process_nonce(), audience.index());
         let page = Arc::new(RenderedPage {
             version,
             rendered_at: Instant::now(),
@@ -140,7 +146,7 @@ impl PageCache {
             etag_gzip: HeaderValue::from_str(&format!("\"{tag}-gz\""))
                 .unwrap_or(HeaderValue::from_static("\"p-gz\"")),
         });
-        self.current.store(Some(page.clone()));
+        slot.store(Some(page.clone()));
         Ok(page)
     }
 }
@@ -153,8 +159,12 @@ fn process_nonce() -> u32 {
 }
 
 /// `GET /`
-pub async fn index(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    let page = match state.page.get(&state) {
+pub async fn index(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    audience: Audience,
+) -> HttpResponse {
+    let page = match state.page.get(&state, audience) {
         Ok(p) => p,
         Err(e) => {
             log::error!("template failed: {e}");

@@ -298,13 +298,13 @@ fn feed_rows(state: &AppState) -> Vec<(String, FeedStatus, Option<u64>)> {
     fn row<T>(name: String, s: Snapshot<T>) -> (String, FeedStatus, Option<u64>) {
         (name, s.status, s.age_seconds)
     }
-    let f = &state.feeds;
+    let f = state.feeds();
     let mut rows = vec![
         row("weather".into(), f.weather.snapshot()),
         row("activity".into(), f.activity.snapshot()),
         row("services".into(), f.services.snapshot()),
     ];
-    for (peer, cache) in state.config.peers.iter().zip(&f.peers) {
+    for (peer, cache) in state.config().peers.iter().zip(&f.peers) {
         rows.push(row(format!("peer:{}", peer.name), cache.snapshot()));
     }
     rows
@@ -369,7 +369,16 @@ pub fn render(state: &AppState) -> String {
     o.0
 }
 
-pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+/// `GET /metrics`: private by default (it names devices, mounts and sensors); the public
+/// get the same 404 as any unknown path unless `access.public_metrics` is on.
+pub async fn metrics(
+    req: actix_web::HttpRequest,
+    state: web::Data<AppState>,
+    audience: crate::access::Audience,
+) -> HttpResponse {
+    if audience.is_public() && !state.config().access.public_metrics {
+        return crate::routes::pages::not_found(&req);
+    }
     HttpResponse::Ok()
         .insert_header((
             CONTENT_TYPE,

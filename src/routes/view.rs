@@ -5,6 +5,8 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::access::Audience;
+use crate::config::Config;
 use crate::feeds::history::BarCell;
 use crate::feeds::{Activity, FeedStatus, ServiceStatus, Services, Snapshot, Weather};
 use crate::host::{HistoryPoint, Sample};
@@ -357,10 +359,16 @@ impl SystemView {
             .collect();
         v.uptime = s.uptime_seconds.map_or(NONE.to_string(), uptime);
         v.processes = s.processes.map_or(NONE.to_string(), |p| p.to_string());
-        v.view = format!(
-            "pid {} · net {} · {}",
-            s.view.pid_namespace, s.view.net_namespace, s.view.proc
-        );
+        v.view = match &s.view.proc {
+            Some(proc) => format!(
+                "pid {} · net {} · {proc}",
+                s.view.pid_namespace, s.view.net_namespace
+            ),
+            None => format!(
+                "pid {} · net {}",
+                s.view.pid_namespace, s.view.net_namespace
+            ),
+        };
         v.errors = s
             .errors
             .iter()
@@ -413,7 +421,9 @@ pub struct FeedState {
 }
 
 impl FeedState {
-    pub fn of<T>(s: &Snapshot<T>, what: &str) -> Self {
+    /// The state line of `s` as `audience` may read it: the owner gets the error's
+    /// detail, the public its short class.
+    pub fn of<T>(s: &Snapshot<T>, what: &str, audience: Audience) -> Self {
         let age_text = s.age_seconds.map(age);
         let label = match s.status {
             FeedStatus::Ok => format!("updated {}", age_text.as_deref().unwrap_or("just now")),
@@ -428,7 +438,10 @@ impl FeedState {
         FeedState {
             status: s.status.as_str(),
             label,
-            error: s.error.clone(),
+            error: s.error.as_ref().map(|e| match audience {
+                Audience::Private => e.detail.clone(),
+                Audience::Public => e.reason.label().into_owned(),
+            }),
             empty: empty_text(s.status, what),
         }
     }
@@ -750,12 +763,11 @@ fn cells(history: &[BarCell]) -> Vec<CellView> {
 }
 
 /// The services to show: the feed's data, or the configured list as "unknown".
-fn services_data(state: &AppState, snap: &Snapshot<Services>, now: DateTime<Utc>) -> Services {
+fn services_data(config: &Config, snap: &Snapshot<Services>, now: DateTime<Utc>) -> Services {
     match snap.data.as_deref() {
         Some(d) => d.clone(),
         None => {
-            let list: Vec<ServiceStatus> = state
-                .config
+            let list: Vec<ServiceStatus> = config
                 .services
                 .iter()
                 .map(|s| crate::feeds::services::unknown(s, now))
@@ -790,31 +802,33 @@ fn groups(d: &Services, now: DateTime<Utc>) -> Vec<ServiceGroup> {
 
 impl PageView {
     /// Builds the page from the shared state at `now`.
-    pub fn build(state: &AppState, now: DateTime<Utc>) -> Self {
+    pub fn build(state: &AppState, now: DateTime<Utc>, audience: Audience) -> Self {
+        let config = state.config();
+        let feeds = state.feeds();
         let latest = state.metrics.latest();
         let history = state.metrics.history();
-        let interval = state.config.metrics.interval;
+        let interval = config.metrics.interval;
         let sys = SystemView::new(
-            latest.as_ref().map(|p| &p.sample),
+            latest.as_ref().map(|p| p.sample(audience)),
             &history,
             interval.as_secs_f64(),
         );
         let mut hosts = vec![HostTab {
-            name: state.config.host.name.clone(),
+            name: config.host.name.clone(),
             is_self: true,
             status: if latest.is_some() { "ok" } else { "pending" }.to_string(),
         }];
-        for (peer, cache) in state.config.peers.iter().zip(state.feeds.peers.iter()) {
+        for (peer, cache) in config.peers.iter().zip(feeds.peers.iter()) {
             hosts.push(HostTab {
                 name: peer.name.clone(),
                 is_self: false,
                 status: cache.snapshot().status.as_str().to_string(),
             });
         }
-        let svc = state.feeds.services.snapshot();
-        let svc_data = services_data(state, &svc, now);
+        let svc = feeds.services.snapshot();
+        let svc_data = services_data(&config, &svc, now);
         let summary = summary(&svc_data, now);
-        let mut services_state = FeedState::of(&svc, "service checks");
+        let mut services_state = FeedState::of(&svc, "service checks", audience);
         if svc.data.is_some() {
             // The badge never contradicts the cards: it leads with the count.
             services_state.label = format!(
@@ -822,10 +836,10 @@ impl PageView {
                 svc_data.summary.up, svc_data.summary.total, services_state.label
             );
         }
-        let weather = state.feeds.weather.snapshot();
-        let activity: Snapshot<Activity> = state.feeds.activity.snapshot();
+        let weather = feeds.weather.snapshot();
+        let activity: Snapshot<Activity> = feeds.activity.snapshot();
         PageView {
-            host: state.config.host.name.clone(),
+            host: config.host.name.clone(),
             version: env!("CARGO_PKG_VERSION"),
             interval: humantime::format_duration(interval).to_string(),
             interval_ms: interval.as_millis().min(u128::from(u64::MAX)) as u64,
@@ -837,9 +851,9 @@ impl PageView {
             services_health: summary.state,
             groups: groups(&svc_data, now),
             summary,
-            weather_state: FeedState::of(&weather, "weather"),
+            weather_state: FeedState::of(&weather, "weather", audience),
             weather: weather.data.as_deref().map(WeatherView::new),
-            activity_state: FeedState::of(&activity, "activity"),
+            activity_state: FeedState::of(&activity, "activity", audience),
             commits: activity
                 .data
                 .as_deref()
@@ -915,24 +929,30 @@ mod tests {
 
     #[test]
     fn feed_states_say_what_is_going_on() {
-        use crate::feeds::Cached;
+        use crate::feeds::{Cached, FetchError, Reason};
+        let private = Audience::Private;
         let c: Cached<u32> = Cached::new(std::time::Duration::from_secs(60));
-        assert!(FeedState::of(&c.snapshot(), "weather")
+        assert!(FeedState::of(&c.snapshot(), "weather", private)
             .label
             .starts_with("pending"));
-        c.set_error("connection refused");
-        let s = FeedState::of(&c.snapshot(), "weather");
+        c.set_error(FetchError::new(
+            Reason::Refused,
+            "connection refused by 10.0.0.5:8080",
+        ));
+        let s = FeedState::of(&c.snapshot(), "weather", private);
         assert_eq!(
             (s.status, s.error.as_deref()),
-            ("error", Some("connection refused"))
+            ("error", Some("connection refused by 10.0.0.5:8080"))
         );
+        let public = FeedState::of(&c.snapshot(), "weather", Audience::Public);
+        assert_eq!(public.error.as_deref(), Some("connection refused"));
         c.set_ok(1);
-        c.set_error("HTTP 503");
-        let s = FeedState::of(&c.snapshot(), "weather");
+        c.set_error(FetchError::new(Reason::Http(503), "HTTP 503 from x: busy"));
+        let s = FeedState::of(&c.snapshot(), "weather", private);
         assert_eq!(s.status, "stale");
         assert!(s.label.contains("just now"), "{}", s.label);
         let d: Cached<u32> = Cached::disabled();
-        assert!(FeedState::of(&d.snapshot(), "activity")
+        assert!(FeedState::of(&d.snapshot(), "activity", private)
             .label
             .contains("not configured"));
     }

@@ -8,6 +8,7 @@ mod cli;
 mod common;
 mod deploy;
 mod docs;
+mod exposure;
 mod feeds;
 mod fuzz;
 mod hardening;
