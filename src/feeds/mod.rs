@@ -142,12 +142,28 @@ pub fn start(state: &AppState, tasks: &mut Tasks) -> std::io::Result<()> {
         let cache = caches.uptime_kuma.clone();
         tasks.spawn("feed-uptime-kuma", move |sd| {
             let agent = http::agent(http::timeout_for(uptime_kuma::REFRESH));
+            let mut last: Option<std::time::Instant> = None;
             scheduler::run(
                 "uptime_kuma",
                 sd,
                 &cache,
                 uptime_kuma::REFRESH,
-                || uptime_kuma::fetch(&agent, &kuma),
+                || {
+                    // Kuma caches the page 1-5 min itself: never ask more often than
+                    // once a minute, not even when retrying after a failure.
+                    let wait = last.map_or(std::time::Duration::ZERO, |t| {
+                        uptime_kuma::REFRESH.saturating_sub(t.elapsed())
+                    });
+                    if !wait.is_zero() && !sd.sleep(wait) {
+                        // Stopping: report the failure already recorded (no change).
+                        let e = cache.snapshot().error;
+                        let e =
+                            e.unwrap_or_else(|| FetchError::new(Reason::Unreachable, "stopped"));
+                        return Err(e.into());
+                    }
+                    last = Some(std::time::Instant::now());
+                    uptime_kuma::fetch(&agent, &kuma)
+                },
                 || {},
             );
         })?;

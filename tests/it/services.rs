@@ -377,5 +377,67 @@ fn without_uptime_kuma_the_probes_stand_in_and_say_so() {
                 .any(|l| l.contains("feed uptime_kuma") && l.contains(says)),
             "{log}"
         );
+        if slug == "nope" {
+            // Kuma caches its page for minutes: even retries wait a minute.
+            std::thread::sleep(Duration::from_secs(6));
+            assert_eq!(k.count("/api/status-page/nope"), 1);
+        }
     }
+}
+
+#[test]
+fn a_reload_keeps_the_history_of_services_that_stay() {
+    let stub = Stub::start();
+    stub.set("/up", Reply::text(200, "ok"));
+    let dir = tempfile::tempdir().unwrap();
+    let p = two_services(&stub, "old name", dir.path());
+    let v = wait_services(&p, "five rounds", Duration::from_secs(15), |v| {
+        v["data"]["services"][0]["history"].is_array() && checks(&v["data"]["services"][0]) >= 5
+    });
+    let before = checks(svc(&v, "kept"));
+    let cfg = p.dir.path().join("kiteportal.toml");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(&cfg, text.replace("old name", "new name")).unwrap();
+    let ok = std::process::Command::new("kill")
+        .args(["-HUP", &p.pid().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    let v = wait_services(&p, "the renamed service", Duration::from_secs(10), |v| {
+        v["data"]["services"][1]["name"] == "new name" && v["status"] == "ok"
+    });
+    assert!(
+        checks(svc(&v, "kept")) > before,
+        "history lost on reload: {v}"
+    );
+    assert!(checks(svc(&v, "new name")) < before);
+}
+
+#[test]
+fn the_public_gets_the_same_short_reasons() {
+    let stub = Stub::start();
+    stub.set("/down", Reply::text(502, "upstream 10.1.2.3:5432 refused"));
+    let p = Portal::builder()
+        .config(&format!(
+            "services_interval = \"250ms\"\n[[services]]\nname = \"db\"\nurl = \"{}/down\"\n",
+            stub.url()
+        ))
+        .start();
+    wait_services(&p, "down", Duration::from_secs(10), |v| {
+        v["data"]["summary"]["down"] == 1
+    });
+    let public = get(
+        p.addr,
+        "/api/services",
+        &[("CF-Connecting-IP", "203.0.113.9")],
+    )
+    .unwrap()
+    .json();
+    assert_eq!(svc(&public, "db")["reason"], "HTTP 502");
+    assert!(!public.to_string().contains("10.1.2.3"));
+    let page = get(p.addr, "/", &[("CF-Connecting-IP", "203.0.113.9")])
+        .unwrap()
+        .text();
+    assert!(page.contains("HTTP 502") && !page.contains("10.1.2.3"));
 }
