@@ -593,7 +593,7 @@ fn type_to_launch_filters_and_opens() {
     s.goto(&portal.url("/"));
     assert_eq!(
         s.js(
-            "return document.querySelector('#find').offsetParent === null;",
+            "const f = document.querySelector('#find'); return f.hidden && getComputedStyle(f).visibility === 'hidden';",
             json!([])
         ),
         true
