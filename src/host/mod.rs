@@ -87,7 +87,12 @@ pub struct Sample {
 pub struct Cpu {
     /// Busy share of all CPUs over the last interval; `None` until two samples exist.
     pub percent: Option<f64>,
+    /// Busy share of each online CPU, in the order of `core_ids`.
     pub cores: Vec<Option<f64>>,
+    /// The kernel's number of each entry of `cores` (`cpu2` is 2): with a CPU offline,
+    /// positions and ids differ.
+    #[serde(default)]
+    pub core_ids: Vec<u32>,
     pub count: usize,
     pub iowait_percent: Option<f64>,
     pub steal_percent: Option<f64>,

@@ -278,7 +278,11 @@ impl SystemView {
                         x: format!("{}", i * 4),
                         y: format!("{:.1}", CORES_H - h),
                         h: format!("{h:.1}"),
-                        label: format!("core {i}: {}", pct(*p)),
+                        label: format!(
+                            "core {}: {}",
+                            c.core_ids.get(i).copied().unwrap_or(i as u32),
+                            pct(*p)
+                        ),
                         level: level(*p, 75.0, 90.0),
                     }
                 })
