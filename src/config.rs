@@ -341,29 +341,36 @@ pub struct HttpUrl(String);
 impl HttpUrl {
     /// Parses `value` for the key `key`; the error names both.
     pub fn parse(key: &str, value: &str) -> Result<Self, StartupError> {
-        let bad = |why: &str| StartupError::config(key, value, why);
+        let v = Self::check(value).map_err(|why| StartupError::config(key, value, why))?;
+        Ok(HttpUrl(v.trim_end_matches('/').to_string()))
+    }
+
+    /// The one rule for a link we follow or put in an `href` (configured or from an
+    /// upstream): absolute `http://` or `https://` with a host, no credentials, no white
+    /// space or control characters, at most 2048 characters. Gives the trimmed text, or
+    /// why not.
+    pub fn check(value: &str) -> Result<&str, &'static str> {
         let v = value.trim();
         if v.len() > 2048 {
-            return Err(bad("is longer than 2048 characters"));
+            return Err("is longer than 2048 characters");
         }
         if v.chars().any(|c| c.is_control() || c.is_whitespace()) {
-            return Err(bad("contains spaces or control characters"));
+            return Err("contains spaces or control characters");
         }
-        let uri: ureq::http::Uri = v.parse().map_err(|_| bad("is not a URL"))?;
-        match uri.scheme_str() {
-            Some("http") | Some("https") => {}
-            _ => return Err(bad("is not an http:// or https:// URL")),
+        let uri: ureq::http::Uri = v.parse().map_err(|_| "is not a URL")?;
+        if !matches!(uri.scheme_str(), Some("http") | Some("https")) {
+            return Err("is not an http:// or https:// URL");
         }
         let Some(authority) = uri.authority() else {
-            return Err(bad("has no host"));
+            return Err("has no host");
         };
         if authority.as_str().contains('@') {
-            return Err(bad("must not carry credentials (user:password@)"));
+            return Err("must not carry credentials (user:password@)");
         }
         if authority.host().is_empty() {
-            return Err(bad("has no host"));
+            return Err("has no host");
         }
-        Ok(HttpUrl(v.trim_end_matches('/').to_string()))
+        Ok(v)
     }
 
     pub fn as_str(&self) -> &str {
