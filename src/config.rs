@@ -1083,7 +1083,7 @@ pub fn default_services() -> Vec<Service> {
 }
 
 impl Config {
-    /// The effective configuration as TOML-like text, secrets masked (for `check-config`).
+    /// The effective configuration as pretty JSON, secrets masked (for `check-config`).
     pub fn to_pretty_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("(cannot print: {e})"))
     }
