@@ -150,13 +150,35 @@ pub struct Temperature {
     pub celsius: f64,
 }
 
+/// Whose namespace the portal sees: the host's, or only its own container's.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Namespace {
+    Host,
+    #[default]
+    Container,
+}
+
+impl Namespace {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Namespace::Host => "host",
+            Namespace::Container => "container",
+        }
+    }
+}
+
+impl std::fmt::Display for Namespace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// What this process can see of the host, and where it reads it from.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct View {
-    /// "host" or "container".
-    pub pid_namespace: String,
-    /// "host" or "container".
-    pub net_namespace: String,
+    pub pid_namespace: Namespace,
+    pub net_namespace: Namespace,
     /// Where the host is read from: the owner's only (left out for the public).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proc: Option<String>,
