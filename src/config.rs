@@ -102,13 +102,19 @@ pub struct Overrides {
         value_name = "FILE"
     )]
     pub forgejo_token_file: Option<PathBuf>,
-    /// Forgejo token (environment only; see --forgejo-token-file).
+    /// Refused: a token on the command line is visible to every user in `ps`. Parsed only
+    /// so that using it gets an error that says where the token goes instead.
     #[arg(
         long = "forgejo-token",
-        env = "KITEPORTAL_FORGEJO_TOKEN",
+        global = true,
         hide = true,
-        hide_env_values = true
+        num_args = 0..=1,
+        default_missing_value = "",
+        value_name = "TOKEN"
     )]
+    pub forgejo_token_flag: Option<String>,
+    /// The Forgejo token from the environment (`KITEPORTAL_FORGEJO_TOKEN`); there is no flag.
+    #[arg(skip = std::env::var("KITEPORTAL_FORGEJO_TOKEN").ok())]
     pub forgejo_token: Option<String>,
 }
 
@@ -591,8 +597,29 @@ pub fn parse_toml(text: &str) -> Result<FileConfig, String> {
 }
 
 fn read_bounded(path: &Path, max: u64) -> Result<String, String> {
+    read_bounded_from(std::fs::File::open(path), max)
+}
+
+/// Like [`read_bounded`] for a file that must be a regular file (the token file): a FIFO
+/// there would block start-up until something writes to it.
+fn read_regular_bounded(path: &Path, max: u64) -> Result<String, String> {
+    read_bounded_from(
+        crate::files::open_regular(path).map_err(|e| {
+            // open_regular names the path; the key and value are named by the caller.
+            let msg = e.to_string();
+            let why = msg
+                .strip_prefix(&format!("{}: ", path.display()))
+                .unwrap_or(&msg)
+                .to_string();
+            std::io::Error::new(e.kind(), why)
+        }),
+        max,
+    )
+}
+
+fn read_bounded_from(f: std::io::Result<std::fs::File>, max: u64) -> Result<String, String> {
     use std::io::Read;
-    let f = std::fs::File::open(path).map_err(|e| format!("cannot be read: {e}"))?;
+    let f = f.map_err(|e| format!("cannot be read: {e}"))?;
     let mut text = String::new();
     f.take(max + 1)
         .read_to_string(&mut text)
@@ -814,6 +841,12 @@ pub fn build(o: &Overrides, file: FileConfig) -> Result<Config, StartupError> {
         Some(u) => Some(HttpUrl::parse("forgejo.url", &u)?),
         None => None,
     };
+    if o.forgejo_token_flag.is_some() {
+        return Err(StartupError::new(
+            "--forgejo-token is not accepted: a token on the command line shows in `ps`; \
+set KITEPORTAL_FORGEJO_TOKEN or forgejo.token_file (--forgejo-token-file)",
+        ));
+    }
     if ff.token.is_some() && ff.token_file.is_some() {
         return Err(StartupError::config(
             "forgejo.token",
@@ -824,7 +857,7 @@ pub fn build(o: &Overrides, file: FileConfig) -> Result<Config, StartupError> {
     let token = if let Some(t) = o.forgejo_token.clone().filter(|t| !t.is_empty()) {
         Some(check_token("KITEPORTAL_FORGEJO_TOKEN", t)?)
     } else if let Some(p) = o.forgejo_token_file.clone().or(ff.token_file) {
-        let text = read_bounded(&p, MAX_TOKEN_BYTES).map_err(|why| {
+        let text = read_regular_bounded(&p, MAX_TOKEN_BYTES).map_err(|why| {
             StartupError::config("forgejo.token_file", &p.display().to_string(), &why)
         })?;
         Some(check_token("forgejo.token_file", text.trim().to_string())?)

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod feeds;
+pub mod files;
 pub mod host;
 pub mod hub;
 pub mod routes;

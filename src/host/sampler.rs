@@ -5,7 +5,8 @@
 use std::collections::BTreeMap;
 use std::io;
 use std::path::PathBuf;
-use std::time::Instant;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
 
@@ -158,8 +159,17 @@ fn publish(state: &AppState, sample: Sample) {
     state.hub.publish("metrics", &published.json);
 }
 
+/// How long start-up waits for the first sample before listening without it. Every read
+/// is non-blocking and statvfs has its own deadline, so the first sample takes well under
+/// a second; this only bounds what cannot be foreseen (a stuck `open` on a hung mount).
+pub const PRIME_DEADLINE: Duration = Duration::from_secs(3);
+
 /// Takes the first sample now (so `/api/metrics` has one before the server listens),
 /// warns when the host view is missing, then samples every `metrics.interval`.
+///
+/// The sampling runs on its own thread from the first sample on: start-up waits for that
+/// first sample at most [`PRIME_DEADLINE`], then says so and goes on (the watchdog in
+/// [`super::MetricsStore::stalled`] reports a sampler that never publishes).
 pub fn start(state: &AppState, tasks: &mut Tasks) -> io::Result<()> {
     let mut sampler = Sampler::new(&state.config.host, &state.config.metrics);
     match view::warning(sampler.view()) {
@@ -171,10 +181,10 @@ pub fn start(state: &AppState, tasks: &mut Tasks) -> io::Result<()> {
             sampler.view.root
         ),
     }
-    publish(state, sampler.sample());
     let interval = state.config.metrics.interval;
     let st = state.clone();
-    let mut next = Instant::now() + interval;
+    let (primed_tx, primed_rx) = mpsc::sync_channel::<()>(1);
+    let mut next = Instant::now();
     tasks.spawn("sampler", move |sd| {
         // Ticks on a fixed schedule (no drift by the sample's own duration); after a
         // stall (suspend, overload) it samples at once and starts a fresh schedule.
@@ -185,11 +195,20 @@ pub fn start(state: &AppState, tasks: &mut Tasks) -> io::Result<()> {
                 break;
             }
             publish(&st, sampler.sample());
+            let _ = primed_tx.try_send(());
             next += interval;
             let now = Instant::now();
             if next + interval < now {
                 next = now + interval;
             }
         }
-    })
+    })?;
+    if primed_rx.recv_timeout(PRIME_DEADLINE).is_err() {
+        log::warn!(
+            "the first host sample did not finish within {}s; listening without it \
+(/api/metrics answers 503 until it does, /api/health reports the sampler)",
+            PRIME_DEADLINE.as_secs()
+        );
+    }
+    Ok(())
 }

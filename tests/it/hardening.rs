@@ -272,3 +272,67 @@ fn soak_memory_stays_flat() {
         "RSS grew from {after_warmup} to {end} KiB"
     );
 }
+
+/// A copy of the fake host tree with `files` (relative to it) replaced by FIFOs.
+fn host_with_fifos(files: &[&str]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let st = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(crate::common::fixture("host/."))
+        .arg(dir.path())
+        .status()
+        .unwrap();
+    assert!(st.success());
+    for f in files {
+        let p = dir.path().join(f);
+        std::fs::remove_file(&p).unwrap();
+        let st = std::process::Command::new("mkfifo")
+            .arg(&p)
+            .status()
+            .unwrap();
+        assert!(st.success());
+    }
+    dir
+}
+
+#[test]
+fn a_fifo_in_the_host_tree_neither_blocks_start_up_nor_freezes_the_sampler() {
+    let host = host_with_fifos(&["proc/meminfo", "sys/class/hwmon/hwmon1/temp1_input"]);
+    let t = Instant::now();
+    // Before the fix the first sample blocked in open(2) forever: nothing listened.
+    let p = Portal::builder()
+        .config("[metrics]\ninterval = \"250ms\"")
+        .env("HOST_PROC", host.path().join("proc").to_str().unwrap())
+        .env("HOST_SYS", host.path().join("sys").to_str().unwrap())
+        .env("HOST_ROOT", host.path().join("root").to_str().unwrap())
+        .start();
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+    let first = get(p.addr, "/api/metrics", &[]).unwrap().json();
+    assert!(first["memory"].is_null(), "{first}");
+    let why = first["errors"]["memory"].as_str().unwrap_or_default();
+    assert!(why.contains("not a regular file"), "{first}");
+    assert!(why.contains("meminfo"), "{first}");
+    assert!(!first["cpu"].is_null(), "{first}");
+    // The sampler keeps publishing and health stays ok.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let m = get(p.addr, "/api/metrics", &[]).unwrap().json();
+        if m["timestamp"] != first["timestamp"] {
+            assert!(m["errors"].get("sampler").is_none(), "{m}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "timestamp frozen: {m}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let h = get(p.addr, "/api/health", &[]).unwrap();
+    assert_eq!((h.status, h.text()), (200, r#"{"ok":true}"#.to_string()));
+    let prom = get(p.addr, "/metrics", &[]).unwrap().text();
+    assert!(
+        prom.lines().any(|l| l == "kiteportal_sampler_stale 0"),
+        "{prom}"
+    );
+    assert!(
+        prom.contains("kiteportal_sampler_last_success_timestamp_seconds "),
+        "{prom}"
+    );
+}
