@@ -5,6 +5,7 @@
 //! Flow: sources (`host`, `feeds`) → background tasks (`background`, `tasks`) →
 //! shared state (`state`, `hub`) → routes (`routes`), served by `server`.
 
+pub mod access_log;
 pub mod background;
 pub mod cli;
 pub mod config;

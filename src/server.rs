@@ -9,9 +9,10 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue, ALLOW};
 use actix_web::http::{Method, StatusCode};
-use actix_web::middleware::{Condition, DefaultHeaders, Logger};
+use actix_web::middleware::{Condition, DefaultHeaders};
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 
+use crate::access_log::TARGET as ACCESS_LOG;
 use crate::config::Config;
 use crate::error::StartupError;
 use crate::state::AppState;
@@ -24,9 +25,6 @@ font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-ac
 frame-ancestors 'none'";
 
 const ALLOWED: &str = "GET, HEAD, OPTIONS";
-
-/// Log target of the access log (one line per request, at info level).
-const ACCESS_LOG: &str = "kiteportal::access";
 
 /// The headers every response carries.
 pub fn security_headers(host_name: &str) -> DefaultHeaders {
@@ -166,13 +164,11 @@ pub fn app(
         // is only installed when access logging is on (measured: bench/, docs/BENCHMARKS.md).
         .wrap(Condition::new(
             log::log_enabled!(target: ACCESS_LOG, log::Level::Info),
-            Logger::new("%{client}xi \"%r\" %s %b %{User-Agent}i %Dms")
-                .custom_request_replace("client", move |req| {
-                    client_ip(req.request(), &cfg)
-                        .map(|ip| ip.to_string())
-                        .unwrap_or_else(|| "-".into())
-                })
-                .log_target(ACCESS_LOG),
+            crate::access_log::logger(move |req| {
+                client_ip(req.request(), &cfg)
+                    .map(|ip| ip.to_string())
+                    .unwrap_or_else(|| "-".into())
+            }),
         ))
 }
 
