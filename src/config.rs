@@ -141,6 +141,7 @@ pub struct FileConfig {
     pub services: Option<Vec<FileService>>,
     pub peers: Option<Vec<FilePeer>>,
     pub stream: Option<FileStream>,
+    pub limits: Option<FileLimits>,
     pub trusted_proxies: Option<Vec<String>>,
 }
 
@@ -204,6 +205,12 @@ pub struct FileStream {
     pub max_clients: Option<i64>,
 }
 
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileLimits {
+    pub max_connections: Option<i64>,
+}
+
 // ---------------------------------------------------------------------------------------
 // The validated configuration.
 
@@ -221,6 +228,7 @@ pub struct Config {
     pub services: Vec<Service>,
     pub peers: Vec<Peer>,
     pub stream: StreamConfig,
+    pub limits: LimitsConfig,
     pub trusted_proxies: Vec<Cidr>,
 }
 
@@ -282,6 +290,21 @@ pub struct Peer {
 #[derive(Debug, Clone, Serialize)]
 pub struct StreamConfig {
     pub max_clients: usize,
+}
+
+/// Default of `limits.max_connections`: with this many idle connections open and
+/// `stream.max_clients` event streams, resident memory stays under 48 MiB, inside the
+/// compose file's 64 MiB limit with a margin (measured by `bench/growth`, recorded in
+/// docs/BENCHMARKS.md).
+pub const DEFAULT_MAX_CONNECTIONS: usize = 2048;
+/// Upper bound of `limits.max_connections`.
+pub const MAX_MAX_CONNECTIONS: i64 = 65_536;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LimitsConfig {
+    /// Open connections across all workers; beyond it the server stops accepting (new
+    /// connections wait in the kernel's backlog) until one closes.
+    pub max_connections: usize,
 }
 
 /// A secret that never prints: `Debug`, `Display` and `Serialize` all mask it.
@@ -565,6 +588,7 @@ pub const KEYS: &[&str] = &[
     "services",
     "peers",
     "stream.max_clients",
+    "limits.max_connections",
     "trusted_proxies",
 ];
 
@@ -735,6 +759,7 @@ pub fn build(o: &Overrides, file: FileConfig) -> Result<Config, StartupError> {
     let fw = file.weather.unwrap_or_default();
     let ff = file.forgejo.unwrap_or_default();
     let fs = file.stream.unwrap_or_default();
+    let fl = file.limits.unwrap_or_default();
 
     let bind_raw = o
         .bind
@@ -942,6 +967,18 @@ set KITEPORTAL_FORGEJO_TOKEN or forgejo.token_file (--forgejo-token-file)",
         }
     };
 
+    let max_connections = match fl.max_connections {
+        None => DEFAULT_MAX_CONNECTIONS,
+        Some(n) if (1..=MAX_MAX_CONNECTIONS).contains(&n) => n as usize,
+        Some(n) => {
+            return Err(StartupError::config(
+                "limits.max_connections",
+                &n.to_string(),
+                &format!("must be between 1 and {MAX_MAX_CONNECTIONS}"),
+            ))
+        }
+    };
+
     let trusted_proxies = match file.trusted_proxies {
         None => DEFAULT_TRUSTED_PROXIES
             .iter()
@@ -967,6 +1004,7 @@ set KITEPORTAL_FORGEJO_TOKEN or forgejo.token_file (--forgejo-token-file)",
         services,
         peers,
         stream: StreamConfig { max_clients },
+        limits: LimitsConfig { max_connections },
         trusted_proxies,
     })
 }
@@ -1067,6 +1105,7 @@ mod tests {
         assert!(c.forgejo.url.is_none());
         assert_eq!(c.forgejo.limit, 10);
         assert_eq!(c.stream.max_clients, 256);
+        assert_eq!(c.limits.max_connections, DEFAULT_MAX_CONNECTIONS);
         assert!(c.is_trusted_proxy("127.0.0.1".parse().unwrap()));
         assert!(c.is_trusted_proxy("172.18.0.5".parse().unwrap()));
         assert!(!c.is_trusted_proxy("8.8.8.8".parse().unwrap()));
@@ -1106,6 +1145,14 @@ mod tests {
                 "forgejo.token_file: '/nonexistent/token'",
             ),
             ("[stream]\nmax_clients = -3", "stream.max_clients: '-3'"),
+            (
+                "[limits]\nmax_connections = 0",
+                "limits.max_connections: '0' must be between 1 and 65536",
+            ),
+            (
+                "[limits]\nmax_connections = 70000",
+                "limits.max_connections: '70000'",
+            ),
             (
                 "trusted_proxies = [\"10.0.0.0/99\"]",
                 "trusted_proxies: '10.0.0.0/99'",
@@ -1199,7 +1246,8 @@ mod tests {
     fn keys_list_matches_the_file_format() {
         let mut keys = Vec::new();
         for top in fields_of(None) {
-            if ["host", "metrics", "weather", "forgejo", "stream"].contains(&top.as_str()) {
+            if ["host", "metrics", "weather", "forgejo", "stream", "limits"].contains(&top.as_str())
+            {
                 for f in fields_of(Some(&top)) {
                     keys.push(format!("{top}.{f}"));
                 }

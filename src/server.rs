@@ -172,9 +172,24 @@ pub fn app(
         ))
 }
 
+/// Most worker threads started: each holds a runtime and (with glibc) its own malloc
+/// arena, and the work per request is microseconds.
+pub const MAX_WORKERS: usize = 4;
+
+/// Worker threads and connections per worker for a total cap of `max_connections`.
+///
+/// actix's `max_connections` counts per worker, so the total is split evenly and rounded
+/// down (never above the configured cap); there are never more workers than connections.
+pub fn connection_split(max_connections: usize, cores: usize) -> (usize, usize) {
+    let workers = cores.clamp(1, MAX_WORKERS).min(max_connections.max(1));
+    (workers, (max_connections / workers).max(1))
+}
+
 /// Starts the background tasks, serves until SIGTERM/SIGINT, then stops everything.
 pub fn run(config: Config) -> Result<(), StartupError> {
     let bind = config.bind;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let (workers, per_worker) = connection_split(config.limits.max_connections, cores);
     let state = AppState::new(config);
     let mut tasks = Tasks::new(Shutdown::new());
     crate::background::start(&state, &mut tasks)
@@ -191,13 +206,18 @@ pub fn run(config: Config) -> Result<(), StartupError> {
             .client_request_timeout(Duration::from_secs(5))
             .client_disconnect_timeout(Duration::from_secs(1))
             .keep_alive(Duration::from_secs(30))
-            .max_connections(4096)
+            // limits.max_connections in total: beyond it the workers stop accepting and
+            // new connections wait in the backlog, so a flood of idle connections cannot
+            // grow memory past the container's limit.
+            .workers(workers)
+            .max_connections(per_worker)
             .backlog(1024)
             .shutdown_timeout(3)
             .disable_signals()
             .run();
         log::info!(
-            "kiteportal {} listening on http://{bind}",
+            "kiteportal {} listening on http://{bind} ({workers} workers, at most \
+{per_worker} connections each)",
             env!("CARGO_PKG_VERSION")
         );
         let handle = server.handle();
@@ -235,5 +255,19 @@ async fn wait_for_signal() {
             log::warn!("cannot install signal handlers; stop with SIGKILL");
             std::future::pending::<()>().await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_connection_cap_is_split_over_the_workers_never_above_it() {
+        assert_eq!(connection_split(2048, 2), (2, 1024));
+        assert_eq!(connection_split(2048, 64), (MAX_WORKERS, 512));
+        assert_eq!(connection_split(9, 2), (2, 4));
+        assert_eq!(connection_split(1, 8), (1, 1));
+        assert_eq!(connection_split(3, 0), (1, 3));
     }
 }

@@ -336,3 +336,52 @@ fn a_fifo_in_the_host_tree_neither_blocks_start_up_nor_freezes_the_sampler() {
         "{prom}"
     );
 }
+
+#[test]
+fn the_total_connection_cap_holds_and_frees_up_when_connections_close() {
+    let p = Portal::builder()
+        .config("[limits]\nmax_connections = 8")
+        .start();
+    let log = p.log_text();
+    assert!(log.contains("connections each"), "{log}");
+    // Eight idle connections (nothing sent) fill the cap: well inside the 5 s request
+    // timeout that would close them.
+    let mut idle: Vec<TcpStream> = (0..8)
+        .map(|_| TcpStream::connect(p.addr).unwrap())
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    // The ninth gets through the kernel's backlog but is not served.
+    let mut ninth = TcpStream::connect(p.addr).unwrap();
+    ninth
+        .write_all(b"GET /api/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    ninth
+        .set_read_timeout(Some(Duration::from_secs(1)))
+        .unwrap();
+    let mut buf = [0u8; 256];
+    match ninth.read(&mut buf) {
+        Err(e) => assert!(
+            matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ),
+            "{e}"
+        ),
+        Ok(n) => panic!(
+            "the ninth connection was served: {:?}",
+            String::from_utf8_lossy(&buf[..n])
+        ),
+    }
+    // Closing two lets the server accept again: the waiting one is answered.
+    idle.truncate(6);
+    ninth
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut got = Vec::new();
+    let _ = ninth.read_to_end(&mut got);
+    let head = String::from_utf8_lossy(&got);
+    assert!(head.starts_with("HTTP/1.1 200"), "{head:?}");
+    let r = get(p.addr, "/api/health", &[]).unwrap();
+    assert_eq!(r.status, 200);
+    drop(idle);
+}

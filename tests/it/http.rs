@@ -368,7 +368,9 @@ fn sigterm_stops_gracefully_with_exit_0() {
 /// Splits an access-log line (after the logger's `] ` prefix) into fields: bare words,
 /// or double-quoted strings with `\"`, `\\` and `\xNN` escapes, unescaped.
 fn access_fields(line: &str) -> Vec<Vec<u8>> {
-    let rest = line.split_once("kiteportal::access] ").map_or("", |(_, r)| r);
+    let rest = line
+        .split_once("kiteportal::access] ")
+        .map_or("", |(_, r)| r);
     let b = rest.as_bytes();
     let (mut out, mut i) = (Vec::new(), 0);
     while i < b.len() {
