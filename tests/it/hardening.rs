@@ -1,5 +1,6 @@
-//! Abuse from visitors: slow clients, oversized requests, stream floods, odd methods,
-//! SIGTERM under load, and a bounded soak that checks memory stays flat.
+//! Abuse from visitors and a hostile host: slow clients, oversized requests, stream
+//! floods, odd methods, the total connection cap, SIGTERM under load, FIFOs in the host
+//! tree, the sampler watchdog, and a bounded soak that checks memory stays flat.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -384,4 +385,80 @@ fn the_total_connection_cap_holds_and_frees_up_when_connections_close() {
     let r = get(p.addr, "/api/health", &[]).unwrap();
     assert_eq!(r.status, 200);
     drop(idle);
+}
+
+/// The app of the real binary (`server::app`) on a loopback socket, with no background
+/// tasks: the test plays the sampler, publishing into the store itself (or not).
+fn app_without_sampler() -> (std::net::SocketAddr, kiteportal::state::AppState) {
+    let file =
+        kiteportal::config::parse_toml("services = []\n[metrics]\ninterval = \"250ms\"").unwrap();
+    let config =
+        kiteportal::config::build(&kiteportal::config::Overrides::default(), file).unwrap();
+    let state = kiteportal::state::AppState::new(config);
+    let st = state.clone();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let server = actix_web::HttpServer::new(move || kiteportal::server::app(st.clone()))
+                .workers(1)
+                .disable_signals()
+                .bind("127.0.0.1:0")
+                .unwrap();
+            tx.send(server.addrs()[0]).unwrap();
+            server.run().await
+        })
+    });
+    (rx.recv().unwrap(), state)
+}
+
+#[test]
+fn a_sampler_silent_for_three_intervals_shows_in_health_metrics_and_prometheus() {
+    let (addr, state) = app_without_sampler();
+    let sample = kiteportal::host::Sample {
+        host: "testhost".into(),
+        ..Default::default()
+    };
+    state.metrics.publish(sample.clone());
+    let h = get(addr, "/api/health", &[]).unwrap();
+    assert_eq!((h.status, h.text()), (200, r#"{"ok":true}"#.to_string()));
+    let m = get(addr, "/api/metrics", &[]).unwrap().json();
+    assert_eq!(m["errors"], serde_json::json!({}));
+
+    // No publish for more than 3 × 250 ms.
+    std::thread::sleep(Duration::from_millis(1100));
+    let h = get(addr, "/api/health", &[]).unwrap();
+    assert_eq!(h.status, 503, "{}", h.text());
+    assert_eq!(h.header("cache-control"), Some("no-store"));
+    let body = h.json();
+    assert_eq!(body["ok"], false);
+    let why = body["error"].as_str().unwrap();
+    assert!(
+        why.starts_with("sampler has not published for ") && why.ends_with("s (interval 0.25s)"),
+        "{why}"
+    );
+    let m = get(addr, "/api/metrics", &[]).unwrap();
+    assert_eq!(m.status, 200);
+    let m = m.json();
+    assert!(
+        m["errors"]["sampler"]
+            .as_str()
+            .unwrap()
+            .starts_with("sampler has not published for "),
+        "{m}"
+    );
+    let prom = get(addr, "/metrics", &[]).unwrap().text();
+    assert!(
+        prom.lines().any(|l| l == "kiteportal_sampler_stale 1"),
+        "{prom}"
+    );
+
+    // A new sample clears it.
+    state.metrics.publish(sample);
+    let h = get(addr, "/api/health", &[]).unwrap();
+    assert_eq!(h.status, 200, "{}", h.text());
+    let prom = get(addr, "/metrics", &[]).unwrap().text();
+    assert!(
+        prom.lines().any(|l| l == "kiteportal_sampler_stale 0"),
+        "{prom}"
+    );
 }
