@@ -102,13 +102,19 @@ pub struct Overrides {
         value_name = "FILE"
     )]
     pub forgejo_token_file: Option<PathBuf>,
-    /// Forgejo token (environment only; see --forgejo-token-file).
+    /// Refused: a token on the command line is visible to every user in `ps`. Parsed only
+    /// so that using it gets an error that says where the token goes instead.
     #[arg(
         long = "forgejo-token",
-        env = "KITEPORTAL_FORGEJO_TOKEN",
+        global = true,
         hide = true,
-        hide_env_values = true
+        num_args = 0..=1,
+        default_missing_value = "",
+        value_name = "TOKEN"
     )]
+    pub forgejo_token_flag: Option<String>,
+    /// The Forgejo token from the environment (`KITEPORTAL_FORGEJO_TOKEN`); there is no flag.
+    #[arg(skip = std::env::var("KITEPORTAL_FORGEJO_TOKEN").ok())]
     pub forgejo_token: Option<String>,
 }
 
@@ -135,6 +141,7 @@ pub struct FileConfig {
     pub services: Option<Vec<FileService>>,
     pub peers: Option<Vec<FilePeer>>,
     pub stream: Option<FileStream>,
+    pub limits: Option<FileLimits>,
     pub trusted_proxies: Option<Vec<String>>,
     pub access: Option<FileAccess>,
 }
@@ -207,6 +214,12 @@ pub struct FileStream {
     pub heartbeat: Option<RawDuration>,
 }
 
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileLimits {
+    pub max_connections: Option<i64>,
+}
+
 // ---------------------------------------------------------------------------------------
 // The validated configuration.
 
@@ -224,6 +237,7 @@ pub struct Config {
     pub services: Vec<Service>,
     pub peers: Vec<Peer>,
     pub stream: StreamConfig,
+    pub limits: LimitsConfig,
     pub trusted_proxies: Vec<Cidr>,
     pub access: AccessConfig,
 }
@@ -299,6 +313,21 @@ pub struct StreamConfig {
     /// time within which a closed or stuck client's slot is found and freed.
     #[serde(with = "humantime_serde_compat")]
     pub heartbeat: Duration,
+}
+
+/// Default of `limits.max_connections`: with this many idle connections open and
+/// `stream.max_clients` event streams, resident memory stays under 48 MiB, inside the
+/// compose file's 64 MiB limit with a margin (measured by `bench/growth`, recorded in
+/// docs/BENCHMARKS.md).
+pub const DEFAULT_MAX_CONNECTIONS: usize = 2048;
+/// Upper bound of `limits.max_connections`.
+pub const MAX_MAX_CONNECTIONS: i64 = 65_536;
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct LimitsConfig {
+    /// Open connections across all workers; beyond it the server stops accepting (new
+    /// connections wait in the kernel's backlog) until one closes.
+    pub max_connections: usize,
 }
 
 /// A secret that never prints: `Debug`, `Display` and `Serialize` all mask it.
@@ -590,6 +619,7 @@ pub const KEYS: &[&str] = &[
     "peers",
     "stream.max_clients",
     "stream.heartbeat",
+    "limits.max_connections",
     "trusted_proxies",
     "access.private_networks",
     "access.public_metrics",
@@ -624,8 +654,29 @@ pub fn parse_toml(text: &str) -> Result<FileConfig, String> {
 }
 
 fn read_bounded(path: &Path, max: u64) -> Result<String, String> {
+    read_bounded_from(std::fs::File::open(path), max)
+}
+
+/// Like [`read_bounded`] for a file that must be a regular file (the token file): a FIFO
+/// there would block start-up until something writes to it.
+fn read_regular_bounded(path: &Path, max: u64) -> Result<String, String> {
+    read_bounded_from(
+        crate::files::open_regular(path).map_err(|e| {
+            // open_regular names the path; the key and value are named by the caller.
+            let msg = e.to_string();
+            let why = msg
+                .strip_prefix(&format!("{}: ", path.display()))
+                .unwrap_or(&msg)
+                .to_string();
+            std::io::Error::new(e.kind(), why)
+        }),
+        max,
+    )
+}
+
+fn read_bounded_from(f: std::io::Result<std::fs::File>, max: u64) -> Result<String, String> {
     use std::io::Read;
-    let f = std::fs::File::open(path).map_err(|e| format!("cannot be read: {e}"))?;
+    let f = f.map_err(|e| format!("cannot be read: {e}"))?;
     let mut text = String::new();
     f.take(max + 1)
         .read_to_string(&mut text)
@@ -741,6 +792,7 @@ pub fn build(o: &Overrides, file: FileConfig) -> Result<Config, StartupError> {
     let fw = file.weather.unwrap_or_default();
     let ff = file.forgejo.unwrap_or_default();
     let fs = file.stream.unwrap_or_default();
+    let fl = file.limits.unwrap_or_default();
 
     let bind_raw = o
         .bind
@@ -847,6 +899,12 @@ pub fn build(o: &Overrides, file: FileConfig) -> Result<Config, StartupError> {
         Some(u) => Some(HttpUrl::parse("forgejo.url", &u)?),
         None => None,
     };
+    if o.forgejo_token_flag.is_some() {
+        return Err(StartupError::new(
+            "--forgejo-token is not accepted: a token on the command line shows in `ps`; \
+set KITEPORTAL_FORGEJO_TOKEN or forgejo.token_file (--forgejo-token-file)",
+        ));
+    }
     if ff.token.is_some() && ff.token_file.is_some() {
         return Err(StartupError::config(
             "forgejo.token",
@@ -857,7 +915,7 @@ pub fn build(o: &Overrides, file: FileConfig) -> Result<Config, StartupError> {
     let token = if let Some(t) = o.forgejo_token.clone().filter(|t| !t.is_empty()) {
         Some(check_token("KITEPORTAL_FORGEJO_TOKEN", t)?)
     } else if let Some(p) = o.forgejo_token_file.clone().or(ff.token_file) {
-        let text = read_bounded(&p, MAX_TOKEN_BYTES).map_err(|why| {
+        let text = read_regular_bounded(&p, MAX_TOKEN_BYTES).map_err(|why| {
             StartupError::config("forgejo.token_file", &p.display().to_string(), &why)
         })?;
         Some(check_token("forgejo.token_file", text.trim().to_string())?)
@@ -955,6 +1013,17 @@ pub fn build(o: &Overrides, file: FileConfig) -> Result<Config, StartupError> {
             "is longer than 90s (proxies close idle responses after 100s)",
         ));
     }
+    let max_connections = match fl.max_connections {
+        None => DEFAULT_MAX_CONNECTIONS,
+        Some(n) if (1..=MAX_MAX_CONNECTIONS).contains(&n) => n as usize,
+        Some(n) => {
+            return Err(StartupError::config(
+                "limits.max_connections",
+                &n.to_string(),
+                &format!("must be between 1 and {MAX_MAX_CONNECTIONS}"),
+            ))
+        }
+    };
 
     let trusted_proxies = match file.trusted_proxies {
         None => DEFAULT_TRUSTED_PROXIES
@@ -985,6 +1054,7 @@ pub fn build(o: &Overrides, file: FileConfig) -> Result<Config, StartupError> {
             max_clients,
             heartbeat,
         },
+        limits: LimitsConfig { max_connections },
         trusted_proxies,
         access,
     })
@@ -1114,6 +1184,7 @@ mod tests {
         assert!(c.forgejo.url.is_none());
         assert_eq!(c.forgejo.limit, 10);
         assert_eq!(c.stream.max_clients, 256);
+        assert_eq!(c.limits.max_connections, DEFAULT_MAX_CONNECTIONS);
         assert!(c.is_trusted_proxy("127.0.0.1".parse().unwrap()));
         assert!(c.is_trusted_proxy("172.18.0.5".parse().unwrap()));
         assert!(!c.is_trusted_proxy("8.8.8.8".parse().unwrap()));
@@ -1153,6 +1224,14 @@ mod tests {
                 "forgejo.token_file: '/nonexistent/token'",
             ),
             ("[stream]\nmax_clients = -3", "stream.max_clients: '-3'"),
+            (
+                "[limits]\nmax_connections = 0",
+                "limits.max_connections: '0' must be between 1 and 65536",
+            ),
+            (
+                "[limits]\nmax_connections = 70000",
+                "limits.max_connections: '70000'",
+            ),
             (
                 "trusted_proxies = [\"10.0.0.0/99\"]",
                 "trusted_proxies: '10.0.0.0/99'",
@@ -1246,7 +1325,10 @@ mod tests {
     fn keys_list_matches_the_file_format() {
         let mut keys = Vec::new();
         for top in fields_of(None) {
-            if ["host", "metrics", "weather", "forgejo", "stream", "access"].contains(&top.as_str())
+            if [
+                "host", "metrics", "weather", "forgejo", "stream", "limits", "access",
+            ]
+            .contains(&top.as_str())
             {
                 for f in fields_of(Some(&top)) {
                     keys.push(format!("{top}.{f}"));

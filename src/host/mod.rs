@@ -21,6 +21,8 @@ use std::collections::BTreeMap;
 use std::io::{self, Read};
 use std::path::Path;
 
+pub use crate::files::open_regular;
+
 /// The largest procfs/sysfs file a source reads: `/proc/stat` on a 1024-core machine is
 /// about 100 KiB, so this leaves room without letting a bad file grow without bound.
 pub const MAX_FILE_BYTES: u64 = 1 << 20;
@@ -36,11 +38,11 @@ pub fn read_text(r: impl Read, buf: &mut String) -> io::Result<()> {
     Ok(())
 }
 
-/// Opens `path` and reads it into `buf` with [`read_text`]; the error names the file.
+/// Opens `path` (a regular file only, never blocking: [`open_regular`]) and reads it into
+/// `buf` with [`read_text`]; the error names the file.
 pub fn read_file(path: &Path, buf: &mut String) -> io::Result<()> {
-    std::fs::File::open(path)
-        .and_then(|f| read_text(f, buf))
-        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))
+    let f = open_regular(path)?;
+    read_text(f, buf).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))
 }
 
 /// An `InvalidData` error: the file was read but its content is not what the kernel writes.

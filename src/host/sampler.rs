@@ -1,6 +1,6 @@
 //! The sampler: reads every source once per `metrics.interval`, owns the previous
 //! counters and their instant to turn them into rates, and publishes each sample to the
-//! store and the live stream. Primed once before the server accepts connections.
+//! store and the live stream (see `background`).
 
 use std::collections::BTreeMap;
 use std::io;

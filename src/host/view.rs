@@ -70,7 +70,7 @@ pub fn detect(host: &HostConfig) -> View {
         init_pid: ns_inode(proc, "1", "pid"),
         self_net: ns_inode(proc, "self", "net"),
         init_net: ns_inode(proc, "1", "net"),
-        init_net_dev: std::fs::File::open(proc.join("1/net/dev")).is_ok(),
+        init_net_dev: super::open_regular(&proc.join("1/net/dev")).is_ok(),
     };
     let (pid, net) = classify(&ns);
     View {

@@ -323,9 +323,20 @@ const STATUSES: [FeedStatus; 5] = [
 /// Renders the exposition text.
 pub fn render(state: &AppState) -> String {
     let mut o = Out(String::with_capacity(8192));
+    let stalled = state.metrics.stalled();
     if let Some(p) = state.metrics.latest() {
         host_metrics(&mut o, &p.sample);
+        o.gauge(
+            "kiteportal_sampler_last_success_timestamp_seconds",
+            "When the sampler last published a sample (Unix time).",
+            Some(p.sample.timestamp.timestamp_millis() as f64 / 1000.0),
+        );
     }
+    o.gauge(
+        "kiteportal_sampler_stale",
+        "1 when the sampler has not published for 3 intervals (see /api/health), else 0.",
+        Some(u8::from(stalled.is_some())),
+    );
 
     let feeds = feed_rows(state);
     o.labelled(
