@@ -206,13 +206,14 @@ function renderSample(host, s) {
   setM("steal", pct(c && c.steal_percent));
   const cores = $("#cores");
   const list = c && Array.isArray(c.cores) ? c.cores : [];
+  const ids = c && Array.isArray(c.core_ids) ? c.core_ids : [];
   cores.setAttribute("viewBox", `0 0 ${Math.max(1, list.length) * 4} 32`);
   cores.setAttribute("width", String(Math.min(256, Math.max(1, list.length)) * 14));
   cores.replaceChildren(...list.flatMap((p, i) => {
     const h = (num(p) ? Math.min(100, Math.max(0, p)) : 0) / 100 * 31 + 1;
     const r = svgEl("rect", { x: i * 4, y: (32 - h).toFixed(1), width: 3, height: h.toFixed(1), "data-level": level(p, 75, 90) });
     const t = svgEl("title", {});
-    t.textContent = `core ${i}: ${pct(p)}`;
+    t.textContent = `core ${ids[i] ?? i}: ${pct(p)}`;
     r.append(t);
     return [svgEl("rect", { class: "trk", x: i * 4, width: 3, height: 32 }), r];
   }));

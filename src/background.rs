@@ -63,8 +63,15 @@ fn publish(state: &AppState, sample: Sample) {
     );
 }
 
-/// Takes the first sample now (so `/api/metrics` has one before the server listens),
-/// warns when the host view is missing, then samples every `metrics.interval`.
+/// How long start-up waits for the first sample before listening without it. Every read
+/// is non-blocking and statvfs has its own deadline, so the first sample takes well under
+/// a second; this only bounds what cannot be foreseen (a stuck `open` on a hung mount).
+pub const PRIME_DEADLINE: Duration = Duration::from_secs(3);
+
+/// Warns when the host view is missing, then samples every `metrics.interval` on the
+/// sampler thread. Start-up waits for the first sample (so `/api/metrics` has one before
+/// the server listens) at most [`PRIME_DEADLINE`], then says so and goes on: the store's
+/// watchdog reports a sampler that never publishes.
 fn start_sampler(state: &AppState, tasks: &mut Tasks) -> io::Result<()> {
     let config = state.config();
     let mut sampler = Sampler::new(&config.host, &config.metrics);
@@ -77,10 +84,10 @@ fn start_sampler(state: &AppState, tasks: &mut Tasks) -> io::Result<()> {
             config.host.root.display()
         ),
     }
-    publish(state, sampler.sample());
     let interval = config.metrics.interval;
     let st = state.clone();
-    let mut next = Instant::now() + interval;
+    let (primed_tx, primed_rx) = std::sync::mpsc::sync_channel::<()>(1);
+    let mut next = Instant::now();
     tasks.spawn("sampler", move |sd| {
         // Ticks on a fixed schedule (no drift by the sample's own duration); after a
         // stall (suspend, overload) it samples at once and starts a fresh schedule.
@@ -91,11 +98,20 @@ fn start_sampler(state: &AppState, tasks: &mut Tasks) -> io::Result<()> {
                 break;
             }
             publish(&st, sampler.sample());
+            let _ = primed_tx.try_send(());
             next += interval;
             let now = Instant::now();
             if next + interval < now {
                 next = now + interval;
             }
         }
-    })
+    })?;
+    if primed_rx.recv_timeout(PRIME_DEADLINE).is_err() {
+        log::warn!(
+            "the first host sample did not finish within {}s; listening without it \
+             (/api/metrics answers 503 until it does, /api/health reports the sampler)",
+            PRIME_DEADLINE.as_secs()
+        );
+    }
+    Ok(())
 }

@@ -102,13 +102,19 @@ pub struct Overrides {
         value_name = "FILE"
     )]
     pub forgejo_token_file: Option<PathBuf>,
-    /// Forgejo token (environment only; see --forgejo-token-file).
+    /// Refused: a token on the command line is visible to every user in `ps`. Parsed only
+    /// so that using it gets an error that says where the token goes instead.
     #[arg(
         long = "forgejo-token",
-        env = "KITEPORTAL_FORGEJO_TOKEN",
+        global = true,
         hide = true,
-        hide_env_values = true
+        num_args = 0..=1,
+        default_missing_value = "",
+        value_name = "TOKEN"
     )]
+    pub forgejo_token_flag: Option<String>,
+    /// The Forgejo token from the environment (`KITEPORTAL_FORGEJO_TOKEN`); there is no flag.
+    #[arg(skip = std::env::var("KITEPORTAL_FORGEJO_TOKEN").ok())]
     pub forgejo_token: Option<String>,
     /// Directory for state kept across restarts (the service history); unset keeps it
     /// in memory only.
@@ -139,6 +145,7 @@ pub struct FileConfig {
     pub services: Option<Vec<FileService>>,
     pub peers: Option<Vec<FilePeer>>,
     pub stream: Option<FileStream>,
+    pub limits: Option<FileLimits>,
     pub trusted_proxies: Option<Vec<String>>,
     pub state_dir: Option<PathBuf>,
     pub uptime_kuma: Option<FileUptimeKuma>,
@@ -221,6 +228,12 @@ pub struct FileStream {
     pub heartbeat: Option<RawDuration>,
 }
 
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileLimits {
+    pub max_connections: Option<i64>,
+}
+
 // ---------------------------------------------------------------------------------------
 // The validated configuration.
 
@@ -238,6 +251,7 @@ pub struct Config {
     pub services: Vec<Service>,
     pub peers: Vec<Peer>,
     pub stream: StreamConfig,
+    pub limits: LimitsConfig,
     pub trusted_proxies: Vec<Cidr>,
     /// Where the service history is kept across restarts; `None`: memory only.
     pub state_dir: Option<PathBuf>,
@@ -328,6 +342,21 @@ pub struct StreamConfig {
     pub heartbeat: Duration,
 }
 
+/// Default of `limits.max_connections`: with this many idle connections open and
+/// `stream.max_clients` event streams, resident memory stays under 48 MiB, inside the
+/// compose file's 64 MiB limit with a margin (measured by `bench/growth`, recorded in
+/// docs/BENCHMARKS.md).
+pub const DEFAULT_MAX_CONNECTIONS: usize = 2048;
+/// Upper bound of `limits.max_connections`.
+pub const MAX_MAX_CONNECTIONS: i64 = 65_536;
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct LimitsConfig {
+    /// Open connections across all workers; beyond it the server stops accepting (new
+    /// connections wait in the kernel's backlog) until one closes.
+    pub max_connections: usize,
+}
+
 /// A secret that never prints: `Debug`, `Display` and `Serialize` all mask it.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
@@ -368,29 +397,36 @@ pub struct HttpUrl(String);
 impl HttpUrl {
     /// Parses `value` for the key `key`; the error names both.
     pub fn parse(key: &str, value: &str) -> Result<Self, StartupError> {
-        let bad = |why: &str| StartupError::config(key, value, why);
+        let v = Self::check(value).map_err(|why| StartupError::config(key, value, why))?;
+        Ok(HttpUrl(v.trim_end_matches('/').to_string()))
+    }
+
+    /// The one rule for a link we follow or put in an `href` (configured or from an
+    /// upstream): absolute `http://` or `https://` with a host, no credentials, no white
+    /// space or control characters, at most 2048 characters. Gives the trimmed text, or
+    /// why not.
+    pub fn check(value: &str) -> Result<&str, &'static str> {
         let v = value.trim();
         if v.len() > 2048 {
-            return Err(bad("is longer than 2048 characters"));
+            return Err("is longer than 2048 characters");
         }
         if v.chars().any(|c| c.is_control() || c.is_whitespace()) {
-            return Err(bad("contains spaces or control characters"));
+            return Err("contains spaces or control characters");
         }
-        let uri: ureq::http::Uri = v.parse().map_err(|_| bad("is not a URL"))?;
-        match uri.scheme_str() {
-            Some("http") | Some("https") => {}
-            _ => return Err(bad("is not an http:// or https:// URL")),
+        let uri: ureq::http::Uri = v.parse().map_err(|_| "is not a URL")?;
+        if !matches!(uri.scheme_str(), Some("http") | Some("https")) {
+            return Err("is not an http:// or https:// URL");
         }
         let Some(authority) = uri.authority() else {
-            return Err(bad("has no host"));
+            return Err("has no host");
         };
         if authority.as_str().contains('@') {
-            return Err(bad("must not carry credentials (user:password@)"));
+            return Err("must not carry credentials (user:password@)");
         }
         if authority.host().is_empty() {
-            return Err(bad("has no host"));
+            return Err("has no host");
         }
-        Ok(HttpUrl(v.trim_end_matches('/').to_string()))
+        Ok(v)
     }
 
     pub fn as_str(&self) -> &str {
@@ -610,6 +646,7 @@ pub const KEYS: &[&str] = &[
     "peers",
     "stream.max_clients",
     "stream.heartbeat",
+    "limits.max_connections",
     "trusted_proxies",
     "state_dir",
     "uptime_kuma.url",
@@ -647,8 +684,29 @@ pub fn parse_toml(text: &str) -> Result<FileConfig, String> {
 }
 
 fn read_bounded(path: &Path, max: u64) -> Result<String, String> {
+    read_bounded_from(std::fs::File::open(path), max)
+}
+
+/// Like [`read_bounded`] for a file that must be a regular file (the token file): a FIFO
+/// there would block start-up until something writes to it.
+fn read_regular_bounded(path: &Path, max: u64) -> Result<String, String> {
+    read_bounded_from(
+        crate::files::open_regular(path).map_err(|e| {
+            // open_regular names the path; the key and value are named by the caller.
+            let msg = e.to_string();
+            let why = msg
+                .strip_prefix(&format!("{}: ", path.display()))
+                .unwrap_or(&msg)
+                .to_string();
+            std::io::Error::new(e.kind(), why)
+        }),
+        max,
+    )
+}
+
+fn read_bounded_from(f: std::io::Result<std::fs::File>, max: u64) -> Result<String, String> {
     use std::io::Read;
-    let f = std::fs::File::open(path).map_err(|e| format!("cannot be read: {e}"))?;
+    let f = f.map_err(|e| format!("cannot be read: {e}"))?;
     let mut text = String::new();
     f.take(max + 1)
         .read_to_string(&mut text)
@@ -764,6 +822,7 @@ pub fn build(o: &Overrides, file: FileConfig) -> Result<Config, StartupError> {
     let fw = file.weather.unwrap_or_default();
     let ff = file.forgejo.unwrap_or_default();
     let fs = file.stream.unwrap_or_default();
+    let fl = file.limits.unwrap_or_default();
 
     let bind_raw = o
         .bind
@@ -870,6 +929,12 @@ pub fn build(o: &Overrides, file: FileConfig) -> Result<Config, StartupError> {
         Some(u) => Some(HttpUrl::parse("forgejo.url", &u)?),
         None => None,
     };
+    if o.forgejo_token_flag.is_some() {
+        return Err(StartupError::new(
+            "--forgejo-token is not accepted: a token on the command line shows in `ps`; \
+set KITEPORTAL_FORGEJO_TOKEN or forgejo.token_file (--forgejo-token-file)",
+        ));
+    }
     if ff.token.is_some() && ff.token_file.is_some() {
         return Err(StartupError::config(
             "forgejo.token",
@@ -880,7 +945,7 @@ pub fn build(o: &Overrides, file: FileConfig) -> Result<Config, StartupError> {
     let token = if let Some(t) = o.forgejo_token.clone().filter(|t| !t.is_empty()) {
         Some(check_token("KITEPORTAL_FORGEJO_TOKEN", t)?)
     } else if let Some(p) = o.forgejo_token_file.clone().or(ff.token_file) {
-        let text = read_bounded(&p, MAX_TOKEN_BYTES).map_err(|why| {
+        let text = read_regular_bounded(&p, MAX_TOKEN_BYTES).map_err(|why| {
             StartupError::config("forgejo.token_file", &p.display().to_string(), &why)
         })?;
         Some(check_token("forgejo.token_file", text.trim().to_string())?)
@@ -978,6 +1043,17 @@ pub fn build(o: &Overrides, file: FileConfig) -> Result<Config, StartupError> {
             "is longer than 90s (proxies close idle responses after 100s)",
         ));
     }
+    let max_connections = match fl.max_connections {
+        None => DEFAULT_MAX_CONNECTIONS,
+        Some(n) if (1..=MAX_MAX_CONNECTIONS).contains(&n) => n as usize,
+        Some(n) => {
+            return Err(StartupError::config(
+                "limits.max_connections",
+                &n.to_string(),
+                &format!("must be between 1 and {MAX_MAX_CONNECTIONS}"),
+            ))
+        }
+    };
 
     let trusted_proxies = match file.trusted_proxies {
         None => DEFAULT_TRUSTED_PROXIES
@@ -1061,6 +1137,7 @@ pub fn build(o: &Overrides, file: FileConfig) -> Result<Config, StartupError> {
             max_clients,
             heartbeat,
         },
+        limits: LimitsConfig { max_connections },
         trusted_proxies,
         state_dir,
         uptime_kuma,
@@ -1166,7 +1243,7 @@ pub fn default_services() -> Vec<Service> {
 }
 
 impl Config {
-    /// The effective configuration as TOML-like text, secrets masked (for `check-config`).
+    /// The effective configuration as pretty JSON, secrets masked (for `check-config`).
     pub fn to_pretty_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("(cannot print: {e})"))
     }
@@ -1197,6 +1274,7 @@ mod tests {
         assert!(c.forgejo.url.is_none());
         assert_eq!(c.forgejo.limit, 10);
         assert_eq!(c.stream.max_clients, 256);
+        assert_eq!(c.limits.max_connections, DEFAULT_MAX_CONNECTIONS);
         assert!(c.is_trusted_proxy("127.0.0.1".parse().unwrap()));
         assert!(c.is_trusted_proxy("172.18.0.5".parse().unwrap()));
         assert!(!c.is_trusted_proxy("8.8.8.8".parse().unwrap()));
@@ -1236,6 +1314,14 @@ mod tests {
                 "forgejo.token_file: '/nonexistent/token'",
             ),
             ("[stream]\nmax_clients = -3", "stream.max_clients: '-3'"),
+            (
+                "[limits]\nmax_connections = 0",
+                "limits.max_connections: '0' must be between 1 and 65536",
+            ),
+            (
+                "[limits]\nmax_connections = 70000",
+                "limits.max_connections: '70000'",
+            ),
             (
                 "trusted_proxies = [\"10.0.0.0/99\"]",
                 "trusted_proxies: '10.0.0.0/99'",
@@ -1348,6 +1434,7 @@ mod tests {
                 "weather",
                 "forgejo",
                 "stream",
+                "limits",
                 "uptime_kuma",
                 "access",
             ]

@@ -6,11 +6,13 @@
 //! shared state (`state`, `hub`) → routes (`routes`), served by `server`.
 
 pub mod access;
+pub mod access_log;
 pub mod background;
 pub mod cli;
 pub mod config;
 pub mod error;
 pub mod feeds;
+pub mod files;
 pub mod host;
 pub mod hub;
 pub mod reload;

@@ -46,6 +46,7 @@ pub fn changes(old: &Config, new: &Config) -> Changes {
         ("bind", old.bind != new.bind),
         ("host", old.host != new.host),
         ("metrics", old.metrics != new.metrics),
+        ("limits", old.limits != new.limits),
     ];
     c.need_restart = restart
         .into_iter()
@@ -61,6 +62,7 @@ pub fn keep_restart_only(old: &Config, mut new: Config) -> Config {
     new.bind = old.bind;
     new.host = old.host.clone();
     new.metrics = old.metrics.clone();
+    new.limits = old.limits.clone();
     new
 }
 

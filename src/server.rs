@@ -8,11 +8,12 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue, ALLOW};
 use actix_web::http::{Method, StatusCode};
-use actix_web::middleware::{Condition, DefaultHeaders, Logger};
+use actix_web::middleware::{Condition, DefaultHeaders};
 use actix_web::{web, App, HttpResponse, HttpServer};
 
 use std::sync::{Arc, Mutex};
 
+use crate::access_log::TARGET as ACCESS_LOG;
 use crate::config::{Config, Overrides};
 use crate::error::StartupError;
 use crate::state::AppState;
@@ -24,9 +25,6 @@ font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-ac
 frame-ancestors 'none'";
 
 const ALLOWED: &str = "GET, HEAD, OPTIONS";
-
-/// Log target of the access log (one line per request, at info level).
-const ACCESS_LOG: &str = "kiteportal::access";
 
 /// The headers every response carries.
 pub fn security_headers(host_name: &str) -> DefaultHeaders {
@@ -134,20 +132,33 @@ pub fn app(
         // is only installed when access logging is on (measured: bench/, docs/BENCHMARKS.md).
         .wrap(Condition::new(
             log::log_enabled!(target: ACCESS_LOG, log::Level::Info),
-            Logger::new("%{client}xi \"%r\" %s %b %{User-Agent}i %Dms")
-                .custom_request_replace("client", move |req| {
-                    crate::routes::client::client_ip(req.request(), &cfg.config())
-                        .map(|ip| ip.to_string())
-                        .unwrap_or_else(|| "-".into())
-                })
-                .log_target(ACCESS_LOG),
+            crate::access_log::logger(move |req| {
+                crate::routes::client::client_ip(req.request(), &cfg.config())
+                    .map(|ip| ip.to_string())
+                    .unwrap_or_else(|| "-".into())
+            }),
         ))
+}
+
+/// Most worker threads started: each holds a runtime and (with glibc) its own malloc
+/// arena, and the work per request is microseconds.
+pub const MAX_WORKERS: usize = 4;
+
+/// Worker threads and connections per worker for a total cap of `max_connections`.
+///
+/// actix's `max_connections` counts per worker, so the total is split evenly and rounded
+/// down (never above the configured cap); there are never more workers than connections.
+pub fn connection_split(max_connections: usize, cores: usize) -> (usize, usize) {
+    let workers = cores.clamp(1, MAX_WORKERS).min(max_connections.max(1));
+    (workers, (max_connections / workers).max(1))
 }
 
 /// Starts the background tasks, serves until SIGTERM/SIGINT (SIGHUP reloads the
 /// configuration), then stops everything.
 pub fn run(config: Config, overrides: Overrides) -> Result<(), StartupError> {
     let bind = config.bind;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let (workers, per_worker) = connection_split(config.limits.max_connections, cores);
     let state = AppState::new(config);
     let background = crate::background::start(&state)
         .map_err(|e| StartupError::new(format!("cannot start background tasks: {e}")))?;
@@ -164,13 +175,18 @@ pub fn run(config: Config, overrides: Overrides) -> Result<(), StartupError> {
             .client_request_timeout(Duration::from_secs(5))
             .client_disconnect_timeout(Duration::from_secs(1))
             .keep_alive(Duration::from_secs(30))
-            .max_connections(4096)
+            // limits.max_connections in total: beyond it the workers stop accepting and
+            // new connections wait in the backlog, so a flood of idle connections cannot
+            // grow memory past the container's limit.
+            .workers(workers)
+            .max_connections(per_worker)
             .backlog(1024)
             .shutdown_timeout(3)
             .disable_signals()
             .run();
         log::info!(
-            "kiteportal {} listening on http://{bind}",
+            "kiteportal {} listening on http://{bind} ({workers} workers, at most \
+{per_worker} connections each)",
             env!("CARGO_PKG_VERSION")
         );
         let handle = server.handle();
@@ -230,3 +246,17 @@ async fn signals(state: &AppState, overrides: Overrides, background: SharedBackg
 }
 
 type SharedBackground = Arc<Mutex<Option<crate::background::Background>>>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_connection_cap_is_split_over_the_workers_never_above_it() {
+        assert_eq!(connection_split(2048, 2), (2, 1024));
+        assert_eq!(connection_split(2048, 64), (MAX_WORKERS, 512));
+        assert_eq!(connection_split(9, 2), (2, 4));
+        assert_eq!(connection_split(1, 8), (1, 1));
+        assert_eq!(connection_split(3, 0), (1, 3));
+    }
+}

@@ -141,14 +141,9 @@ fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
     cur.as_str().map(str::trim).filter(|s| !s.is_empty())
 }
 
-/// An upstream link we will put in an `href`: only absolute http(s), else `None`.
+/// An upstream link we will put in an `href`: the configuration's rule for URLs.
 fn safe_link(s: Option<&str>) -> Option<String> {
-    let s = s?;
-    let lower = s.to_ascii_lowercase();
-    let ok = (lower.starts_with("https://") || lower.starts_with("http://"))
-        && s.len() <= 2048
-        && !s.chars().any(|c| c.is_control() || c.is_whitespace());
-    ok.then(|| s.to_string())
+    crate::config::HttpUrl::check(s?).ok().map(str::to_string)
 }
 
 /// The repositories of a `/repos/search` answer (`{"ok": true, "data": […]}`), in the

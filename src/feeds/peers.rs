@@ -57,8 +57,6 @@ fn clean_sample(s: &mut Sample) {
     for t in s.temperatures.iter_mut().flatten() {
         name(&mut t.label);
     }
-    name(&mut s.view.pid_namespace);
-    name(&mut s.view.net_namespace);
     for p in [&mut s.view.proc, &mut s.view.sys, &mut s.view.root]
         .into_iter()
         .flatten()

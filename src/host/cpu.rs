@@ -1,10 +1,10 @@
 //! CPU time from `<proc>/stat`: the total and per-core tick counters, and the busy,
 //! iowait and steal shares between two readings.
 
-use std::io::{self, Read};
+use std::io;
 use std::path::Path;
 
-use super::{invalid, read_file, read_text, round2};
+use super::{invalid, read_file, round2};
 
 /// The tick counters of one `cpu` line. Columns a kernel does not write (older kernels
 /// have 4, 7, 8 or 9 of them) are 0.
@@ -127,13 +127,6 @@ pub fn parse_str(text: &str) -> io::Result<Stat> {
     Ok(Stat { total, cores })
 }
 
-/// Parses `/proc/stat` from a reader.
-pub fn parse(r: impl Read) -> io::Result<Stat> {
-    let mut buf = String::new();
-    read_text(r, &mut buf)?;
-    parse_str(&buf)
-}
-
 /// Reads `<proc>/stat` (using `buf` as scratch).
 pub fn read(proc: &Path, buf: &mut String) -> io::Result<Stat> {
     read_file(&proc.join("stat"), buf)?;
@@ -202,7 +195,7 @@ intr 4242 0 9\nctxt 4\nprocesses 3\nprocs_running 1\n";
 
     #[test]
     fn parses_every_kernel_layout() {
-        let s = parse(K2_6_9.as_bytes()).unwrap();
+        let s = parse_str(K2_6_9).unwrap();
         assert_eq!(s.total.user, 2255);
         assert_eq!(s.total.softirq, 456);
         assert_eq!(
@@ -213,12 +206,12 @@ intr 4242 0 9\nctxt 4\nprocesses 3\nprocs_running 1\n";
         assert_eq!(s.cores[1].0, 1);
         assert_eq!(s.cores[1].1.idle, 11313845);
 
-        let s = parse(K2_6_32.as_bytes()).unwrap();
+        let s = parse_str(K2_6_32).unwrap();
         assert_eq!(s.total.idle, 842486413);
         assert_eq!(s.total.guest, 0);
         assert_eq!(s.cores.len(), 2);
 
-        let s = parse(K5_15.as_bytes()).unwrap();
+        let s = parse_str(K5_15).unwrap();
         assert_eq!(s.total.guest, 300);
         assert_eq!(s.total.guest_nice, 7);
         assert_eq!(s.cores[0].1.steal, 5);
@@ -235,7 +228,7 @@ intr 4242 0 9\nctxt 4\nprocesses 3\nprocs_running 1\n";
             "cpu  1 2 3\n",
             "cpuX 1 2 3 4\ncpu  1 2 3 4\n",
         ] {
-            assert!(parse(bad.as_bytes()).is_err(), "{bad:?}");
+            assert!(parse_str(bad).is_err(), "{bad:?}");
         }
     }
 

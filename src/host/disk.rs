@@ -3,12 +3,12 @@
 //! so a hung network mount never stalls the sampler.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::io::{self, Read};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use super::{read_file, read_text, round2, Disk};
+use super::{read_file, round2, Disk};
 
 /// At most this many filesystems are reported (and probed, one thread each).
 pub const MAX_MOUNTS: usize = 64;
@@ -71,13 +71,6 @@ pub fn parse_str(text: &str) -> Vec<Mount> {
             })
         })
         .collect()
-}
-
-/// Parses a mounts file from a reader.
-pub fn parse(r: impl Read) -> io::Result<Vec<Mount>> {
-    let mut buf = String::new();
-    read_text(r, &mut buf)?;
-    Ok(parse_str(&buf))
 }
 
 /// Filesystems that hold no user data: kernel interfaces, memory-backed, images and
@@ -468,7 +461,7 @@ gvfsd-fuse /run/user/1000/gvfs fuse.gvfsd-fuse rw,nosuid,nodev,relatime,user_id=
 
     #[test]
     fn selects_real_storage_once() {
-        let got: Vec<(String, String, String)> = select(parse(HOST.as_bytes()).unwrap())
+        let got: Vec<(String, String, String)> = select(parse_str(HOST))
             .into_iter()
             .map(|m| (m.device, m.mount_point, m.fs))
             .collect();

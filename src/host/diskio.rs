@@ -2,10 +2,10 @@
 //! from partitions by `<sys>/block`, with loop, RAM and stacked devices left out.
 
 use std::collections::HashSet;
-use std::io::{self, Read};
+use std::io;
 use std::path::{Path, PathBuf};
 
-use super::{rate, read_file, read_text, round2, DiskIo};
+use super::{rate, read_file, round2, DiskIo};
 
 /// `diskstats` counts sectors of 512 bytes whatever the device's sector size.
 pub const SECTOR_BYTES: u64 = 512;
@@ -18,35 +18,18 @@ pub struct Counters {
     pub write_bytes: u64,
 }
 
-/// Parses `/proc/diskstats` text. Lines with fewer than 14 columns (the 7-column partition
-/// lines of 2.6 kernels) have no byte counters and are skipped.
+/// Parses `/proc/diskstats` text, one line at a time with procfs-core. Lines it refuses
+/// (the 7-column partition lines of 2.6 kernels, which have no byte counters, or junk)
+/// are skipped: one odd device must not hide the others.
 pub fn parse_str(text: &str) -> Vec<Counters> {
     text.lines()
-        .filter_map(|line| {
-            let mut cols = line.split_ascii_whitespace();
-            let device = cols.nth(2)?;
-            let rest: Vec<&str> = cols.take(7).collect();
-            if rest.len() < 7 {
-                return None;
-            }
-            // After the name: reads, reads merged, sectors read, ms reading,
-            // writes, writes merged, sectors written.
-            let read: u64 = rest[2].parse().ok()?;
-            let written: u64 = rest[6].parse().ok()?;
-            Some(Counters {
-                device: device.to_string(),
-                read_bytes: read.saturating_mul(SECTOR_BYTES),
-                write_bytes: written.saturating_mul(SECTOR_BYTES),
-            })
+        .filter_map(|line| procfs_core::DiskStat::from_line(line).ok())
+        .map(|d| Counters {
+            read_bytes: d.sectors_read.saturating_mul(SECTOR_BYTES),
+            write_bytes: d.sectors_written.saturating_mul(SECTOR_BYTES),
+            device: d.name,
         })
         .collect()
-}
-
-/// Parses `/proc/diskstats` from a reader.
-pub fn parse(r: impl Read) -> io::Result<Vec<Counters>> {
-    let mut buf = String::new();
-    read_text(r, &mut buf)?;
-    Ok(parse_str(&buf))
 }
 
 /// Devices whose I/O is not a disk's or is counted again on the disks below them:
@@ -182,7 +165,7 @@ mod tests {
 
     #[test]
     fn parses_whole_disks() {
-        let all = parse(TEXT.as_bytes()).unwrap();
+        let all = parse_str(TEXT);
         assert_eq!(all.len(), 10); // the 7-column sdb1 line has no byte counters
         let sys: HashSet<String> = [
             "loop0",

@@ -21,6 +21,8 @@ use std::collections::BTreeMap;
 use std::io::{self, Read};
 use std::path::Path;
 
+pub use crate::files::open_regular;
+
 /// The largest procfs/sysfs file a source reads: `/proc/stat` on a 1024-core machine is
 /// about 100 KiB, so this leaves room without letting a bad file grow without bound.
 pub const MAX_FILE_BYTES: u64 = 1 << 20;
@@ -36,11 +38,11 @@ pub fn read_text(r: impl Read, buf: &mut String) -> io::Result<()> {
     Ok(())
 }
 
-/// Opens `path` and reads it into `buf` with [`read_text`]; the error names the file.
+/// Opens `path` (a regular file only, never blocking: [`open_regular`]) and reads it into
+/// `buf` with [`read_text`]; the error names the file.
 pub fn read_file(path: &Path, buf: &mut String) -> io::Result<()> {
-    std::fs::File::open(path)
-        .and_then(|f| read_text(f, buf))
-        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))
+    let f = open_regular(path)?;
+    read_text(f, buf).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))
 }
 
 /// An `InvalidData` error: the file was read but its content is not what the kernel writes.
@@ -87,7 +89,12 @@ pub struct Sample {
 pub struct Cpu {
     /// Busy share of all CPUs over the last interval; `None` until two samples exist.
     pub percent: Option<f64>,
+    /// Busy share of each online CPU, in the order of `core_ids`.
     pub cores: Vec<Option<f64>>,
+    /// The kernel's number of each entry of `cores` (`cpu2` is 2): with a CPU offline,
+    /// positions and ids differ.
+    #[serde(default)]
+    pub core_ids: Vec<u32>,
     pub count: usize,
     pub iowait_percent: Option<f64>,
     pub steal_percent: Option<f64>,
@@ -145,13 +152,35 @@ pub struct Temperature {
     pub celsius: f64,
 }
 
+/// Whose namespace the portal sees: the host's, or only its own container's.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Namespace {
+    Host,
+    #[default]
+    Container,
+}
+
+impl Namespace {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Namespace::Host => "host",
+            Namespace::Container => "container",
+        }
+    }
+}
+
+impl std::fmt::Display for Namespace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// What this process can see of the host, and where it reads it from.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct View {
-    /// "host" or "container".
-    pub pid_namespace: String,
-    /// "host" or "container".
-    pub net_namespace: String,
+    pub pid_namespace: Namespace,
+    pub net_namespace: Namespace,
     /// Where the host is read from: the owner's only (left out for the public).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proc: Option<String>,

@@ -1,6 +1,6 @@
 //! The sampler: reads every source once per `metrics.interval`, owns the previous
 //! counters and their instant to turn them into rates, and publishes each sample to the
-//! store and the live stream. Primed once before the server accepts connections.
+//! store and the live stream (see `background`).
 
 use std::collections::BTreeMap;
 use std::io;
@@ -12,13 +12,34 @@ use chrono::Utc;
 use super::{cpu, disk, diskio, memory, network, sensors, system, view, Cpu, Sample, View};
 use crate::config::{HostConfig, MetricsConfig};
 
-/// Counters of the last sample, kept to compute the next sample's rates.
+/// Counters of the last sample, each with the instant it was read, kept to compute the
+/// next sample's rates. Each counter has its own instant: a slow mount probe between two
+/// reads must not stretch one counter's interval.
 #[derive(Default)]
 struct Previous {
     at: Option<Instant>,
     cpu: Option<cpu::Stat>,
-    disk_io: Option<Vec<diskio::Counters>>,
-    network: Option<Vec<network::Counters>>,
+    disk_io: Option<Read<Vec<diskio::Counters>>>,
+    network: Option<Read<Vec<network::Counters>>>,
+}
+
+/// A counter reading and when it was taken.
+struct Read<T> {
+    at: Instant,
+    value: T,
+}
+
+impl<T> Read<T> {
+    /// Reads now: the instant is taken right before the file is.
+    fn now(read: impl FnOnce() -> io::Result<T>) -> io::Result<Read<T>> {
+        let at = Instant::now();
+        read().map(|value| Read { at, value })
+    }
+
+    /// Seconds from `prev` to this reading (0 without one: rates are then `None`).
+    fn secs_since(&self, prev: Option<&Read<T>>) -> f64 {
+        prev.map_or(0.0, |p| self.at.duration_since(p.at).as_secs_f64())
+    }
 }
 
 /// Reads the host (procfs, sysfs, statvfs) into [`Sample`]s.
@@ -100,6 +121,7 @@ impl Sampler {
             Cpu {
                 percent: usage.map(|u| u.busy),
                 cores: cpu::core_deltas(self.prev.cpu.as_ref(), s),
+                core_ids: s.cores.iter().map(|(id, _)| *id).collect(),
                 count: s.cores.len(),
                 iowait_percent: usage.map(|u| u.iowait),
                 steal_percent: usage.map(|u| u.steal),
@@ -111,18 +133,22 @@ impl Sampler {
             section(e, "memory", memory::read(proc, &mut self.buf)).map(|m| memory::summarize(&m));
         let disks = section(e, "disks", self.mounts.read(proc, &mut self.buf))
             .map(|mounts| self.disks.sample(mounts, e));
-        let io = section(e, "disk_io", self.block.read(proc, &mut self.buf));
-        let disk_io = io
-            .as_ref()
-            .map(|c| diskio::delta(self.prev.disk_io.as_deref(), c, elapsed));
+        let (block, buf) = (&mut self.block, &mut self.buf);
+        let io = section(e, "disk_io", Read::now(|| block.read(proc, buf)));
+        let disk_io = io.as_ref().map(|c| {
+            let prev = self.prev.disk_io.as_ref();
+            diskio::delta(prev.map(|p| &p.value[..]), &c.value, c.secs_since(prev))
+        });
+        let exclude = &self.net_exclude;
         let net = section(
             e,
             "network",
-            network::read(proc, &self.net_exclude, &mut self.buf),
+            Read::now(|| network::read(proc, exclude, &mut self.buf)),
         );
-        let network = net
-            .as_ref()
-            .map(|c| network::delta(self.prev.network.as_deref(), c, elapsed));
+        let network = net.as_ref().map(|c| {
+            let prev = self.prev.network.as_ref();
+            network::delta(prev.map(|p| &p.value[..]), &c.value, c.secs_since(prev))
+        });
         let temperatures = section(e, "temperatures", self.sensors.read(&mut self.buf));
         let processes = section(e, "processes", system::read_processes(proc));
 

@@ -1,8 +1,10 @@
 //! The published metrics: the sampler swaps in each new sample (with its JSON already
-//! serialised) and the history ring; requests only clone `Bytes` out of it.
+//! serialised) and the history ring; requests only clone `Bytes` out of it. The store
+//! also notices a sampler that stopped publishing (the watchdog behind `/api/health`).
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwapOption;
 use bytes::Bytes;
@@ -24,6 +26,31 @@ pub struct Published {
     public_json: Bytes,
     /// The `/api/metrics/history` body (nothing in it is private).
     pub history_json: Bytes,
+    /// When it was published (monotonic clock, for the watchdog).
+    pub at: Instant,
+}
+
+/// A sampler counts as stalled after this many intervals without a new sample.
+pub const STALE_INTERVALS: u32 = 3;
+
+/// The sampler has not published for longer than [`STALE_INTERVALS`] intervals: stuck
+/// on a read that never returns, or its thread gone.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Stalled {
+    /// Time since the last publish (or since the store was created, if none yet).
+    pub silent_for: Duration,
+    pub interval: Duration,
+}
+
+impl Stalled {
+    /// The reason shown in `/api/health` and under `errors["sampler"]`.
+    pub fn reason(&self) -> String {
+        format!(
+            "sampler has not published for {}s (interval {}s)",
+            self.silent_for.as_secs(),
+            super::round2(self.interval.as_secs_f64())
+        )
+    }
 }
 
 impl Published {
@@ -50,6 +77,8 @@ pub struct MetricsStore {
     history: Mutex<VecDeque<HistoryPoint>>,
     capacity: usize,
     interval_seconds: f64,
+    /// The baseline of the watchdog before the first publish.
+    created: Instant,
 }
 
 #[derive(Serialize)]
@@ -66,6 +95,7 @@ impl MetricsStore {
             history: Mutex::new(VecDeque::with_capacity(capacity.min(100_000))),
             capacity: capacity.max(1),
             interval_seconds,
+            created: Instant::now(),
         }
     }
 
@@ -97,14 +127,64 @@ impl MetricsStore {
             json,
             public_json,
             history_json,
+            at: Instant::now(),
         });
         self.latest.store(Some(p.clone()));
         p
+    }
+
+    /// `Some` when the sampler has been silent for more than [`STALE_INTERVALS`]
+    /// intervals at `now`.
+    pub fn stalled_at(&self, now: Instant) -> Option<Stalled> {
+        let last = self.latest.load().as_ref().map_or(self.created, |p| p.at);
+        let interval = Duration::from_secs_f64(self.interval_seconds.max(0.0));
+        let silent_for = now.saturating_duration_since(last);
+        (silent_for > interval * STALE_INTERVALS).then_some(Stalled {
+            silent_for,
+            interval,
+        })
+    }
+
+    /// [`Self::stalled_at`] now.
+    pub fn stalled(&self) -> Option<Stalled> {
+        self.stalled_at(Instant::now())
     }
 
     /// Copies of the history points, oldest first (for the page's server-side sparklines).
     pub fn history(&self) -> Vec<HistoryPoint> {
         let h = self.history.lock().unwrap_or_else(|e| e.into_inner());
         h.iter().cloned().collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn watchdog_fires_after_three_silent_intervals() {
+        let store = MetricsStore::new(10, 2.0);
+        let start = Instant::now();
+        // Before the first sample the store's creation is the baseline.
+        assert_eq!(store.stalled_at(start), None);
+        assert!(store.stalled_at(start + Duration::from_secs(7)).is_some());
+
+        let p = store.publish(Sample::default());
+        assert_eq!(store.stalled_at(p.at + Duration::from_secs(6)), None);
+        let s = store
+            .stalled_at(p.at + Duration::from_millis(6_500))
+            .expect("stalled after 3 intervals");
+        assert_eq!(s.reason(), "sampler has not published for 6s (interval 2s)");
+
+        // A new sample clears it.
+        let q = store.publish(Sample::default());
+        assert_eq!(store.stalled_at(q.at + Duration::from_secs(1)), None);
+        let quarter = MetricsStore::new(10, 0.25);
+        let r = quarter.publish(Sample::default());
+        let s = quarter.stalled_at(r.at + Duration::from_secs(3)).unwrap();
+        assert_eq!(
+            s.reason(),
+            "sampler has not published for 3s (interval 0.25s)"
+        );
     }
 }

@@ -1,70 +1,45 @@
 //! Load averages (`<proc>/loadavg`), uptime (`<proc>/uptime`) and the process count
 //! (numeric entries of `<proc>`).
 
-use std::ffi::OsStr;
-use std::io::{self, Read};
+use std::io;
 use std::path::Path;
 
-use super::{invalid, read_file, read_text, round2};
+use procfs_core::FromRead;
 
-/// Parses `/proc/loadavg` text: `0.52 0.41 0.30 1/312 12345`.
+use super::{invalid, read_file, round2};
+
+/// Parses `/proc/loadavg` text (`0.52 0.41 0.30 1/312 12345`) with procfs-core; the
+/// three averages must be finite and not negative.
 pub fn parse_loadavg_str(text: &str) -> io::Result<[f64; 3]> {
-    let mut cols = text.split_ascii_whitespace();
+    let l = procfs_core::LoadAverage::from_read(text.as_bytes())
+        .map_err(|e| invalid(format!("loadavg: {e}")))?;
     let mut out = [0.0; 3];
-    for slot in &mut out {
-        let col = cols.next().ok_or_else(|| invalid("loadavg: too short"))?;
-        let v: f64 = col
-            .parse()
-            .map_err(|_| invalid(format!("loadavg: bad value '{col}'")))?;
+    for (slot, v) in out.iter_mut().zip([l.one, l.five, l.fifteen]) {
         if !v.is_finite() || v < 0.0 {
-            return Err(invalid(format!("loadavg: bad value '{col}'")));
+            return Err(invalid(format!("loadavg: bad value {v}")));
         }
-        *slot = round2(v);
+        // The kernel writes two decimals; f32 → f64 would add noise (0.52 → 0.5199…).
+        *slot = round2(f64::from(v));
     }
     Ok(out)
 }
 
-/// Parses `/proc/loadavg` from a reader.
-pub fn parse_loadavg(r: impl Read) -> io::Result<[f64; 3]> {
-    let mut buf = String::new();
-    read_text(r, &mut buf)?;
-    parse_loadavg_str(&buf)
-}
-
-/// Parses `/proc/uptime` text (`12345.67 2345.60`): whole seconds since boot.
+/// Parses `/proc/uptime` text (`12345.67 2345.60`) with procfs-core: whole seconds since
+/// boot.
 pub fn parse_uptime_str(text: &str) -> io::Result<u64> {
-    let col = text
-        .split_ascii_whitespace()
-        .next()
-        .ok_or_else(|| invalid("uptime: empty"))?;
-    let v: f64 = col
-        .parse()
-        .map_err(|_| invalid(format!("uptime: bad value '{col}'")))?;
+    let u = procfs_core::Uptime::from_read(text.as_bytes())
+        .map_err(|e| invalid(format!("uptime: {e}")))?;
+    let v = u.uptime;
     if !v.is_finite() || v < 0.0 || v > u64::MAX as f64 {
-        return Err(invalid(format!("uptime: bad value '{col}'")));
+        return Err(invalid(format!("uptime: bad value {v}")));
     }
     Ok(v as u64)
-}
-
-/// Parses `/proc/uptime` from a reader.
-pub fn parse_uptime(r: impl Read) -> io::Result<u64> {
-    let mut buf = String::new();
-    read_text(r, &mut buf)?;
-    parse_uptime_str(&buf)
 }
 
 /// Whether a `<proc>` entry name is a process id (all digits); `self`, `net`, `stat` …
 /// are not.
 pub fn is_pid(name: &[u8]) -> bool {
     !name.is_empty() && name.iter().all(u8::is_ascii_digit)
-}
-
-/// Counts the names that are process ids.
-pub fn count_pids<'a>(names: impl IntoIterator<Item = &'a OsStr>) -> u64 {
-    names
-        .into_iter()
-        .filter(|n| is_pid(n.as_encoded_bytes()))
-        .count() as u64
 }
 
 /// Reads `<proc>/loadavg`.
@@ -109,16 +84,17 @@ mod tests {
 
     #[test]
     fn loadavg_lines() {
-        let cases: [(&str, Option<[f64; 3]>); 6] = [
+        let cases: [(&str, Option<[f64; 3]>); 7] = [
             ("0.52 0.41 0.30 1/312 12345\n", Some([0.52, 0.41, 0.3])),
             ("12.00 8.50 4.25 17/2048 99\n", Some([12.0, 8.5, 4.25])),
             ("0.00 0.00 0.00 1/1 1", Some([0.0, 0.0, 0.0])),
             ("0.52 0.41\n", None),
             ("a b c 1/1 1\n", None),
             ("-1 0 0 1/1 1\n", None),
+            ("inf 0 0 1/1 1\n", None),
         ];
         for (text, want) in cases {
-            assert_eq!(parse_loadavg(text.as_bytes()).ok(), want, "{text:?}");
+            assert_eq!(parse_loadavg_str(text).ok(), want, "{text:?}");
         }
     }
 
@@ -133,7 +109,7 @@ mod tests {
             ("-5 1\n", None),
         ];
         for (text, want) in cases {
-            assert_eq!(parse_uptime(text.as_bytes()).ok(), want, "{text:?}");
+            assert_eq!(parse_uptime_str(text).ok(), want, "{text:?}");
         }
     }
 
@@ -150,6 +126,7 @@ mod tests {
             "31337",
             "sys",
         ];
-        assert_eq!(count_pids(names.iter().map(OsStr::new)), 3);
+        let pids = names.iter().filter(|n| is_pid(n.as_bytes())).count();
+        assert_eq!(pids, 3);
     }
 }

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use super::View;
+use super::{Namespace, View};
 use crate::config::HostConfig;
 
 /// The inode of the initial PID namespace (`PROC_PID_INIT_INO` in the kernel's
@@ -47,12 +47,18 @@ pub struct Namespaces {
 /// container without `pid: host`) its pid 1 lives in the initial one.
 /// Network: the counters the sampler reads are the host's: ours is pid 1's namespace,
 /// or pid 1 is the host's init and its `net/dev` is readable.
-pub fn classify(ns: &Namespaces) -> (&'static str, &'static str) {
+pub fn classify(ns: &Namespaces) -> (Namespace, Namespace) {
     let self_host = ns.self_pid == Some(PROC_PID_INIT_INO);
     let init_is_host = self_host || ns.init_pid == Some(PROC_PID_INIT_INO);
     let net_host =
         init_is_host && (ns.init_net_dev || (ns.self_net.is_some() && ns.self_net == ns.init_net));
-    let word = |b: bool| if b { "host" } else { "container" };
+    let word = |b: bool| {
+        if b {
+            Namespace::Host
+        } else {
+            Namespace::Container
+        }
+    };
     (word(self_host), word(net_host))
 }
 
@@ -64,12 +70,12 @@ pub fn detect(host: &HostConfig) -> View {
         init_pid: ns_inode(proc, "1", "pid"),
         self_net: ns_inode(proc, "self", "net"),
         init_net: ns_inode(proc, "1", "net"),
-        init_net_dev: std::fs::File::open(proc.join("1/net/dev")).is_ok(),
+        init_net_dev: super::open_regular(&proc.join("1/net/dev")).is_ok(),
     };
     let (pid, net) = classify(&ns);
     View {
-        pid_namespace: pid.into(),
-        net_namespace: net.into(),
+        pid_namespace: pid,
+        net_namespace: net,
         proc: Some(proc.display().to_string()),
         sys: Some(host.sys.display().to_string()),
         root: Some(host.root.display().to_string()),
@@ -79,10 +85,10 @@ pub fn detect(host: &HostConfig) -> View {
 /// The start-up warning for a view without the host, with the fix; `None` when all is well.
 pub fn warning(v: &View) -> Option<String> {
     let mut missing = Vec::new();
-    if v.pid_namespace != "host" {
+    if v.pid_namespace != Namespace::Host {
         missing.push("PID namespace (process count and the mount table are the container's)");
     }
-    if v.net_namespace != "host" {
+    if v.net_namespace != Namespace::Host {
         missing.push("network namespace (traffic is the container's, not the host's)");
     }
     if missing.is_empty() {
@@ -128,7 +134,7 @@ mod tests {
                     init_net: Some(9),
                     init_net_dev: true,
                 },
-                ("host", "host"),
+                (Namespace::Host, Namespace::Host),
             ),
             // pid: host, own bridge network: counters come from pid 1's (the host's) net/dev
             (
@@ -139,7 +145,7 @@ mod tests {
                     init_net: None,
                     init_net_dev: true,
                 },
-                ("host", "host"),
+                (Namespace::Host, Namespace::Host),
             ),
             // pid: host, bridge network, pid 1's files unreadable
             (
@@ -150,7 +156,7 @@ mod tests {
                     init_net: None,
                     init_net_dev: false,
                 },
-                ("host", "container"),
+                (Namespace::Host, Namespace::Container),
             ),
             // a plain container
             (
@@ -161,10 +167,13 @@ mod tests {
                     init_net: Some(7),
                     init_net_dev: true,
                 },
-                ("container", "container"),
+                (Namespace::Container, Namespace::Container),
             ),
             // nothing readable
-            (Namespaces::default(), ("container", "container")),
+            (
+                Namespaces::default(),
+                (Namespace::Container, Namespace::Container),
+            ),
             // host procfs mounted without pid: host; its pid 1 is the host's init
             (
                 Namespaces {
@@ -174,7 +183,7 @@ mod tests {
                     init_net: Some(5),
                     init_net_dev: true,
                 },
-                ("container", "host"),
+                (Namespace::Container, Namespace::Host),
             ),
         ];
         for (ns, want) in cases {
@@ -185,14 +194,14 @@ mod tests {
     #[test]
     fn warning_names_the_fix() {
         let mut v = View {
-            pid_namespace: "host".into(),
-            net_namespace: "host".into(),
+            pid_namespace: Namespace::Host,
+            net_namespace: Namespace::Host,
             proc: Some("/proc".into()),
             sys: Some("/sys".into()),
             root: Some("/".into()),
         };
         assert_eq!(warning(&v), None);
-        v.pid_namespace = "container".into();
+        v.pid_namespace = Namespace::Container;
         let w = warning(&v).unwrap();
         assert!(
             w.contains("pid: host") && w.contains("PID namespace"),

@@ -18,9 +18,15 @@ pub fn json_bytes(body: Bytes) -> HttpResponse {
         .body(body)
 }
 
-/// `GET /api/health`
-pub async fn health() -> HttpResponse {
-    json_bytes(Bytes::from_static(br#"{"ok":true}"#))
+/// `GET /api/health`: `{"ok":true}`, or 503 with the reason when the sampler has stalled
+/// (the container HEALTHCHECK then restarts a portal that would serve frozen numbers).
+pub async fn health(state: web::Data<AppState>) -> HttpResponse {
+    match state.metrics.stalled() {
+        None => json_bytes(Bytes::from_static(br#"{"ok":true}"#)),
+        Some(s) => HttpResponse::ServiceUnavailable()
+            .insert_header((CACHE_CONTROL, HeaderValue::from_static("no-store")))
+            .json(serde_json::json!({ "ok": false, "error": s.reason() })),
+    }
 }
 
 /// The OpenAPI 3 description of this API (kept true by a test that checks every route).
@@ -34,11 +40,17 @@ pub async fn openapi() -> HttpResponse {
         .body(OPENAPI)
 }
 
-/// `GET /api/metrics`: the sampler's last sample, as it serialised it for the audience.
+/// `GET /api/metrics`: the sampler's last sample, as it serialised it for the audience;
+/// when the sampler has stalled, a copy with the reason under `errors["sampler"]`.
 pub async fn metrics(state: web::Data<AppState>, audience: Audience) -> HttpResponse {
-    match state.metrics.latest() {
-        Some(p) => json_bytes(p.json(audience).clone()),
-        None => ApiError::NoSampleYet.error_response(),
+    match (state.metrics.latest(), state.metrics.stalled()) {
+        (Some(p), None) => json_bytes(p.json(audience).clone()),
+        (Some(p), Some(stalled)) => {
+            let mut sample = p.sample(audience).clone();
+            sample.errors.insert("sampler".into(), stalled.reason());
+            json_bytes(Bytes::from(serde_json::to_vec(&sample).unwrap_or_default()))
+        }
+        (None, _) => ApiError::NoSampleYet.error_response(),
     }
 }
 

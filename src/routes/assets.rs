@@ -155,7 +155,7 @@ impl AssetStore {
         self.by_served.get(served).filter(|a| a.entry.immutable)
     }
 
-    /// A site-root asset (robots.txt, favicon.ico).
+    /// A site-root asset (robots.txt).
     pub fn root(&self, name: &str) -> Option<&Asset> {
         self.by_served.get(name).filter(|a| !a.entry.immutable)
     }
@@ -312,7 +312,7 @@ pub async fn asset(req: HttpRequest) -> HttpResponse {
     }
 }
 
-/// `GET /robots.txt`, `/favicon.ico` and other site-root files.
+/// `GET /robots.txt` and other site-root files.
 pub async fn root_file(req: HttpRequest) -> HttpResponse {
     let name = req.path().trim_start_matches('/');
     match AssetStore::get().root(name) {

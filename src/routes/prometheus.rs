@@ -128,7 +128,9 @@ fn host_metrics(o: &mut Out, s: &Sample) {
     );
     if let Some(c) = &s.cpu {
         o.gauge("kiteportal_cpus", "Online CPUs.", Some(c.count));
-        let ids: Vec<String> = (0..c.cores.len()).map(|i| i.to_string()).collect();
+        let ids: Vec<String> = (0..c.cores.len())
+            .map(|i| c.core_ids.get(i).copied().unwrap_or(i as u32).to_string())
+            .collect();
         let mut rows = vec![(vec![("cpu", "all")], c.percent)];
         rows.extend(
             ids.iter()
@@ -321,9 +323,20 @@ const STATUSES: [FeedStatus; 5] = [
 /// Renders the exposition text.
 pub fn render(state: &AppState) -> String {
     let mut o = Out(String::with_capacity(8192));
+    let stalled = state.metrics.stalled();
     if let Some(p) = state.metrics.latest() {
         host_metrics(&mut o, &p.sample);
+        o.gauge(
+            "kiteportal_sampler_last_success_timestamp_seconds",
+            "When the sampler last published a sample (Unix time).",
+            Some(p.sample.timestamp.timestamp_millis() as f64 / 1000.0),
+        );
     }
+    o.gauge(
+        "kiteportal_sampler_stale",
+        "1 when the sampler has not published for 3 intervals (see /api/health), else 0.",
+        Some(u8::from(stalled.is_some())),
+    );
 
     let feeds = feed_rows(state);
     o.labelled(
@@ -406,7 +419,9 @@ mod tests {
             uptime_seconds: Some(100),
             cpu: Some(Cpu {
                 percent: Some(12.5),
-                cores: vec![Some(10.0), None],
+                cores: vec![Some(10.0), Some(30.0)],
+                // cpu1 is offline: the second entry is cpu2.
+                core_ids: vec![0, 2],
                 count: 2,
                 iowait_percent: Some(1.0),
                 steal_percent: None,
@@ -460,6 +475,10 @@ mod tests {
             assert!(t.lines().any(|l| l == line), "missing {line:?} in\n{t}");
         }
         assert!(!t.contains("cpu=\"1\""), "{t}");
+        assert!(
+            t.contains("kiteportal_cpu_busy_percent{cpu=\"2\"} 30"),
+            "{t}"
+        );
         assert!(!t.contains("kiteportal_cpu_steal_percent"), "{t}");
         assert!(
             !t.contains("kiteportal_network_transmit_bytes_per_second"),

@@ -93,12 +93,7 @@ pub fn age(s: u64) -> String {
 /// `url` when it is an http(s) URL, else "#": upstream links never get a `javascript:`
 /// or `data:` scheme into an `href`.
 pub fn safe_url(url: &str) -> String {
-    let lower = url.trim_start().get(..8).unwrap_or("").to_ascii_lowercase();
-    if lower.starts_with("https://") || lower.starts_with("http://") {
-        url.trim_start().to_string()
-    } else {
-        "#".to_string()
-    }
+    crate::config::HttpUrl::check(url).map_or_else(|_| "#".to_string(), str::to_string)
 }
 
 /// Status class for a value against warn/bad thresholds ("ok", "warn", "bad").
@@ -280,7 +275,11 @@ impl SystemView {
                         x: format!("{}", i * 4),
                         y: format!("{:.1}", CORES_H - h),
                         h: format!("{h:.1}"),
-                        label: format!("core {i}: {}", pct(*p)),
+                        label: format!(
+                            "core {}: {}",
+                            c.core_ids.get(i).copied().unwrap_or(i as u32),
+                            pct(*p)
+                        ),
                         level: level(*p, 75.0, 90.0),
                     }
                 })

@@ -326,3 +326,69 @@ fn healthcheck_exit_codes() {
         .unwrap();
     assert_eq!(refused.status.code(), Some(1));
 }
+
+#[test]
+fn forgejo_token_flag_is_refused_and_says_where_the_token_goes() {
+    for args in [
+        &["check-config", "--forgejo-token", "s3cret-flag-token"][..],
+        &["--forgejo-token=s3cret-flag-token", "check-config"],
+        &["serve", "--forgejo-token", "s3cret-flag-token"],
+        &["check-config", "--forgejo-token"],
+    ] {
+        let out = cmd().args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(err.contains("--forgejo-token is not accepted"), "{err}");
+        assert!(err.contains("KITEPORTAL_FORGEJO_TOKEN"), "{err}");
+        assert!(err.contains("forgejo.token_file"), "{err}");
+        assert!(!err.contains("s3cret"), "{err}");
+        assert!(stdout(&out).is_empty());
+    }
+    // The environment still works, and the help does not list a token flag.
+    let out = cmd()
+        .arg("check-config")
+        .env("KITEPORTAL_FORGEJO_TOKEN", "env-token-123")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("********"), "{}", stdout(&out));
+    let help = stdout(&cmd().arg("--help").output().unwrap());
+    assert!(!help.contains("--forgejo-token "), "{help}");
+}
+
+#[test]
+fn a_fifo_as_token_file_is_refused_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("token");
+    let st = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let cfg = write(
+        &dir,
+        "c.toml",
+        &format!(
+            "[forgejo]\nurl = \"https://git.example\"\ntoken_file = \"{}\"\n",
+            fifo.display()
+        ),
+    );
+    for sub in ["check-config", "serve"] {
+        let t = std::time::Instant::now();
+        let out = cmd()
+            .args([sub, "--config", &cfg])
+            .env("KITEPORTAL_BIND", format!("127.0.0.1:{}", closed_port()))
+            .timeout(Duration::from_secs(5))
+            .output()
+            .unwrap();
+        assert!(
+            t.elapsed() < Duration::from_secs(3),
+            "{sub} took {:?}",
+            t.elapsed()
+        );
+        assert_eq!(out.status.code(), Some(2), "{sub}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(err.contains("forgejo.token_file: '"), "{err}");
+        assert!(err.contains("not a regular file"), "{err}");
+    }
+}

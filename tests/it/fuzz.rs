@@ -341,3 +341,108 @@ fn hundreds_of_interfaces_and_odd_mount_points() {
     );
     assert!(parsed.iter().any(|m| m.mount_point == "/mnt/back\\slash"));
 }
+
+/// The fields procfs-core 0.17 requires in a meminfo (every kernel since 2.6 writes them).
+const MEMINFO_REQUIRED: &[&str] = &[
+    "MemTotal",
+    "MemFree",
+    "Buffers",
+    "Cached",
+    "SwapCached",
+    "Active",
+    "Inactive",
+    "SwapTotal",
+    "SwapFree",
+    "Dirty",
+    "Writeback",
+    "Mapped",
+    "Slab",
+    "Committed_AS",
+    "VmallocTotal",
+    "VmallocUsed",
+    "VmallocChunk",
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 500, ..ProptestConfig::default() })]
+
+    /// Where our meminfo parser is kept (see `host::memory::parse_str`), procfs-core is its
+    /// oracle: on kernel-shaped text both read the same numbers.
+    #[test]
+    fn meminfo_agrees_with_procfs_core(
+        values in proptest::collection::vec(1u64..(1 << 40), MEMINFO_REQUIRED.len()),
+        available in proptest::option::of(0u64..(1 << 40)),
+        shmem in proptest::option::of(0u64..(1 << 40)),
+        sreclaimable in proptest::option::of(0u64..(1 << 40)),
+    ) {
+        use procfs_core::FromRead;
+        let mut text = String::new();
+        for (k, v) in MEMINFO_REQUIRED.iter().zip(&values) {
+            text.push_str(&format!("{:<16}{v:>12} kB\n", format!("{k}:")));
+        }
+        for (k, v) in [("MemAvailable", available), ("Shmem", shmem), ("SReclaimable", sreclaimable)] {
+            if let Some(v) = v {
+                text.push_str(&format!("{k}: {v} kB\n"));
+            }
+        }
+        text.push_str("HugePages_Total:       0\n");
+        let ours = memory::parse_str(&text).unwrap();
+        let oracle = procfs_core::Meminfo::from_read(text.as_bytes()).unwrap();
+        prop_assert_eq!(ours.total, oracle.mem_total);
+        prop_assert_eq!(ours.free, oracle.mem_free);
+        prop_assert_eq!(ours.available, oracle.mem_available);
+        prop_assert_eq!(ours.buffers, oracle.buffers);
+        prop_assert_eq!(ours.cached, oracle.cached);
+        prop_assert_eq!(ours.shmem, oracle.shmem.unwrap_or(0));
+        prop_assert_eq!(ours.sreclaimable, oracle.s_reclaimable.unwrap_or(0));
+        prop_assert_eq!((ours.swap_total, ours.swap_free), (oracle.swap_total, oracle.swap_free));
+    }
+
+    /// The same for net/dev on the modern layout (a space after the colon).
+    #[test]
+    fn net_dev_agrees_with_procfs_core(
+        ifaces in proptest::collection::btree_map(
+            "[a-z][a-z0-9_.-]{0,12}",
+            proptest::collection::vec(any::<u64>(), 16),
+            0..20,
+        )
+    ) {
+        use procfs_core::FromRead;
+        let mut text = String::from(
+            "Inter-|   Receive                                                |  Transmit\n \
+             face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed\n",
+        );
+        for (name, c) in &ifaces {
+            let cols: Vec<String> = c.iter().map(u64::to_string).collect();
+            text.push_str(&format!("{name:>6}: {}\n", cols.join(" ")));
+        }
+        let ours = network::parse_str(&text).unwrap();
+        let oracle = procfs_core::net::InterfaceDeviceStatus::from_read(text.as_bytes()).unwrap();
+        prop_assert_eq!(ours.len(), oracle.0.len());
+        for c in &ours {
+            let o = &oracle.0[&c.name];
+            prop_assert_eq!((c.rx_bytes, c.tx_bytes), (o.recv_bytes, o.sent_bytes));
+        }
+    }
+}
+
+#[test]
+fn procfs_core_meminfo_panics_where_ours_refuses() {
+    // The evidence for keeping our meminfo parser: hostile text that procfs-core 0.17
+    // panics on (a debug build checks the overflow; a release build would wrap).
+    for text in [
+        "MemTotal: 18446744073709551615 kB\n",
+        "MemTotal: 1 kB\n\u{e9} 5 kB\n",
+    ] {
+        let ours = memory::parse_str(text);
+        let theirs = std::panic::catch_unwind(|| {
+            use procfs_core::FromRead;
+            procfs_core::Meminfo::from_read(text.as_bytes()).map(|m| m.mem_total)
+        });
+        assert!(
+            theirs.is_err(),
+            "procfs-core no longer panics on {text:?}: revisit"
+        );
+        let _ = ours;
+    }
+}

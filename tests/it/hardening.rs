@@ -1,5 +1,6 @@
-//! Abuse from visitors: slow clients, oversized requests, stream floods, odd methods,
-//! SIGTERM under load, and a bounded soak that checks memory stays flat.
+//! Abuse from visitors and a hostile host: slow clients, oversized requests, stream
+//! floods, odd methods, the total connection cap, SIGTERM under load, FIFOs in the host
+//! tree, the sampler watchdog, and a bounded soak that checks memory stays flat.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -42,12 +43,19 @@ fn slow_clients_do_not_delay_others_and_are_cut_off() {
             t.elapsed()
         );
     }
-    // The stalled ones are answered 408 or closed once the request timeout passes.
+    // The stalled ones are answered 408 and closed once the 5 s request timeout passes:
+    // the read must end (EOF) well before our own 10 s read timeout.
     let mut s = slow.pop().unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let t = Instant::now();
     let mut buf = Vec::new();
-    let _ = s.read_to_end(&mut buf);
+    let ended = s.read_to_end(&mut buf);
     let head = String::from_utf8_lossy(&buf);
+    assert!(
+        ended.is_ok(),
+        "the server never closed the stalled connection: {ended:?}"
+    );
+    assert!(t.elapsed() < Duration::from_secs(9), "{:?}", t.elapsed());
     assert!(buf.is_empty() || head.starts_with("HTTP/1.1 408"), "{head}");
 }
 
@@ -270,5 +278,194 @@ fn soak_memory_stays_flat() {
     assert!(
         end < after_warmup + 2048,
         "RSS grew from {after_warmup} to {end} KiB"
+    );
+}
+
+/// A copy of the fake host tree with `files` (relative to it) replaced by FIFOs.
+fn host_with_fifos(files: &[&str]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let st = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(crate::common::fixture("host/."))
+        .arg(dir.path())
+        .status()
+        .unwrap();
+    assert!(st.success());
+    for f in files {
+        let p = dir.path().join(f);
+        std::fs::remove_file(&p).unwrap();
+        let st = std::process::Command::new("mkfifo")
+            .arg(&p)
+            .status()
+            .unwrap();
+        assert!(st.success());
+    }
+    dir
+}
+
+#[test]
+fn a_fifo_in_the_host_tree_neither_blocks_start_up_nor_freezes_the_sampler() {
+    let host = host_with_fifos(&["proc/meminfo", "sys/class/hwmon/hwmon1/temp1_input"]);
+    let t = Instant::now();
+    // Before the fix the first sample blocked in open(2) forever: nothing listened.
+    let p = Portal::builder()
+        .config("[metrics]\ninterval = \"250ms\"")
+        .env("HOST_PROC", host.path().join("proc").to_str().unwrap())
+        .env("HOST_SYS", host.path().join("sys").to_str().unwrap())
+        .env("HOST_ROOT", host.path().join("root").to_str().unwrap())
+        .start();
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+    let first = get(p.addr, "/api/metrics", &[]).unwrap().json();
+    assert!(first["memory"].is_null(), "{first}");
+    let why = first["errors"]["memory"].as_str().unwrap_or_default();
+    assert!(why.contains("not a regular file"), "{first}");
+    assert!(why.contains("meminfo"), "{first}");
+    assert!(!first["cpu"].is_null(), "{first}");
+    // The sampler keeps publishing and health stays ok.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let m = get(p.addr, "/api/metrics", &[]).unwrap().json();
+        if m["timestamp"] != first["timestamp"] {
+            assert!(m["errors"].get("sampler").is_none(), "{m}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "timestamp frozen: {m}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let h = get(p.addr, "/api/health", &[]).unwrap();
+    assert_eq!((h.status, h.text()), (200, r#"{"ok":true}"#.to_string()));
+    let prom = get(p.addr, "/metrics", &[]).unwrap().text();
+    assert!(
+        prom.lines().any(|l| l == "kiteportal_sampler_stale 0"),
+        "{prom}"
+    );
+    assert!(
+        prom.contains("kiteportal_sampler_last_success_timestamp_seconds "),
+        "{prom}"
+    );
+}
+
+#[test]
+fn the_total_connection_cap_holds_and_frees_up_when_connections_close() {
+    let p = Portal::builder()
+        .config("[limits]\nmax_connections = 8")
+        .start();
+    let log = p.log_text();
+    assert!(log.contains("connections each"), "{log}");
+    // Eight idle connections (nothing sent) fill the cap: well inside the 5 s request
+    // timeout that would close them.
+    let mut idle: Vec<TcpStream> = (0..8)
+        .map(|_| TcpStream::connect(p.addr).unwrap())
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    // The ninth gets through the kernel's backlog but is not served.
+    let mut ninth = TcpStream::connect(p.addr).unwrap();
+    ninth
+        .write_all(b"GET /api/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    ninth
+        .set_read_timeout(Some(Duration::from_secs(1)))
+        .unwrap();
+    let mut buf = [0u8; 256];
+    match ninth.read(&mut buf) {
+        Err(e) => assert!(
+            matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ),
+            "{e}"
+        ),
+        Ok(n) => panic!(
+            "the ninth connection was served: {:?}",
+            String::from_utf8_lossy(&buf[..n])
+        ),
+    }
+    // Closing two lets the server accept again: the waiting one is answered.
+    idle.truncate(6);
+    ninth
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut got = Vec::new();
+    let _ = ninth.read_to_end(&mut got);
+    let head = String::from_utf8_lossy(&got);
+    assert!(head.starts_with("HTTP/1.1 200"), "{head:?}");
+    let r = get(p.addr, "/api/health", &[]).unwrap();
+    assert_eq!(r.status, 200);
+    drop(idle);
+}
+
+/// The app of the real binary (`server::app`) on a loopback socket, with no background
+/// tasks: the test plays the sampler, publishing into the store itself (or not).
+fn app_without_sampler() -> (std::net::SocketAddr, kiteportal::state::AppState) {
+    let file =
+        kiteportal::config::parse_toml("services = []\n[metrics]\ninterval = \"250ms\"").unwrap();
+    let config =
+        kiteportal::config::build(&kiteportal::config::Overrides::default(), file).unwrap();
+    let state = kiteportal::state::AppState::new(config);
+    let st = state.clone();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let server = actix_web::HttpServer::new(move || kiteportal::server::app(st.clone()))
+                .workers(1)
+                .disable_signals()
+                .bind("127.0.0.1:0")
+                .unwrap();
+            tx.send(server.addrs()[0]).unwrap();
+            server.run().await
+        })
+    });
+    (rx.recv().unwrap(), state)
+}
+
+#[test]
+fn a_sampler_silent_for_three_intervals_shows_in_health_metrics_and_prometheus() {
+    let (addr, state) = app_without_sampler();
+    let sample = kiteportal::host::Sample {
+        host: "testhost".into(),
+        ..Default::default()
+    };
+    state.metrics.publish(sample.clone());
+    let h = get(addr, "/api/health", &[]).unwrap();
+    assert_eq!((h.status, h.text()), (200, r#"{"ok":true}"#.to_string()));
+    let m = get(addr, "/api/metrics", &[]).unwrap().json();
+    assert_eq!(m["errors"], serde_json::json!({}));
+
+    // No publish for more than 3 × 250 ms.
+    std::thread::sleep(Duration::from_millis(1100));
+    let h = get(addr, "/api/health", &[]).unwrap();
+    assert_eq!(h.status, 503, "{}", h.text());
+    assert_eq!(h.header("cache-control"), Some("no-store"));
+    let body = h.json();
+    assert_eq!(body["ok"], false);
+    let why = body["error"].as_str().unwrap();
+    assert!(
+        why.starts_with("sampler has not published for ") && why.ends_with("s (interval 0.25s)"),
+        "{why}"
+    );
+    let m = get(addr, "/api/metrics", &[]).unwrap();
+    assert_eq!(m.status, 200);
+    let m = m.json();
+    assert!(
+        m["errors"]["sampler"]
+            .as_str()
+            .unwrap()
+            .starts_with("sampler has not published for "),
+        "{m}"
+    );
+    let prom = get(addr, "/metrics", &[]).unwrap().text();
+    assert!(
+        prom.lines().any(|l| l == "kiteportal_sampler_stale 1"),
+        "{prom}"
+    );
+
+    // A new sample clears it.
+    state.metrics.publish(sample);
+    let h = get(addr, "/api/health", &[]).unwrap();
+    assert_eq!(h.status, 200, "{}", h.text());
+    let prom = get(addr, "/metrics", &[]).unwrap().text();
+    assert!(
+        prom.lines().any(|l| l == "kiteportal_sampler_stale 0"),
+        "{prom}"
     );
 }

@@ -174,7 +174,12 @@ fn close(got: &Value, want: f64) -> bool {
 
 /// Differences between `s` and what step `k` of the fake host must give (`k == 0`: the
 /// first sample, without rates). Empty when all is right.
-fn check(s: &Value, k: u64, host: &str, fake: &FakeHost) -> Vec<String> {
+///
+/// `span` bounds the interval each counter's rate covers (a counter is timed where it is
+/// read, not at the start of the sample): the time from the end of the previous sample
+/// call to the start of this one, and from the start of the previous to the end of this.
+/// `None` (samples taken by the server) allows a quarter of the sample's interval.
+fn check(s: &Value, k: u64, host: &str, fake: &FakeHost, span: Option<(f64, f64)>) -> Vec<String> {
     let mut bad = Vec::new();
     let mut eq = |what: &str, got: &Value, want: Value| {
         if *got != want {
@@ -215,10 +220,10 @@ fn check(s: &Value, k: u64, host: &str, fake: &FakeHost) -> Vec<String> {
     );
     let iv = s["interval_seconds"].as_f64().unwrap_or(-1.0);
     let cpu = if k == 0 {
-        json!({"percent": null, "cores": [null, null], "count": 2, "iowait_percent": null,
+        json!({"percent": null, "cores": [null, null], "core_ids": [0, 1], "count": 2, "iowait_percent": null,
                "steal_percent": null, "load": [0.52, 0.41, 0.3]})
     } else {
-        json!({"percent": 30.0, "cores": [45.0, 15.0], "count": 2, "iowait_percent": 2.5,
+        json!({"percent": 30.0, "cores": [45.0, 15.0], "core_ids": [0, 1], "count": 2, "iowait_percent": 2.5,
                "steal_percent": 2.5, "load": [0.52, 0.41, 0.3]})
     };
     eq("cpu", &s["cpu"], cpu);
@@ -231,14 +236,16 @@ fn check(s: &Value, k: u64, host: &str, fake: &FakeHost) -> Vec<String> {
         bad.push(format!("interval_seconds: {iv}"));
     }
 
-    // Rates: the step's byte deltas over the measured interval.
+    // Rates: the step's byte deltas over the counter's interval, which lies in `span`.
+    let (lo, hi) = span.unwrap_or((iv * 0.75, iv * 1.25));
     let rate = |what: &str, got: &Value, delta: f64| -> Option<String> {
         let ok = if k == 0 {
             got.is_null()
         } else {
-            close(got, delta / iv)
+            got.as_f64()
+                .is_some_and(|g| g >= delta / hi - 0.006 && g <= delta / lo + 0.006)
         };
-        (!ok).then(|| format!("{what}: got {got}, want {delta}/{iv}"))
+        (!ok).then(|| format!("{what}: got {got}, want {delta} over {lo}..{hi} s"))
     };
     let io = &s["disk_io"];
     let devices: Vec<&str> = io
@@ -358,14 +365,21 @@ fn sampler_golden_values_from_the_fake_host() {
     // be slow to start the probe threads (the deadline itself is tested in disk.rs).
     let mut sampler = Sampler::new(&fake.host_config(), &metrics_config())
         .with_probe_deadline(Duration::from_secs(10));
+    let t0 = Instant::now();
     let first = serde_json::to_value(sampler.sample()).unwrap();
-    let bad = check(&first, 0, "fake", &fake);
+    let t0_end = Instant::now();
+    let bad = check(&first, 0, "fake", &fake, None);
     assert!(bad.is_empty(), "first sample: {bad:#?}\n{first:#}");
 
     fake.set_state(1);
-    std::thread::sleep(Duration::from_millis(5));
+    std::thread::sleep(Duration::from_millis(200));
+    let t1 = Instant::now();
     let second = serde_json::to_value(sampler.sample()).unwrap();
-    let bad = check(&second, 1, "fake", &fake);
+    let span = (
+        (t1 - t0_end).as_secs_f64(),
+        (Instant::now() - t0).as_secs_f64(),
+    );
+    let bad = check(&second, 1, "fake", &fake, Some(span));
     assert!(bad.is_empty(), "second sample: {bad:#?}\n{second:#}");
 
     // Counters going backwards (reboot, interface re-created): null for that interval,
@@ -385,7 +399,7 @@ fn sampler_golden_values_from_the_fake_host() {
     )
     .unwrap();
     // Rates need at least 1 ms between samples (below that they are null, not spikes).
-    std::thread::sleep(Duration::from_millis(5));
+    std::thread::sleep(Duration::from_millis(200));
     let s = serde_json::to_value(sampler.sample()).unwrap();
     let eth = &s["network"]["interfaces"][0];
     assert_eq!(eth["name"], "eth0");
@@ -503,7 +517,7 @@ fn binary_serves_golden_metrics_and_history_from_the_fake_host() {
         "{last}"
     );
     if last["interval_seconds"] == 0.0 {
-        let bad = check(&last, 0, "testhost", &fake);
+        let bad = check(&last, 0, "testhost", &fake, None);
         assert!(bad.is_empty(), "primed sample: {bad:#?}\n{last:#}");
     }
 
@@ -515,7 +529,7 @@ fn binary_serves_golden_metrics_and_history_from_the_fake_host() {
     for k in 1..=6 {
         fake.set_state(k);
         let s = next_sample(&portal, &last);
-        let bad = check(&s, k, "testhost", &fake);
+        let bad = check(&s, k, "testhost", &fake, None);
         last = s;
         if bad.is_empty() {
             matched = Some(last.clone());

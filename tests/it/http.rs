@@ -364,3 +364,83 @@ fn sigterm_stops_gracefully_with_exit_0() {
     assert!(status.success(), "{status}: {}", p.log_text());
     assert!(t.elapsed() < Duration::from_secs(5));
 }
+
+/// Splits an access-log line (after the logger's `] ` prefix) into fields: bare words,
+/// or double-quoted strings with `\"`, `\\` and `\xNN` escapes, unescaped.
+fn access_fields(line: &str) -> Vec<Vec<u8>> {
+    let rest = line
+        .split_once("kiteportal::access] ")
+        .map_or("", |(_, r)| r);
+    let b = rest.as_bytes();
+    let (mut out, mut i) = (Vec::new(), 0);
+    while i < b.len() {
+        if b[i] == b' ' {
+            i += 1;
+        } else if b[i] == b'"' {
+            let mut f = Vec::new();
+            i += 1;
+            while i < b.len() && b[i] != b'"' {
+                if b[i] == b'\\' && b[i + 1] == b'x' {
+                    f.push(u8::from_str_radix(&rest[i + 2..i + 4], 16).unwrap());
+                    i += 4;
+                } else if b[i] == b'\\' {
+                    f.push(b[i + 1]);
+                    i += 2;
+                } else {
+                    f.push(b[i]);
+                    i += 1;
+                }
+            }
+            out.push(f);
+            i += 1;
+        } else {
+            let end = rest[i..].find(' ').map_or(b.len(), |e| i + e);
+            out.push(b[i..end].to_vec());
+            i = end;
+        }
+    }
+    out
+}
+
+#[test]
+fn access_log_quotes_referer_and_user_agent_so_fields_cannot_shift() {
+    let p = Portal::builder().start();
+    let agent = "evil\" 200 0 \"x \\ \tend";
+    let referer = "https://example.org/\u{202E}gpj.exe?q=\"1\"";
+    let mut req = format!(
+        "GET /api/health?tag1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\nUser-Agent: {agent}\r\n"
+    )
+    .into_bytes();
+    req.extend_from_slice(format!("Referer: {referer}\r\n\r\n").as_bytes());
+    assert_eq!(raw(p.addr, &req).unwrap().status, 200);
+    // A line break in a header cannot reach the log as one: the request is refused or
+    // the break ends the header, and no forged line appears.
+    let forged = b"GET /api/health?tag2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\
+Referer: a\nkiteportal::access] 6.6.6.6 \"GET /forged HTTP/1.1\" 200 0\r\n\r\n";
+    let _ = raw(p.addr, forged);
+    let _ = get(p.addr, "/api/health?tag3", &[]).unwrap();
+
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !p.log_text().contains("?tag3") {
+        assert!(Instant::now() < deadline, "{}", p.log_text());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let log = p.log_text();
+    let lines: Vec<&str> = log.lines().filter(|l| l.contains("?tag1")).collect();
+    assert_eq!(lines.len(), 1, "{log}");
+    let f = access_fields(lines[0]);
+    assert_eq!(f.len(), 7, "{}: {f:?}", lines[0]);
+    assert_eq!(f[0], b"127.0.0.1");
+    assert_eq!(f[1], b"GET /api/health?tag1 HTTP/1.1");
+    assert_eq!(f[2], b"200");
+    assert_eq!(f[4], referer.as_bytes());
+    assert_eq!(f[5], agent.as_bytes());
+    assert!(lines[0].ends_with("ms"), "{}", lines[0]);
+    // The bidi override is shown as bytes, not applied to the terminal.
+    assert!(!lines[0].contains('\u{202E}'), "{}", lines[0]);
+    assert!(lines[0].contains(r"\xE2\x80\xAE"), "{}", lines[0]);
+    assert!(!log.contains("6.6.6.6"), "{log}");
+    for l in log.lines().filter(|l| l.contains("kiteportal::access")) {
+        assert_eq!(access_fields(l).len(), 7, "{l}");
+    }
+}

@@ -1,0 +1,86 @@
+//! Opening files that must be regular files without ever blocking: every procfs/sysfs
+//! read and the token file go through [`open_regular`], so a FIFO or a device planted
+//! where a regular file belongs is an error naming the path, not a hang.
+
+use std::fs::File;
+use std::io;
+use std::path::Path;
+
+use rustix::fs::{FileType, Mode, OFlags};
+
+/// Opens `path` read-only and non-blocking and refuses anything but a regular file.
+///
+/// `O_NONBLOCK` makes opening a FIFO return at once (a blocking open waits for a writer
+/// forever); `fstat` on the open descriptor then rejects it, so nothing ever reads from a
+/// pipe or a device. The kernel's procfs and sysfs files, and Docker secrets, are regular
+/// files. The error message names the path.
+pub fn open_regular(path: &Path) -> io::Result<File> {
+    let named = |kind: io::ErrorKind, why: &dyn std::fmt::Display| {
+        io::Error::new(kind, format!("{}: {why}", path.display()))
+    };
+    let fd = rustix::fs::open(
+        path,
+        OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC | OFlags::NOCTTY,
+        Mode::empty(),
+    )
+    .map_err(|e| named(io::Error::from(e).kind(), &io::Error::from(e)))?;
+    let st = rustix::fs::fstat(&fd).map_err(|e| named(io::Error::from(e).kind(), &e))?;
+    let kind = FileType::from_raw_mode(st.st_mode);
+    if kind != FileType::RegularFile {
+        return Err(named(
+            io::ErrorKind::InvalidInput,
+            &format!("not a regular file ({})", describe(kind)),
+        ));
+    }
+    Ok(File::from(fd))
+}
+
+fn describe(kind: FileType) -> &'static str {
+    match kind {
+        FileType::Fifo => "a FIFO",
+        FileType::Socket => "a socket",
+        FileType::CharacterDevice => "a character device",
+        FileType::BlockDevice => "a block device",
+        FileType::Directory => "a directory",
+        _ => "not a plain file",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+
+    #[test]
+    fn regular_files_open_and_fifos_are_refused_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let plain = dir.path().join("plain");
+        std::fs::write(&plain, "ok").unwrap();
+        let mut s = String::new();
+        open_regular(&plain)
+            .unwrap()
+            .read_to_string(&mut s)
+            .unwrap();
+        assert_eq!(s, "ok");
+
+        let fifo = dir.path().join("fifo");
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &fifo,
+            FileType::Fifo,
+            Mode::from_raw_mode(0o600),
+            0,
+        )
+        .unwrap();
+        let t = std::time::Instant::now();
+        let err = open_regular(&fifo).unwrap_err().to_string();
+        assert!(t.elapsed() < std::time::Duration::from_secs(1));
+        assert!(err.contains("not a regular file"), "{err}");
+        assert!(err.contains(&fifo.display().to_string()), "{err}");
+
+        let err = open_regular(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("not a regular file (a directory)"), "{err}");
+        let err = open_regular(&dir.path().join("missing")).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::NotFound);
+    }
+}
