@@ -42,12 +42,16 @@ pub enum ApiError {
     /// Only in the first moments of start-up, before the sampler's first sample.
     #[error("no sample yet")]
     NoSampleYet,
+    /// A path under `/api/` that is not part of the API.
+    #[error("no such API endpoint; see /api/openapi.json")]
+    NotFound,
 }
 
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             ApiError::TooManyClients | ApiError::NoSampleYet => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::NotFound => StatusCode::NOT_FOUND,
         }
     }
 
@@ -57,6 +61,7 @@ impl ResponseError for ApiError {
         match self {
             ApiError::TooManyClients => r.insert_header(("Retry-After", "30")),
             ApiError::NoSampleYet => r.insert_header(("Retry-After", "1")),
+            ApiError::NotFound => &mut r,
         };
         r.json(serde_json::json!({ "error": self.to_string() }))
     }

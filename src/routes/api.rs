@@ -18,6 +18,11 @@ pub fn json_bytes(body: Bytes) -> HttpResponse {
         .body(body)
 }
 
+/// Any other path under `/api/`: a JSON 404 (an API client reads the error, not a page).
+pub async fn not_found() -> HttpResponse {
+    ApiError::NotFound.error_response()
+}
+
 /// `GET /api/health`: `{"ok":true}`, or 503 with the reason when the sampler has stalled
 /// (the container HEALTHCHECK then restarts a portal that would serve frozen numbers).
 pub async fn health(state: web::Data<AppState>) -> HttpResponse {

@@ -34,5 +34,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         // regex run on every asset request (11% of the CPU of a CSS request when profiled).
         .service(web::scope("/assets").default_service(get().to(assets::asset)))
         .route("/robots.txt", get().to(assets::root_file))
+        .route("/favicon.ico", get().to(assets::root_file))
+        .route("/manifest.webmanifest", get().to(assets::root_file))
+        .route("/icon-192.png", get().to(assets::root_file))
+        .route("/icon-512.png", get().to(assets::root_file))
+        .route("/apple-touch-icon.png", get().to(assets::root_file))
+        // Unknown API paths answer JSON, not the HTML page: an API client reads the error.
+        .service(web::scope("/api").default_service(web::to(api::not_found)))
         .default_service(web::to(pages::fallback));
 }

@@ -50,6 +50,8 @@ pub struct IndexPage {
 pub struct NotFoundPage<'a> {
     pub assets: &'static AssetUrls,
     pub path: &'a str,
+    /// (name, url) of each configured service: a lost visitor's next step.
+    pub services: Vec<(String, String)>,
 }
 
 /// Gzips a rendered page (the portal page once per change, see [`PageCache`]; the small
@@ -192,9 +194,21 @@ pub async fn index(
 /// The themed 404 page.
 pub fn not_found(req: &HttpRequest) -> HttpResponse {
     let path: String = req.path().chars().take(200).collect();
+    let services = req
+        .app_data::<web::Data<AppState>>()
+        .map(|state| {
+            state
+                .config()
+                .services
+                .iter()
+                .map(|s| (s.name.clone(), s.url.as_str().to_string()))
+                .collect()
+        })
+        .unwrap_or_default();
     let page = NotFoundPage {
         assets: AssetUrls::get(),
         path: &path,
+        services,
     };
     html(req, StatusCode::NOT_FOUND, page.render())
 }

@@ -7,6 +7,7 @@ mod browser;
 mod cli;
 mod common;
 mod deploy;
+mod details;
 mod docs;
 mod exposure;
 mod feeds;
