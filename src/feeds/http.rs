@@ -232,6 +232,9 @@ pub fn reason(e: &ureq::Error, timeout_secs: f64) -> FetchError {
         E::Io(io) => match io.kind() {
             std::io::ErrorKind::ConnectionRefused => Reason::Refused,
             std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => Reason::Timeout,
+            // getaddrinfo failures ("failed to lookup address information") come as
+            // I/O errors too: that is DNS.
+            _ if looks_like_dns(&io.to_string()) => Reason::Dns,
             // rustls reports handshake and certificate failures as I/O errors.
             _ if looks_like_tls(&io.to_string()) => Reason::Tls,
             _ => Reason::Unreachable,
@@ -239,6 +242,18 @@ pub fn reason(e: &ureq::Error, timeout_secs: f64) -> FetchError {
         _ => Reason::Unreachable,
     };
     FetchError::new(class, detail(e, timeout_secs))
+}
+
+fn looks_like_dns(text: &str) -> bool {
+    let t = text.to_ascii_lowercase();
+    [
+        "lookup address",
+        "name or service not known",
+        "name resolution",
+        "nodename nor servname",
+    ]
+    .iter()
+    .any(|w| t.contains(w))
 }
 
 fn looks_like_tls(text: &str) -> bool {
@@ -423,6 +438,35 @@ mod tests {
             .level(Level::Debug)
             .build();
         assert!(!g.enabled(&m));
+    }
+
+    #[test]
+    fn transport_failures_get_their_class() {
+        let io = |kind, msg: &str| ureq::Error::Io(std::io::Error::new(kind, msg.to_string()));
+        let class = |e: ureq::Error| reason(&e, 10.0).reason;
+        use std::io::ErrorKind as K;
+        assert_eq!(class(ureq::Error::HostNotFound), Reason::Dns);
+        assert_eq!(
+            class(io(
+                K::Other,
+                "failed to lookup address information: Temporary failure in name resolution"
+            )),
+            Reason::Dns
+        );
+        assert_eq!(class(io(K::ConnectionRefused, "refused")), Reason::Refused);
+        assert_eq!(class(io(K::TimedOut, "slow")), Reason::Timeout);
+        assert_eq!(
+            class(io(K::InvalidData, "received fatal alert: HandshakeFailure")),
+            Reason::Tls
+        );
+        assert_eq!(
+            class(io(K::ConnectionReset, "reset by peer")),
+            Reason::Unreachable
+        );
+        assert_eq!(
+            class(ureq::Error::Timeout(ureq::Timeout::Global)),
+            Reason::Timeout
+        );
     }
 
     #[test]
