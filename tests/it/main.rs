@@ -9,6 +9,7 @@ mod common;
 mod deploy;
 mod details;
 mod docs;
+mod engines;
 mod exposure;
 mod feeds;
 mod fuzz;
