@@ -104,6 +104,8 @@ pub fn app(
     let headers = security_headers(&state.config().host.name);
     App::new()
         .app_data(web::Data::new(state))
+        // The rendered page, per worker (rendering is once per change and audience).
+        .app_data(web::Data::new(crate::routes::pages::PageCache::default()))
         .configure(crate::routes::configure)
         .wrap_fn(|req, srv| {
             use actix_web::dev::Service as _;
@@ -204,7 +206,7 @@ pub fn run(config: Config, overrides: Overrides) -> Result<(), StartupError> {
     });
     let taken = background.lock().unwrap_or_else(|e| e.into_inner()).take();
     if let Some(bg) = taken {
-        bg.stop(Duration::from_millis(1500));
+        bg.stop(&state, Duration::from_millis(1500));
     }
     log::info!("stopped");
     result

@@ -7,11 +7,16 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
+use bytes::Bytes;
+
+use crate::access::Audience;
 
 use crate::config::Config;
 use crate::feeds::history::History;
 use crate::feeds::uptime_kuma::{self, Kuma};
-use crate::feeds::{Activity, Cached, Services, Weather};
+use crate::feeds::{
+    envelope_json, Activity, Cached, FeedStatus, HostEntry, Services, Snapshot, Weather,
+};
 use crate::host::MetricsStore;
 use crate::host::Sample;
 use crate::hub::Hub;
@@ -134,8 +139,6 @@ pub struct AppState {
     feeds: Arc<ArcSwap<FeedCaches>>,
     pub hub: Arc<Hub>,
     pub requests: Arc<RequestStats>,
-    /// The rendered portal page, reused until something on it changes.
-    pub page: Arc<crate::routes::pages::PageCache>,
 }
 
 impl AppState {
@@ -147,7 +150,6 @@ impl AppState {
             feeds: Arc::new(ArcSwap::from_pointee(FeedCaches::new(&config))),
             hub: Arc::new(Hub::new(config.stream.max_clients)),
             requests: Arc::new(RequestStats::default()),
-            page: Arc::new(crate::routes::pages::PageCache::default()),
             config: Arc::new(ArcSwap::from_pointee(config)),
         }
     }
@@ -169,5 +171,63 @@ impl AppState {
         self.hub.set_max_clients(config.stream.max_clients);
         self.feeds.store(Arc::new(caches));
         self.config.store(Arc::new(config));
+    }
+}
+
+/// The live-stream events, in the order a new client receives them.
+pub const EVENTS: [&str; 5] = ["metrics", "weather", "activity", "services", "hosts"];
+
+impl AppState {
+    /// The current body of stream event `event` for `audience` (the same bytes its
+    /// endpoint serves), or `None` when there is nothing yet (no metrics sample).
+    pub fn event_json(&self, event: &str, audience: Audience) -> Option<Bytes> {
+        let f = self.feeds();
+        match event {
+            "metrics" => self.metrics.latest().map(|p| p.json(audience).clone()),
+            "weather" => Some(envelope_json(&f.weather.snapshot(), audience)),
+            "activity" => Some(envelope_json(&f.activity.snapshot(), audience)),
+            "services" => Some(envelope_json(&f.services.snapshot(), audience)),
+            "hosts" => Some(envelope_json(&self.hosts_snapshot(), audience)),
+            _ => None,
+        }
+    }
+
+    /// The `/api/hosts` envelope: this host (live) first, then each peer from its cache.
+    /// The envelope is `ok` when every host is, `stale` when some peer is not.
+    pub fn hosts_snapshot(&self) -> Snapshot<Vec<HostEntry>> {
+        let latest = self.metrics.latest();
+        let config = self.config();
+        let feeds = self.feeds();
+        let mut entries = vec![HostEntry {
+            name: config.host.name.clone(),
+            is_self: true,
+            status: if latest.is_some() {
+                FeedStatus::Ok
+            } else {
+                FeedStatus::Pending
+            },
+            metrics: latest.as_ref().map(|p| p.sample.clone()),
+        }];
+        let mut worst = FeedStatus::Ok;
+        for (peer, cache) in config.peers.iter().zip(feeds.peers.iter()) {
+            let s = cache.snapshot();
+            if s.status != FeedStatus::Ok {
+                worst = FeedStatus::Stale;
+            }
+            entries.push(HostEntry {
+                name: peer.name.clone(),
+                is_self: false,
+                status: s.status,
+                metrics: s.data.as_deref().cloned(),
+            });
+        }
+        let at = latest.as_ref().map(|p| p.sample.timestamp);
+        Snapshot {
+            status: worst,
+            updated_at: at,
+            age_seconds: at.map(|t| (chrono::Utc::now() - t).num_seconds().max(0) as u64),
+            error: None,
+            data: Some(Arc::new(entries)),
+        }
     }
 }

@@ -1,6 +1,7 @@
-//! Upstream feeds (weather, Forgejo activity, service checks, peers): the shared
-//! [`Cached`] value with its envelope states, the data types each feed serves, and
-//! [`start`], which runs every feed on the one [`scheduler`].
+//! Upstream feeds (weather, Forgejo activity, service checks, Uptime Kuma, peers): one
+//! module per upstream, the shared [`Cached`] value with its envelope states and the one
+//! [`scheduler`] loop, and the data types each feed serves. The feeds know nothing of the
+//! web or the shared state: `background` runs them and publishes what they produce.
 
 pub mod cached;
 pub mod error;
@@ -26,11 +27,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::access::{Audience, Redact};
 use crate::host::Sample;
-use crate::state::AppState;
-use crate::tasks::Tasks;
-
-/// The live-stream events, in the order a new client receives them.
-pub const EVENTS: [&str; 5] = ["metrics", "weather", "activity", "services", "hosts"];
 
 /// The envelope as served: `error` is the detail for the owner, the reason class for
 /// the public; `data` is the audience's copy.
@@ -72,230 +68,6 @@ pub fn envelope_json<T: Serialize + Redact>(snapshot: &Snapshot<T>, audience: Au
                 "error": format!("cannot serialise: {e}"), "data": null})
             .to_string(),
         ),
-    }
-}
-
-/// The current body of stream event `event` for `audience` (the same bytes its endpoint
-/// serves), or `None` when there is nothing yet (no metrics sample).
-pub fn event_json(state: &AppState, event: &str, audience: Audience) -> Option<Bytes> {
-    let f = state.feeds();
-    match event {
-        "metrics" => state.metrics.latest().map(|p| p.json(audience).clone()),
-        "weather" => Some(envelope_json(&f.weather.snapshot(), audience)),
-        "activity" => Some(envelope_json(&f.activity.snapshot(), audience)),
-        "services" => Some(envelope_json(&f.services.snapshot(), audience)),
-        "hosts" => Some(envelope_json(
-            &crate::routes::api::hosts_snapshot(state),
-            audience,
-        )),
-        _ => None,
-    }
-}
-
-/// Publishes the current state of `event` to every stream client, each in its
-/// audience's version.
-pub fn publish(state: &AppState, event: &str) {
-    let private = event_json(state, event, Audience::Private);
-    let public = event_json(state, event, Audience::Public);
-    if let (Some(private), Some(public)) = (private, public) {
-        state.hub.publish(event, &private, &public);
-    }
-}
-
-/// Starts every feed on its own background thread, for the running configuration and
-/// its caches: weather, activity (when Forgejo is configured), service checks, and one
-/// task per peer. Each runs once at once, then on its schedule; none runs inside a
-/// request. A reload stops these tasks and calls this again.
-pub fn start(state: &AppState, tasks: &mut Tasks) -> std::io::Result<()> {
-    let config = state.config();
-    let caches = state.feeds();
-
-    let (st, cfg, cache) = (state.clone(), config.clone(), caches.weather.clone());
-    tasks.spawn("feed-weather", move |sd| {
-        let agent = http::agent(http::timeout_for(cfg.weather.refresh));
-        scheduler::run(
-            "weather",
-            sd,
-            &cache,
-            cfg.weather.refresh,
-            || weather::fetch(&agent, &cfg.weather),
-            || publish(&st, "weather"),
-        );
-    })?;
-
-    if config.forgejo.url.is_some() {
-        let (st, cfg, cache) = (state.clone(), config.clone(), caches.activity.clone());
-        tasks.spawn("feed-activity", move |sd| {
-            let agent = http::agent(http::timeout_for(cfg.forgejo.refresh));
-            scheduler::run(
-                "activity",
-                sd,
-                &cache,
-                cfg.forgejo.refresh,
-                || forgejo::fetch(&agent, &cfg.forgejo),
-                || publish(&st, "activity"),
-            );
-        })?;
-    }
-
-    if let Some(kuma) = config.uptime_kuma.clone() {
-        let cache = caches.uptime_kuma.clone();
-        tasks.spawn("feed-uptime-kuma", move |sd| {
-            let agent = http::agent(http::timeout_for(uptime_kuma::REFRESH));
-            let mut last: Option<std::time::Instant> = None;
-            scheduler::run(
-                "uptime_kuma",
-                sd,
-                &cache,
-                uptime_kuma::REFRESH,
-                || {
-                    // Kuma caches the page 1-5 min itself: never ask more often than
-                    // once a minute, not even when retrying after a failure.
-                    let wait = last.map_or(std::time::Duration::ZERO, |t| {
-                        uptime_kuma::REFRESH.saturating_sub(t.elapsed())
-                    });
-                    if !wait.is_zero() && !sd.sleep(wait) {
-                        // Stopping: report the failure already recorded (no change).
-                        let e = cache.snapshot().error;
-                        let e =
-                            e.unwrap_or_else(|| FetchError::new(Reason::Unreachable, "stopped"));
-                        return Err(e.into());
-                    }
-                    last = Some(std::time::Instant::now());
-                    uptime_kuma::fetch(&agent, &kuma)
-                },
-                || {},
-            );
-        })?;
-    }
-
-    let (st, cfg, cache) = (state.clone(), config.clone(), caches.services.clone());
-    let (kuma, history) = (caches.uptime_kuma.clone(), caches.service_history.clone());
-    tasks.spawn("feed-services", move |sd| {
-        let every = cfg.services_interval;
-        let agent = http::agent(services::PROBE_TIMEOUT.min(http::timeout_for(every)));
-        let list = &cfg.services;
-        let names = || list.iter().map(|s| s.name.as_str());
-        {
-            // Read once per process; a reload keeps the history and only drops the
-            // services that are gone (and adds empty ones for new names).
-            let mut h = history.lock().unwrap_or_else(|e| e.into_inner());
-            match h.as_mut() {
-                Some(h) => h.retain_names(names()),
-                None => *h = Some(load_history(&cfg)),
-            }
-        }
-        let mut saver = Saver::new(&cfg);
-        scheduler::run(
-            "services",
-            sd,
-            &cache,
-            every,
-            || {
-                let probes = services::check_all(&agent, list);
-                let now = Utc::now();
-                let mut guard = history.lock().unwrap_or_else(|e| e.into_inner());
-                let h = guard.get_or_insert_with(|| history::History::new(names()));
-                services::record(h, list, &probes, now);
-                let kuma = kuma.snapshot();
-                let k = match (kuma.status, kuma.data.as_deref()) {
-                    (FeedStatus::Disabled, _) => services::KumaState::Disabled,
-                    (FeedStatus::Pending, _) => services::KumaState::Pending,
-                    (FeedStatus::Ok, Some(k)) => services::KumaState::Ok(k),
-                    _ => services::KumaState::Unreachable,
-                };
-                let data = services::assemble(list, &probes, h, k, now);
-                saver.maybe_save(h, now, false);
-                Ok(data)
-            },
-            || publish(&st, "services"),
-        );
-        // Stop (or reload): keep what was learnt.
-        let guard = history.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(h) = guard.as_ref() {
-            saver.maybe_save(h, Utc::now(), true);
-        }
-    })?;
-
-    for (i, (peer, cache)) in config.peers.iter().zip(&caches.peers).enumerate() {
-        let (st, peer, cache) = (state.clone(), peer.clone(), cache.clone());
-        let every = peers::refresh(config.metrics.interval);
-        tasks.spawn(&format!("feed-peer-{i}"), move |sd| {
-            let agent = http::agent(http::timeout_for(every).min(peers::MIN_REFRESH));
-            scheduler::run(
-                &format!("peer {}", peer.name),
-                sd,
-                &cache,
-                every,
-                || peers::fetch(&agent, &peer),
-                || publish(&st, "hosts"),
-            );
-        })?;
-    }
-    Ok(())
-}
-
-/// How often the service history is written to `state_dir` (and once at shutdown).
-pub const SAVE_EVERY: std::time::Duration = std::time::Duration::from_secs(300);
-
-/// The service history at start: read from `state_dir` when set (a bad file is a
-/// warning and an empty start, never a failure), else empty.
-fn load_history(config: &crate::config::Config) -> history::History {
-    let names = config.services.iter().map(|s| s.name.as_str());
-    match &config.state_dir {
-        None => history::History::new(names),
-        Some(dir) => {
-            let path = state_file::path_in(dir);
-            let (h, warning) = state_file::load(&path, names, Utc::now());
-            match warning {
-                Some(w) => log::warn!("{w}"),
-                None => log::info!("service history read from '{}'", path.display()),
-            }
-            h
-        }
-    }
-}
-
-/// Writes the history every [`SAVE_EVERY`] and at shutdown; one log line when saving
-/// starts failing and one when it works again.
-struct Saver {
-    path: Option<std::path::PathBuf>,
-    last: std::time::Instant,
-    failing: bool,
-}
-
-impl Saver {
-    fn new(config: &crate::config::Config) -> Self {
-        Saver {
-            path: config.state_dir.as_deref().map(state_file::path_in),
-            last: std::time::Instant::now(),
-            failing: false,
-        }
-    }
-
-    fn maybe_save(&mut self, h: &history::History, now: DateTime<Utc>, force: bool) {
-        let Some(path) = &self.path else { return };
-        if !force && self.last.elapsed() < SAVE_EVERY {
-            return;
-        }
-        self.last = std::time::Instant::now();
-        match state_file::save(path, h, now) {
-            Ok(()) if self.failing => {
-                self.failing = false;
-                log::info!("service history '{}' saved again", path.display());
-            }
-            Ok(()) => log::debug!("service history saved to '{}'", path.display()),
-            Err(e) if !self.failing || force => {
-                self.failing = true;
-                log::warn!(
-                    "service history '{}' cannot be written ({e}); keeping it in memory \
-                     and retrying every {} min",
-                    path.display(),
-                    SAVE_EVERY.as_secs() / 60
-                );
-            }
-            Err(_) => {}
-        }
     }
 }
 
@@ -400,8 +172,8 @@ pub struct HostEntry {
     pub name: String,
     #[serde(rename = "self")]
     pub is_self: bool,
-    /// The feed status of this host's metrics ("ok", "stale", "error", "pending").
-    pub status: String,
+    /// The feed status of this host's metrics (`ok`, `stale`, `error`, `pending`).
+    pub status: FeedStatus,
     pub metrics: Option<Sample>,
 }
 

@@ -7,7 +7,7 @@ use bytes::Bytes;
 
 use crate::access::Audience;
 use crate::error::ApiError;
-use crate::feeds::{envelope_json, FeedStatus, HostEntry, Snapshot};
+use crate::feeds::envelope_json;
 use crate::state::AppState;
 
 /// A JSON body with `Cache-Control: no-store`.
@@ -84,43 +84,5 @@ pub async fn services(state: web::Data<AppState>, audience: Audience) -> HttpRes
 
 /// `GET /api/hosts`
 pub async fn hosts(state: web::Data<AppState>, audience: Audience) -> HttpResponse {
-    json_bytes(envelope_json(&hosts_snapshot(&state), audience))
-}
-
-/// The `/api/hosts` envelope: this host (live) first, then each peer from its cache.
-/// The envelope is `ok` when every host is, `stale` when some peer is not.
-pub fn hosts_snapshot(state: &AppState) -> Snapshot<Vec<HostEntry>> {
-    let latest = state.metrics.latest();
-    let config = state.config();
-    let feeds = state.feeds();
-    let mut entries = vec![HostEntry {
-        name: config.host.name.clone(),
-        is_self: true,
-        status: if latest.is_some() { "ok" } else { "pending" }.to_string(),
-        metrics: latest.as_ref().map(|p| p.sample.clone()),
-    }];
-    let mut worst = FeedStatus::Ok;
-    for (peer, cache) in config.peers.iter().zip(feeds.peers.iter()) {
-        let s = cache.snapshot();
-        if s.status != FeedStatus::Ok {
-            worst = FeedStatus::Stale;
-        }
-        entries.push(HostEntry {
-            name: peer.name.clone(),
-            is_self: false,
-            status: s.status.as_str().to_string(),
-            metrics: s.data.as_deref().cloned(),
-        });
-    }
-    Snapshot {
-        status: worst,
-        updated_at: latest.as_ref().map(|p| p.sample.timestamp),
-        age_seconds: latest.as_ref().map(|p| {
-            (chrono::Utc::now() - p.sample.timestamp)
-                .num_seconds()
-                .max(0) as u64
-        }),
-        error: None,
-        data: Some(std::sync::Arc::new(entries)),
-    }
+    json_bytes(envelope_json(&state.hosts_snapshot(), audience))
 }

@@ -2,8 +2,11 @@
 //! server and the tests).
 
 pub mod api;
+pub mod asset_store;
 pub mod assets;
 pub mod client;
+pub mod errors;
+pub mod negotiation;
 pub mod pages;
 pub mod prometheus;
 pub mod stream;
@@ -41,5 +44,5 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/apple-touch-icon.png", get().to(assets::root_file))
         // Unknown API paths answer JSON, not the HTML page: an API client reads the error.
         .service(web::scope("/api").default_service(web::to(api::not_found)))
-        .default_service(web::to(pages::fallback));
+        .default_service(web::to(errors::fallback));
 }

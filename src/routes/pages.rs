@@ -1,8 +1,7 @@
-//! Server-rendered HTML: the portal page (`/`) and the themed 404, from `templates/`
-//! with askama (auto-escaping on). The page's data comes from [`PageView`].
+//! The portal page (`/`), server-rendered from `templates/` with askama (auto-escaping
+//! on), cached per audience and gzipped once per change. Its data comes from [`PageView`].
 
-use actix_web::http::header::{HeaderValue, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, VARY};
-use actix_web::http::StatusCode;
+use actix_web::http::header::HeaderValue;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
@@ -12,88 +11,17 @@ use std::time::{Duration, Instant};
 use arc_swap::ArcSwapOption;
 use bytes::Bytes;
 
+use super::asset_store::AssetUrls;
+use super::negotiation::{conditional, gzip, negotiate, Encoding, Representation};
 use crate::access::Audience;
-use crate::routes::assets::{conditional, negotiate, AssetStore, Encoding, Representation};
 use crate::routes::view::PageView;
 use crate::state::AppState;
-
-/// Asset URLs the templates link to.
-pub struct AssetUrls {
-    pub css: String,
-    pub js: String,
-    pub icon: String,
-}
-
-impl AssetUrls {
-    pub fn get() -> &'static AssetUrls {
-        static URLS: std::sync::OnceLock<AssetUrls> = std::sync::OnceLock::new();
-        URLS.get_or_init(|| {
-            let s = AssetStore::get();
-            AssetUrls {
-                css: s.url("app.css"),
-                js: s.url("app.js"),
-                icon: s.url("icons/favicon.svg"),
-            }
-        })
-    }
-}
 
 #[derive(Template)]
 #[template(path = "index.html")]
 pub struct IndexPage {
     pub assets: &'static AssetUrls,
     pub v: PageView,
-}
-
-#[derive(Template)]
-#[template(path = "404.html")]
-pub struct NotFoundPage<'a> {
-    pub assets: &'static AssetUrls,
-    pub path: &'a str,
-    /// (name, url) of each configured service: a lost visitor's next step.
-    pub services: Vec<(String, String)>,
-}
-
-/// Gzips a rendered page (the portal page once per change, see [`PageCache`]; the small
-/// 404 page per request): live HTML cannot be precompressed at build time like the
-/// assets, and shrinks to about a quarter.
-fn gzip(body: &[u8]) -> Option<Vec<u8>> {
-    use std::io::Write as _;
-    let mut enc = flate2::write::GzEncoder::new(
-        Vec::with_capacity(body.len() / 3),
-        flate2::Compression::new(5),
-    );
-    enc.write_all(body).ok()?;
-    enc.finish().ok()
-}
-
-fn html(
-    req: &HttpRequest,
-    status: StatusCode,
-    body: Result<String, askama::Error>,
-) -> HttpResponse {
-    match body {
-        Ok(b) => {
-            let mut resp = HttpResponse::build(status);
-            resp.insert_header((
-                CONTENT_TYPE,
-                HeaderValue::from_static("text/html; charset=utf-8"),
-            ))
-            .insert_header((CACHE_CONTROL, HeaderValue::from_static("no-cache")))
-            .insert_header((VARY, HeaderValue::from_static("Accept-Encoding")));
-            let wants_gzip = negotiate(req.headers(), true, false) == Encoding::Gzip;
-            match wants_gzip.then(|| gzip(b.as_bytes())).flatten() {
-                Some(z) => resp
-                    .insert_header((CONTENT_ENCODING, HeaderValue::from_static("gzip")))
-                    .body(z),
-                None => resp.body(b),
-            }
-        }
-        Err(e) => {
-            log::error!("template failed: {e}");
-            HttpResponse::InternalServerError().finish()
-        }
-    }
 }
 
 /// The page rendered and gzipped once, with its strong ETags.
@@ -164,9 +92,10 @@ fn process_nonce() -> u32 {
 pub async fn index(
     req: HttpRequest,
     state: web::Data<AppState>,
+    cache: web::Data<PageCache>,
     audience: Audience,
 ) -> HttpResponse {
-    let page = match state.page.get(&state, audience) {
+    let page = match cache.get(&state, audience) {
         Ok(p) => p,
         Err(e) => {
             log::error!("template failed: {e}");
@@ -189,31 +118,4 @@ pub async fn index(
             vary: true,
         },
     )
-}
-
-/// The themed 404 page.
-pub fn not_found(req: &HttpRequest) -> HttpResponse {
-    let path: String = req.path().chars().take(200).collect();
-    let services = req
-        .app_data::<web::Data<AppState>>()
-        .map(|state| {
-            state
-                .config()
-                .services
-                .iter()
-                .map(|s| (s.name.clone(), s.url.as_str().to_string()))
-                .collect()
-        })
-        .unwrap_or_default();
-    let page = NotFoundPage {
-        assets: AssetUrls::get(),
-        path: &path,
-        services,
-    };
-    html(req, StatusCode::NOT_FOUND, page.render())
-}
-
-/// Anything no route matched.
-pub async fn fallback(req: HttpRequest) -> HttpResponse {
-    not_found(&req)
 }

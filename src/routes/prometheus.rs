@@ -390,7 +390,7 @@ pub async fn metrics(
     audience: crate::access::Audience,
 ) -> HttpResponse {
     if audience.is_public() && !state.config().access.public_metrics {
-        return crate::routes::pages::not_found(&req);
+        return crate::routes::errors::not_found(&req);
     }
     HttpResponse::Ok()
         .insert_header((

@@ -39,8 +39,8 @@ pub async fn stream(
         return Err(ApiError::TooManyClients);
     };
     let mut first = b"retry: 3000\n\n".to_vec();
-    for event in crate::feeds::EVENTS {
-        if let Some(json) = crate::feeds::event_json(&state, event, audience) {
+    for event in crate::state::EVENTS {
+        if let Some(json) = state.event_json(event, audience) {
             first.extend_from_slice(&crate::hub::frame(event, &json));
         }
     }

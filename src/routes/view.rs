@@ -10,7 +10,8 @@ use crate::config::Config;
 use crate::feeds::history::BarCell;
 use crate::feeds::{Activity, FeedStatus, ServiceStatus, Services, Snapshot, Weather};
 use crate::host::{HistoryPoint, Sample};
-use crate::routes::assets::{AssetStore, Encoding};
+use crate::routes::asset_store::AssetStore;
+use crate::routes::negotiation::Encoding;
 use crate::state::AppState;
 
 /// Sparklines show at most this many of the newest history points (the JS keeps as many).

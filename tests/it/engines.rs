@@ -192,8 +192,15 @@ fn firefox_renders_the_page_like_chromium_without_errors() {
     );
     // Not a blank page: light text and neon on the dark base, in both.
     for (name, img) in [("Firefox", &a), ("Chromium", &b)] {
-        let lit = img.2.chunks(4).filter(|p| p[..3].iter().any(|v| *v > 150)).count();
+        let lit = img
+            .2
+            .chunks(4)
+            .filter(|p| p[..3].iter().any(|v| *v > 150))
+            .count();
         let share = lit as f64 / f64::from(SIZE.0 * SIZE.1);
-        assert!(share > 0.01, "the {name} screenshot looks blank ({share:.4} lit)");
+        assert!(
+            share > 0.01,
+            "the {name} screenshot looks blank ({share:.4} lit)"
+        );
     }
 }

@@ -4,7 +4,7 @@
 
 use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
 use kiteportal::config::{build, parse_toml, Overrides};
-use kiteportal::routes::assets::{if_none_match, negotiate, Encoding};
+use kiteportal::routes::negotiation::{if_none_match, negotiate, Encoding};
 use proptest::prelude::*;
 
 fn headers(name: &'static str, value: &str) -> Option<HeaderMap> {

@@ -1,10 +1,14 @@
 //! The wiring of the background work: starts the sampler, the stream heartbeat and the
-//! feeds on the shared state, publishes what they produce, and restarts the feeds when a
-//! reload changes their configuration. Sources (`host`, `feeds`) know nothing of this.
+//! feeds (`feeds.rs`) on the shared state, publishes what they produce to the live
+//! stream, and restarts the feeds when a reload changes their configuration. Sources
+//! (`host`, `feeds`) know nothing of this.
+
+mod feeds;
 
 use std::io;
 use std::time::{Duration, Instant};
 
+use crate::access::Audience;
 use crate::host::{view, Sample, Sampler};
 use crate::state::AppState;
 use crate::tasks::{Shutdown, Tasks};
@@ -31,36 +35,52 @@ pub fn start(state: &AppState) -> io::Result<Background> {
             hub.heartbeat();
         }
     })?;
-    let mut feeds = Tasks::new(Shutdown::new());
-    crate::feeds::start(state, &mut feeds)?;
-    Ok(Background { core, feeds })
+    let mut feed_tasks = Tasks::new(Shutdown::new());
+    feeds::start(state, &mut feed_tasks)?;
+    Ok(Background {
+        core,
+        feeds: feed_tasks,
+    })
 }
 
 impl Background {
     /// Stops the feed tasks and starts them again on the state's (new) configuration.
+    /// The service history is saved in between, so nothing learnt is lost.
     pub fn restart_feeds(&mut self, state: &AppState) -> io::Result<()> {
         let old = std::mem::replace(&mut self.feeds, Tasks::new(Shutdown::new()));
         old.stop(FEED_RESTART_GRACE);
-        crate::feeds::start(state, &mut self.feeds)
+        feeds::save_history(state);
+        feeds::start(state, &mut self.feeds)
     }
 
-    /// Stops everything, waiting at most `grace`.
-    pub fn stop(self, grace: Duration) {
+    /// Stops everything, waiting at most `grace`, and saves the service history.
+    pub fn stop(self, state: &AppState, grace: Duration) {
         self.feeds.shutdown().trigger();
         self.core.stop(grace);
         self.feeds.stop(Duration::from_millis(100));
+        feeds::save_history(state);
     }
 }
 
 /// Publishes `sample` to the store (which serialises it once per audience) and the live
 /// stream.
-fn publish(state: &AppState, sample: Sample) {
+fn publish_sample(state: &AppState, sample: Sample) {
     let published = state.metrics.publish(sample);
     state.hub.publish(
         "metrics",
-        published.json(crate::access::Audience::Private),
-        published.json(crate::access::Audience::Public),
+        published.json(Audience::Private),
+        published.json(Audience::Public),
     );
+}
+
+/// Publishes the current state of `event` to every stream client, each in its
+/// audience's version.
+pub fn publish(state: &AppState, event: &str) {
+    let private = state.event_json(event, Audience::Private);
+    let public = state.event_json(event, Audience::Public);
+    if let (Some(private), Some(public)) = (private, public) {
+        state.hub.publish(event, &private, &public);
+    }
 }
 
 /// How long start-up waits for the first sample before listening without it. Every read
@@ -97,7 +117,7 @@ fn start_sampler(state: &AppState, tasks: &mut Tasks) -> io::Result<()> {
             if !sd.sleep(wait) {
                 break;
             }
-            publish(&st, sampler.sample());
+            publish_sample(&st, sampler.sample());
             let _ = primed_tx.try_send(());
             next += interval;
             let now = Instant::now();

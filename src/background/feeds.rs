@@ -1,0 +1,263 @@
+//! The feed tasks: each feed (weather, activity, Uptime Kuma, service checks, peers)
+//! runs on its own thread on the one scheduler loop, spawned by one function, and
+//! publishes its event when the envelope changed. The service history is loaded from
+//! `state_dir` once per process and saved every few minutes and when the tasks stop.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+
+use crate::config::Config;
+use crate::feeds::scheduler::{self, Failure};
+use crate::feeds::{
+    forgejo, history, http, peers, services, state_file, uptime_kuma, weather, Cached, FeedStatus,
+    FetchError, Reason,
+};
+use crate::state::AppState;
+use crate::tasks::{Shutdown, Tasks};
+
+/// One feed task: its thread name, log name, stream event, refresh and request timeout.
+struct Feed {
+    task: String,
+    name: String,
+    event: Option<&'static str>,
+    refresh: Duration,
+    timeout: Duration,
+}
+
+impl Feed {
+    fn new(name: &str, event: Option<&'static str>, refresh: Duration) -> Self {
+        Feed {
+            task: format!("feed-{name}"),
+            name: name.to_string(),
+            event,
+            refresh,
+            timeout: http::timeout_for(refresh),
+        }
+    }
+}
+
+/// Spawns `feed`: `fetch` runs at once and then on the feed's schedule, into `cache`;
+/// each change of the envelope is published as the feed's event.
+fn spawn<T, F>(
+    tasks: &mut Tasks,
+    state: &AppState,
+    feed: Feed,
+    cache: Arc<Cached<T>>,
+    mut fetch: F,
+) -> std::io::Result<()>
+where
+    T: PartialEq + Send + Sync + 'static,
+    F: FnMut(&ureq::Agent, &Shutdown) -> Result<T, Failure> + Send + 'static,
+{
+    let st = state.clone();
+    let task = feed.task.clone();
+    tasks.spawn(&task, move |sd| {
+        let agent = http::agent(feed.timeout);
+        scheduler::run(
+            &feed.name,
+            sd,
+            &cache,
+            feed.refresh,
+            || fetch(&agent, sd),
+            || {
+                if let Some(event) = feed.event {
+                    super::publish(&st, event);
+                }
+            },
+        );
+    })
+}
+
+/// Starts every feed for the running configuration and its caches. A reload stops
+/// these tasks and calls this again.
+pub fn start(state: &AppState, tasks: &mut Tasks) -> std::io::Result<()> {
+    let config = state.config();
+    let caches = state.feeds();
+
+    let cfg = config.clone();
+    let weather = Feed::new("weather", Some("weather"), config.weather.refresh);
+    spawn(
+        tasks,
+        state,
+        weather,
+        caches.weather.clone(),
+        move |a, _| weather::fetch(a, &cfg.weather),
+    )?;
+
+    if config.forgejo.url.is_some() {
+        let cfg = config.clone();
+        let activity = Feed::new("activity", Some("activity"), config.forgejo.refresh);
+        spawn(
+            tasks,
+            state,
+            activity,
+            caches.activity.clone(),
+            move |a, _| forgejo::fetch(a, &cfg.forgejo),
+        )?;
+    }
+
+    if let Some(kuma) = config.uptime_kuma.clone() {
+        let cache = caches.uptime_kuma.clone();
+        let feed = Feed::new("uptime_kuma", None, uptime_kuma::REFRESH);
+        let mut last: Option<Instant> = None;
+        spawn(
+            tasks,
+            state,
+            feed,
+            caches.uptime_kuma.clone(),
+            move |a, sd| {
+                // Kuma caches the page 1-5 min itself: never ask more often than once a
+                // minute, not even when retrying after a failure.
+                let wait = last.map_or(Duration::ZERO, |t| {
+                    uptime_kuma::REFRESH.saturating_sub(t.elapsed())
+                });
+                if !wait.is_zero() && !sd.sleep(wait) {
+                    // Stopping: report the failure already recorded (no change).
+                    let e = cache.snapshot().error;
+                    return Err(e
+                        .unwrap_or_else(|| FetchError::new(Reason::Unreachable, "stopped"))
+                        .into());
+                }
+                last = Some(Instant::now());
+                uptime_kuma::fetch(a, &kuma)
+            },
+        )?;
+    }
+
+    start_services(state, tasks, &config)?;
+
+    for (i, (peer, cache)) in config.peers.iter().zip(&caches.peers).enumerate() {
+        let peer = peer.clone();
+        let every = peers::refresh(config.metrics.interval);
+        let mut feed = Feed::new(&format!("peer {}", peer.name), Some("hosts"), every);
+        feed.task = format!("feed-peer-{i}");
+        feed.timeout = http::timeout_for(every).min(peers::MIN_REFRESH);
+        spawn(tasks, state, feed, cache.clone(), move |a, _| {
+            peers::fetch(a, &peer)
+        })?;
+    }
+    Ok(())
+}
+
+/// The service checks: probes, the history they land in (loaded once per process; a
+/// reload keeps it and only drops services that are gone), Uptime Kuma's view merged
+/// in, and the history saved every [`SAVE_EVERY`].
+fn start_services(
+    state: &AppState,
+    tasks: &mut Tasks,
+    config: &Arc<Config>,
+) -> std::io::Result<()> {
+    let caches = state.feeds();
+    let (kuma, history) = (caches.uptime_kuma.clone(), caches.service_history.clone());
+    let cfg = config.clone();
+    let mut saver = Saver::new(config);
+    let mut feed = Feed::new("services", Some("services"), config.services_interval);
+    feed.timeout = services::PROBE_TIMEOUT.min(feed.timeout);
+    spawn(
+        tasks,
+        state,
+        feed,
+        caches.services.clone(),
+        move |agent, _| {
+            let list = &cfg.services;
+            let names = || list.iter().map(|s| s.name.as_str());
+            let probes = services::check_all(agent, list);
+            let now = Utc::now();
+            let mut guard = history.lock().unwrap_or_else(|e| e.into_inner());
+            let h = match guard.as_mut() {
+                Some(h) => {
+                    h.retain_names(names());
+                    h
+                }
+                None => guard.insert(load_history(&cfg)),
+            };
+            services::record(h, list, &probes, now);
+            let kuma = kuma.snapshot();
+            let k = match (kuma.status, kuma.data.as_deref()) {
+                (FeedStatus::Disabled, _) => services::KumaState::Disabled,
+                (FeedStatus::Pending, _) => services::KumaState::Pending,
+                (FeedStatus::Ok, Some(k)) => services::KumaState::Ok(k),
+                _ => services::KumaState::Unreachable,
+            };
+            let data = services::assemble(list, &probes, h, k, now);
+            saver.maybe_save(h, now, false);
+            Ok(data)
+        },
+    )
+}
+
+/// Saves the service history now (the feed tasks stopped: shutdown or reload).
+pub fn save_history(state: &AppState) {
+    let config = state.config();
+    let history = state.feeds().service_history.clone();
+    let guard = history.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(h) = guard.as_ref() {
+        Saver::new(&config).maybe_save(h, Utc::now(), true);
+    }
+}
+
+/// How often the service history is written to `state_dir` (and once at shutdown).
+pub const SAVE_EVERY: Duration = Duration::from_secs(300);
+
+/// The service history at start: read from `state_dir` when set (a bad file is a
+/// warning and an empty start, never a failure), else empty.
+fn load_history(config: &Config) -> history::History {
+    let names = config.services.iter().map(|s| s.name.as_str());
+    match &config.state_dir {
+        None => history::History::new(names),
+        Some(dir) => {
+            let path = state_file::path_in(dir);
+            let (h, warning) = state_file::load(&path, names, Utc::now());
+            match warning {
+                Some(w) => log::warn!("{w}"),
+                None => log::info!("service history read from '{}'", path.display()),
+            }
+            h
+        }
+    }
+}
+
+/// Writes the history every [`SAVE_EVERY`] and at shutdown; one log line when saving
+/// starts failing and one when it works again.
+struct Saver {
+    path: Option<std::path::PathBuf>,
+    last: Instant,
+    failing: bool,
+}
+
+impl Saver {
+    fn new(config: &Config) -> Self {
+        Saver {
+            path: config.state_dir.as_deref().map(state_file::path_in),
+            last: Instant::now(),
+            failing: false,
+        }
+    }
+
+    fn maybe_save(&mut self, h: &history::History, now: DateTime<Utc>, force: bool) {
+        let Some(path) = &self.path else { return };
+        if !force && self.last.elapsed() < SAVE_EVERY {
+            return;
+        }
+        self.last = Instant::now();
+        match state_file::save(path, h, now) {
+            Ok(()) if self.failing => {
+                self.failing = false;
+                log::info!("service history '{}' saved again", path.display());
+            }
+            Ok(()) => log::debug!("service history saved to '{}'", path.display()),
+            Err(e) if !self.failing || force => {
+                self.failing = true;
+                log::warn!(
+                    "service history '{}' cannot be written ({e}); keeping it in memory \
+                     and retrying every {} min",
+                    path.display(),
+                    SAVE_EVERY.as_secs() / 60
+                );
+            }
+            Err(_) => {}
+        }
+    }
+}
