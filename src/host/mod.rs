@@ -1,6 +1,7 @@
 //! Host metrics: the `/api/metrics` sample types, the store the sampler publishes into,
 //! and (in submodules) one module per metric source plus the sampler that owns counters.
 
+pub mod cgroup;
 pub mod cpu;
 pub mod disk;
 pub mod diskio;
@@ -78,6 +79,12 @@ pub struct Sample {
     pub network: Option<Network>,
     pub temperatures: Option<Vec<Temperature>>,
     pub processes: Option<u64>,
+    /// Containers on the host from cgroup v2 (private data: the routes strip it for
+    /// public requests). `None` with the reason in `errors["containers"]` when the section
+    /// cannot be read; an empty list when the host runs none. `default` so a peer that
+    /// does not send it still parses.
+    #[serde(default)]
+    pub containers: Option<Vec<Container>>,
     pub view: View,
     #[serde(default)]
     pub errors: BTreeMap<String, String>,
@@ -143,6 +150,36 @@ pub struct Interface {
 pub struct Temperature {
     pub label: String,
     pub celsius: f64,
+}
+
+/// One container, from its cgroup v2 files (see [`cgroup`]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Container {
+    /// The short (12-digit) id.
+    pub id: String,
+    /// The owner's name from `[[containers]]`, else the first process's command line,
+    /// else the short id.
+    pub name: String,
+    /// "docker" or "podman".
+    pub engine: String,
+    /// The first process's command line (cleaned, at most 80 characters), if readable.
+    pub command: Option<String>,
+    /// The `[[services]]` entry the owner linked this container to.
+    pub service: Option<String>,
+    /// Share of the whole host's CPU over the last interval (like `cpu.percent`).
+    pub cpu_percent: Option<f64>,
+    pub memory_bytes: Option<u64>,
+    /// `memory.max`; `None` when unlimited.
+    pub memory_limit_bytes: Option<u64>,
+    /// OOM kills in this container since it started (the kernel's count).
+    pub oom_kills: Option<u64>,
+    /// OOM kills this process saw happen in the last 24 hours.
+    pub oom_kills_24h: u64,
+    /// When this process last saw an OOM kill in the container (within 24 hours).
+    pub last_oom_kill: Option<DateTime<Utc>>,
+    pub processes: Option<u64>,
+    pub read_bytes_per_sec: Option<f64>,
+    pub write_bytes_per_sec: Option<f64>,
 }
 
 /// What this process can see of the host, and where it reads it from.

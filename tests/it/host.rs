@@ -149,6 +149,7 @@ impl FakeHost {
             sys: self.path("sys"),
             root: self.path("root"),
             name: "fake".into(),
+            cgroup: self.path("sys/fs/cgroup"),
         }
     }
 }
@@ -428,6 +429,7 @@ fn sampler_without_a_procfs_reports_every_section() {
         sys: dir.path().join("missing-sys"),
         root: dir.path().to_path_buf(),
         name: "none".into(),
+        cgroup: dir.path().join("missing-sys/fs/cgroup"),
     };
     let mut sampler = Sampler::new(&host, &metrics_config());
     let s = serde_json::to_value(sampler.sample()).unwrap();
@@ -440,6 +442,7 @@ fn sampler_without_a_procfs_reports_every_section() {
         "disk_io",
         "network",
         "processes",
+        "containers",
     ] {
         assert!(s["errors"][key].is_string(), "{key}: {s:#}");
     }
@@ -451,6 +454,7 @@ fn sampler_without_a_procfs_reports_every_section() {
         "network",
         "processes",
         "uptime_seconds",
+        "containers",
     ] {
         assert!(s[key].is_null(), "{key}: {s:#}");
     }
