@@ -17,7 +17,7 @@ use crate::common::{fixture, get, Portal};
 // The fake host and how its counters advance.
 
 /// Copies a tree, keeping symlinks as symlinks (the namespace links dangle on purpose).
-fn copy_tree(src: &Path, dst: &Path) {
+pub(crate) fn copy_tree(src: &Path, dst: &Path) {
     fs::create_dir_all(dst).unwrap();
     for e in fs::read_dir(src).unwrap() {
         let e = e.unwrap();
