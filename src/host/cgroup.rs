@@ -5,7 +5,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::fs;
-use std::io::{self, Read};
+use std::io;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
@@ -57,6 +57,8 @@ pub struct Found {
     pub id: String,
     pub engine: Engine,
     pub dir: PathBuf,
+    /// The directory's inode: a container restarted under the same id gets a new cgroup.
+    pub ino: u64,
 }
 
 /// (parent directory, name prefix, name suffix, engine): the three layouts we know.
@@ -146,14 +148,16 @@ pub fn discover(root: &Path) -> io::Result<Vec<Found>> {
             let Some(id) = name.to_str().and_then(|n| id_in(n, prefix, suffix)) else {
                 continue;
             };
-            // `file_type` does not follow symlinks: a cgroup is a real directory.
-            if !entry.file_type().is_ok_and(|t| t.is_dir()) {
+            // `metadata` does not follow symlinks: a cgroup is a real directory.
+            let Ok(md) = entry.metadata() else { continue };
+            if !md.is_dir() {
                 continue;
             }
             found.push(Found {
                 id,
                 engine,
                 dir: entry.path(),
+                ino: std::os::unix::fs::MetadataExt::ino(&md),
             });
             if found.len() > MAX_CONTAINERS {
                 return Err(invalid(format!(
@@ -310,51 +314,135 @@ pub fn parse_cmdline(raw: &[u8], max: usize) -> String {
 // ---------------------------------------------------------------------------------------
 // File access.
 
-/// Reads a small file into `buf`, refusing anything but a regular file: the open does not
-/// block (a FIFO planted in the tree opens at once, then is refused) and at most
-/// [`MAX_CGROUP_FILE_BYTES`] are read. Errors name the file.
-fn read_small(path: &Path, buf: &mut Vec<u8>) -> io::Result<()> {
+/// The files read from each container's cgroup at every sample, in [`Counters`] order.
+const FILES: [&str; 6] = [
+    "cpu.stat",
+    "memory.current",
+    "memory.max",
+    "memory.events",
+    "pids.current",
+    "io.stat",
+];
+
+/// Containers whose files stay open between samples (6 descriptors each). A sample then
+/// costs one `pread` per file instead of open + fstat + read + close; beyond this many,
+/// the rest are opened at every sample, so a container flood cannot exhaust descriptors.
+pub const MAX_OPEN_CONTAINERS: usize = 64;
+
+/// A cgroup removed while its file is open reads as "no such device".
+fn is_gone(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::NotFound
+        || e.raw_os_error() == Some(rustix::io::Errno::NODEV.raw_os_error())
+}
+
+/// Opens a small file the safe way: without blocking (a FIFO planted in the tree opens at
+/// once) and only if it is a regular file. `Ok(None)` when it does not exist. Errors name
+/// the file.
+fn open_regular(path: &Path) -> io::Result<Option<fs::File>> {
     let named = |e: io::Error| io::Error::new(e.kind(), format!("{}: {e}", path.display()));
-    let f = fs::OpenOptions::new()
+    let f = match fs::OpenOptions::new()
         .read(true)
         .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
         .open(path)
-        .map_err(named)?;
+    {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(named(e)),
+    };
     if !f.metadata().map_err(named)?.file_type().is_file() {
         return Err(named(invalid("not a regular file")));
     }
-    buf.clear();
-    f.take(MAX_CGROUP_FILE_BYTES + 1)
-        .read_to_end(buf)
-        .map_err(named)?;
-    if buf.len() as u64 > MAX_CGROUP_FILE_BYTES {
-        return Err(named(invalid(format!(
+    Ok(Some(f))
+}
+
+/// Reads a whole small file from offset 0 into `buf`, at most [`MAX_CGROUP_FILE_BYTES`].
+/// The kernel regenerates a cgroup file's text on every read from offset 0, so an open
+/// file can be read again at each sample. A short read is the end of a regular file, so
+/// one `pread` is usually all it takes.
+fn read_from_start(f: &fs::File, buf: &mut Vec<u8>) -> io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    let cap = MAX_CGROUP_FILE_BYTES as usize + 1;
+    buf.resize(cap, 0);
+    let mut len = 0;
+    loop {
+        let n = match f.read_at(&mut buf[len..], len as u64) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                buf.clear();
+                return Err(e);
+            }
+        };
+        let want = cap - len;
+        len += n;
+        if n == 0 || n < want || len == cap {
+            break;
+        }
+    }
+    buf.truncate(len);
+    if len == cap {
+        return Err(invalid(format!(
             "longer than {MAX_CGROUP_FILE_BYTES} bytes"
-        ))));
+        )));
     }
     Ok(())
 }
 
-/// Reads and parses one file of a cgroup: `Ok(None)` when it does not exist (its
-/// controller is not enabled there, or the container just went away).
+/// Opens and reads a small file once (`cgroup.procs`, a command line).
+fn read_small(path: &Path, buf: &mut Vec<u8>) -> io::Result<()> {
+    match open_regular(path)? {
+        Some(f) => read_from_start(&f, buf)
+            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display()))),
+        None => Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("{}: not found", path.display()),
+        )),
+    }
+}
+
+/// One container's open counter files (`None`: the file does not exist, because its
+/// controller is not enabled for the cgroup).
+#[derive(Debug, Default)]
+pub struct Handles {
+    files: [Option<fs::File>; 6],
+}
+
+impl Handles {
+    /// Opens the counter files of the cgroup `dir`.
+    pub fn open(dir: &Path) -> io::Result<Handles> {
+        let mut h = Handles::default();
+        for (slot, name) in h.files.iter_mut().zip(FILES) {
+            *slot = open_regular(&dir.join(name))?;
+        }
+        Ok(h)
+    }
+}
+
+/// Reads and parses file `i` of a container: `Ok(None)` when it does not exist or the
+/// container went away. Errors name the file.
 fn field<T>(
+    h: &Handles,
     dir: &Path,
-    name: &str,
+    i: usize,
     buf: &mut Vec<u8>,
     parse: impl FnOnce(&str) -> io::Result<T>,
 ) -> io::Result<Option<T>> {
-    let path = dir.join(name);
-    match read_small(&path, buf) {
+    let Some(f) = &h.files[i] else {
+        return Ok(None);
+    };
+    let path = || dir.join(FILES[i]);
+    match read_from_start(f, buf) {
         Ok(()) => {}
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        // A cgroup removed while open reads as "no such device".
-        Err(e) if e.raw_os_error() == Some(rustix::io::Errno::NODEV.raw_os_error()) => {
-            return Ok(None)
+        Err(e) if is_gone(&e) => return Ok(None),
+        Err(e) => {
+            return Err(io::Error::new(
+                e.kind(),
+                format!("{}: {e}", path().display()),
+            ))
         }
-        Err(e) => return Err(e),
     }
     let text = std::str::from_utf8(buf)
-        .map_err(|_| invalid(format!("{}: not UTF-8 text", path.display())))?;
+        .map_err(|_| invalid(format!("{}: not UTF-8 text", path().display())))?;
     parse(text)
         .map(Some)
         .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", dir.display())))
@@ -375,23 +463,25 @@ pub struct Counters {
     pub io: Option<(u64, u64)>,
 }
 
-/// Reads one container's counters; `Ok(None)` when its directory is gone (it stopped
-/// between discovery and now).
-pub fn read_counters(found: &Found, buf: &mut Vec<u8>) -> io::Result<Option<Counters>> {
+/// Reads one container's counters through its open files; `Ok(None)` when the container
+/// is gone (it stopped between discovery and now).
+pub fn read_counters(
+    found: &Found,
+    h: &Handles,
+    buf: &mut Vec<u8>,
+) -> io::Result<Option<Counters>> {
     let d = found.dir.as_path();
     let c = Counters {
         id: found.id.clone(),
         engine: Some(found.engine),
-        usage_usec: field(d, "cpu.stat", buf, parse_cpu_stat)?,
-        memory_bytes: field(d, "memory.current", buf, |t| {
-            parse_single("memory.current", t)
-        })?,
-        memory_limit: field(d, "memory.max", buf, parse_memory_max)?.flatten(),
-        oom_kills: field(d, "memory.events", buf, parse_memory_events)?,
-        processes: field(d, "pids.current", buf, |t| parse_single("pids.current", t))?,
-        io: field(d, "io.stat", buf, parse_io_stat)?,
+        usage_usec: field(h, d, 0, buf, parse_cpu_stat)?,
+        memory_bytes: field(h, d, 1, buf, |t| parse_single("memory.current", t))?,
+        memory_limit: field(h, d, 2, buf, parse_memory_max)?.flatten(),
+        oom_kills: field(h, d, 3, buf, parse_memory_events)?,
+        processes: field(h, d, 4, buf, |t| parse_single("pids.current", t))?,
+        io: field(h, d, 5, buf, parse_io_stat)?,
     };
-    if c.usage_usec.is_none() && !d.is_dir() {
+    if c.usage_usec.is_none() && c.memory_bytes.is_none() && !d.is_dir() {
         return Ok(None);
     }
     Ok(Some(c))
@@ -434,16 +524,26 @@ struct Label {
     name: String,
     command: String,
     service: Option<String>,
+}
+
+/// What is kept of a container between samples: which cgroup directory (a container
+/// restarted under the same id gets a new one), its open files, its label and their age.
+#[derive(Debug)]
+struct Known {
+    ino: u64,
+    handles: Option<Handles>,
+    label: Label,
     age: u32,
 }
 
-/// The containers source: the roots, the owner's rules, and the label cache (reading a
-/// command line costs two more files per container, so it is done once a minute).
+/// The containers source: the roots, the owner's rules, and what is kept per container
+/// between samples (open files, labels: reading a command line costs two more files, so
+/// it is done about once a minute).
 pub struct Cgroups {
     root: PathBuf,
     proc: PathBuf,
     rules: Vec<ContainerRule>,
-    labels: HashMap<String, Label>,
+    known: HashMap<String, Known>,
     buf: Vec<u8>,
 }
 
@@ -462,8 +562,8 @@ impl Cgroups {
             root,
             proc,
             rules,
-            labels: HashMap::new(),
-            buf: Vec::with_capacity(4096),
+            known: HashMap::new(),
+            buf: Vec::new(),
         }
     }
 
@@ -474,50 +574,73 @@ impl Cgroups {
 
     /// Discovers and reads every container, with names. The error is the section's reason.
     pub fn read(&mut self) -> io::Result<Vec<Named>> {
-        let found = discover(&self.root)?;
+        let found = match discover(&self.root) {
+            Ok(f) => f,
+            Err(e) => {
+                self.known.clear();
+                return Err(e);
+            }
+        };
+        // Forget the containers that are gone (and close their files).
+        self.known
+            .retain(|id, _| found.binary_search_by(|f| f.id.as_str().cmp(id)).is_ok());
         let mut out = Vec::with_capacity(found.len());
         for f in &found {
-            let Some(counters) = read_counters(f, &mut self.buf)? else {
+            let fresh = match self.known.get_mut(&f.id) {
+                Some(k) if k.ino == f.ino && k.age < LABEL_REFRESH_SAMPLES => {
+                    k.age += 1;
+                    false
+                }
+                _ => true,
+            };
+            if fresh {
+                let label = self.label(f);
+                let open = self.known.values().filter(|k| k.handles.is_some()).count();
+                let handles = if open < MAX_OPEN_CONTAINERS {
+                    Some(Handles::open(&f.dir)?)
+                } else {
+                    None
+                };
+                self.known.insert(
+                    f.id.clone(),
+                    Known {
+                        ino: f.ino,
+                        handles,
+                        label,
+                        age: 0,
+                    },
+                );
+            }
+            let Some(k) = self.known.get(&f.id) else {
                 continue;
             };
-            let label = self.label(f);
+            let counters = match &k.handles {
+                Some(h) => read_counters(f, h, &mut self.buf)?,
+                None => read_counters(f, &Handles::open(&f.dir)?, &mut self.buf)?,
+            };
+            let Some(counters) = counters else { continue };
             out.push(Named {
                 counters,
-                name: label.name,
-                command: (!label.command.is_empty()).then_some(label.command),
-                service: label.service,
+                name: k.label.name.clone(),
+                command: (!k.label.command.is_empty()).then(|| k.label.command.clone()),
+                service: k.label.service.clone(),
             });
-        }
-        // Forget the labels of containers that are gone.
-        if self.labels.len() > out.len() {
-            self.labels
-                .retain(|id, _| found.binary_search_by(|f| f.id.as_str().cmp(id)).is_ok());
         }
         Ok(out)
     }
 
     fn label(&mut self, f: &Found) -> Label {
-        if let Some(l) = self.labels.get_mut(&f.id) {
-            l.age += 1;
-            if l.age < LABEL_REFRESH_SAMPLES && !l.command.is_empty() {
-                return l.clone();
-            }
-        }
         let (command, full) = command_of(f, &self.proc, &mut self.buf);
-        let short = short_id(&f.id).to_string();
         let rule = rule_for(&self.rules, &f.id, &full);
-        let l = Label {
+        Label {
             name: match (rule, command.is_empty()) {
                 (Some(r), _) => clean(&r.name, MAX_LABEL_CHARS),
                 (None, false) => command.clone(),
-                (None, true) => short,
+                (None, true) => short_id(&f.id).to_string(),
             },
             command,
             service: rule.and_then(|r| r.service.clone()),
-            age: 0,
-        };
-        self.labels.insert(f.id.clone(), l.clone());
-        l
+        }
     }
 }
 
@@ -818,13 +941,20 @@ mod tests {
         let err = read_small(&fifo, &mut buf).unwrap_err();
         assert!(err.to_string().contains("not a regular file"), "{err}");
         assert!(t.elapsed() < std::time::Duration::from_secs(1));
-        assert_eq!(
-            field(dir.path(), "memory.current", &mut buf, |t| parse_single(
-                "m", t
-            ))
-            .unwrap(),
-            None
-        );
+        assert!(open_regular(&dir.path().join("memory.current"))
+            .unwrap()
+            .is_none());
+        let err = Handles::open(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("cpu.stat: not a regular file"), "{err}");
+        // An open file is read again from the start: new text, not the old.
+        let p = dir.path().join("pids.current");
+        fs::write(&p, "12\n").unwrap();
+        let f = open_regular(&p).unwrap().unwrap();
+        read_from_start(&f, &mut buf).unwrap();
+        assert_eq!(buf, b"12\n");
+        fs::write(&p, "7\n").unwrap();
+        read_from_start(&f, &mut buf).unwrap();
+        assert_eq!(buf, b"7\n");
         fs::write(dir.path().join("big"), vec![b'1'; 70_000]).unwrap();
         assert!(read_small(&dir.path().join("big"), &mut buf).is_err());
     }

@@ -329,6 +329,37 @@ fn containers_golden_values_from_the_binary_while_counters_advance() {
     }
     // No limit, no series (not a made-up 0).
     assert!(!text.contains("kiteportal_container_memory_limit_bytes{id=\"b0d1e2f3a4b5\""));
+    promtool_check(&text);
+}
+
+/// `promtool check metrics` accepts the exposition (skipped where promtool is missing;
+/// `host.rs` requires it in CI).
+fn promtool_check(text: &str) {
+    use std::io::Write;
+    let promtool = Path::new("/usr/bin/promtool");
+    if !promtool.exists() {
+        return;
+    }
+    let mut child = std::process::Command::new(promtool)
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "promtool: {}{}\n{text}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
