@@ -358,20 +358,20 @@ fn open_regular(path: &Path) -> io::Result<Option<fs::File>> {
 /// Reads a whole small file from offset 0 into `buf`, at most [`MAX_CGROUP_FILE_BYTES`].
 /// The kernel regenerates a cgroup file's text on every read from offset 0, so an open
 /// file can be read again at each sample. A short read is the end of a regular file, so
-/// one `pread` is usually all it takes.
-fn read_from_start(f: &fs::File, buf: &mut Vec<u8>) -> io::Result<()> {
+/// one `pread` is usually all it takes. The text is `buf[..n]` for the `n` returned: the
+/// buffer keeps its full size between reads, so a read never clears 64 KiB first.
+fn read_from_start(f: &fs::File, buf: &mut Vec<u8>) -> io::Result<usize> {
     use std::os::unix::fs::FileExt;
     let cap = MAX_CGROUP_FILE_BYTES as usize + 1;
-    buf.resize(cap, 0);
+    if buf.len() != cap {
+        buf.resize(cap, 0);
+    }
     let mut len = 0;
     loop {
         let n = match f.read_at(&mut buf[len..], len as u64) {
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => {
-                buf.clear();
-                return Err(e);
-            }
+            Err(e) => return Err(e),
         };
         let want = cap - len;
         len += n;
@@ -379,17 +379,16 @@ fn read_from_start(f: &fs::File, buf: &mut Vec<u8>) -> io::Result<()> {
             break;
         }
     }
-    buf.truncate(len);
     if len == cap {
         return Err(invalid(format!(
             "longer than {MAX_CGROUP_FILE_BYTES} bytes"
         )));
     }
-    Ok(())
+    Ok(len)
 }
 
 /// Opens and reads a small file once (`cgroup.procs`, a command line).
-fn read_small(path: &Path, buf: &mut Vec<u8>) -> io::Result<()> {
+fn read_small(path: &Path, buf: &mut Vec<u8>) -> io::Result<usize> {
     match open_regular(path)? {
         Some(f) => read_from_start(&f, buf)
             .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display()))),
@@ -431,8 +430,8 @@ fn field<T>(
         return Ok(None);
     };
     let path = || dir.join(FILES[i]);
-    match read_from_start(f, buf) {
-        Ok(()) => {}
+    let n = match read_from_start(f, buf) {
+        Ok(n) => n,
         Err(e) if is_gone(&e) => return Ok(None),
         Err(e) => {
             return Err(io::Error::new(
@@ -440,8 +439,8 @@ fn field<T>(
                 format!("{}: {e}", path().display()),
             ))
         }
-    }
-    let text = std::str::from_utf8(buf)
+    };
+    let text = std::str::from_utf8(&buf[..n])
         .map_err(|_| invalid(format!("{}: not UTF-8 text", path().display())))?;
     parse(text)
         .map(Some)
@@ -490,18 +489,18 @@ pub fn read_counters(
 /// The first process's command line, cleaned: `(label, command for matching)`; empty
 /// when the container has no process left or its `<proc>` entry cannot be read.
 fn command_of(found: &Found, proc: &Path, buf: &mut Vec<u8>) -> (String, String) {
-    if read_small(&found.dir.join("cgroup.procs"), buf).is_err() {
-        return Default::default();
-    }
-    let Some(pid) = parse_first_pid(&String::from_utf8_lossy(buf)) else {
+    let Ok(n) = read_small(&found.dir.join("cgroup.procs"), buf) else {
         return Default::default();
     };
-    if read_small(&proc.join(pid.to_string()).join("cmdline"), buf).is_err() {
+    let Some(pid) = parse_first_pid(&String::from_utf8_lossy(&buf[..n])) else {
         return Default::default();
-    }
+    };
+    let Ok(n) = read_small(&proc.join(pid.to_string()).join("cmdline"), buf) else {
+        return Default::default();
+    };
     (
-        parse_cmdline(buf, MAX_LABEL_CHARS),
-        parse_cmdline(buf, MAX_COMMAND_CHARS),
+        parse_cmdline(&buf[..n], MAX_LABEL_CHARS),
+        parse_cmdline(&buf[..n], MAX_COMMAND_CHARS),
     )
 }
 
@@ -950,11 +949,11 @@ mod tests {
         let p = dir.path().join("pids.current");
         fs::write(&p, "12\n").unwrap();
         let f = open_regular(&p).unwrap().unwrap();
-        read_from_start(&f, &mut buf).unwrap();
-        assert_eq!(buf, b"12\n");
+        let n = read_from_start(&f, &mut buf).unwrap();
+        assert_eq!(&buf[..n], b"12\n");
         fs::write(&p, "7\n").unwrap();
-        read_from_start(&f, &mut buf).unwrap();
-        assert_eq!(buf, b"7\n");
+        let n = read_from_start(&f, &mut buf).unwrap();
+        assert_eq!(&buf[..n], b"7\n");
         fs::write(dir.path().join("big"), vec![b'1'; 70_000]).unwrap();
         assert!(read_small(&dir.path().join("big"), &mut buf).is_err());
     }
