@@ -148,16 +148,16 @@ pub fn discover(root: &Path) -> io::Result<Vec<Found>> {
             let Some(id) = name.to_str().and_then(|n| id_in(n, prefix, suffix)) else {
                 continue;
             };
-            // `metadata` does not follow symlinks: a cgroup is a real directory.
-            let Ok(md) = entry.metadata() else { continue };
-            if !md.is_dir() {
+            // The type and inode come with the directory listing (no stat per entry);
+            // `file_type` does not follow symlinks: a cgroup is a real directory.
+            if !entry.file_type().is_ok_and(|t| t.is_dir()) {
                 continue;
             }
             found.push(Found {
                 id,
                 engine,
                 dir: entry.path(),
-                ino: std::os::unix::fs::MetadataExt::ino(&md),
+                ino: std::os::unix::fs::DirEntryExt::ino(&entry),
             });
             if found.len() > MAX_CONTAINERS {
                 return Err(invalid(format!(
