@@ -99,7 +99,7 @@ pub fn safe_url(url: &str) -> String {
 }
 
 /// Status class for a value against warn/bad thresholds ("ok", "warn", "bad").
-fn level(v: Option<f64>, warn: f64, bad: f64) -> &'static str {
+pub fn level(v: Option<f64>, warn: f64, bad: f64) -> &'static str {
     match v {
         Some(v) if v >= bad => "bad",
         Some(v) if v >= warn => "warn",
@@ -561,6 +561,10 @@ pub struct PageView {
     pub weather: Option<WeatherView>,
     pub activity_state: FeedState,
     pub commits: Vec<CommitView>,
+    /// Whether the page shows the containers tile (owner view only; containers are
+    /// private data).
+    pub show_containers: bool,
+    pub containers: crate::routes::view_containers::ContainersView,
 }
 
 /// The inline SVG of icon `name` (`assets/icons/<name>.svg`), or the generic glyph.
@@ -632,6 +636,8 @@ impl PageView {
         let latest = state.metrics.latest();
         let history = state.metrics.history();
         let interval = state.config.metrics.interval;
+        let containers =
+            crate::routes::view_containers::ContainersView::new(latest.as_ref().map(|p| &p.sample));
         let sys = SystemView::new(
             latest.as_ref().map(|p| &p.sample),
             &history,
@@ -685,6 +691,8 @@ impl PageView {
                         .collect()
                 })
                 .unwrap_or_default(),
+            show_containers: true,
+            containers,
         }
     }
 }

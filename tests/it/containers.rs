@@ -330,6 +330,26 @@ fn containers_golden_values_from_the_binary_while_counters_advance() {
     // No limit, no series (not a made-up 0).
     assert!(!text.contains("kiteportal_container_memory_limit_bytes{id=\"b0d1e2f3a4b5\""));
     promtool_check(&text);
+
+    // The page's containers tile, rendered without JavaScript: a table, largest first,
+    // with the OOM mark on the container killed in the last 24 hours.
+    let page = get(portal.addr, "/", &[]).unwrap().text();
+    let tile = page
+        .split("id=\"containers\"")
+        .nth(1)
+        .and_then(|t| t.split("</article>").next())
+        .unwrap_or_else(|| panic!("no containers tile in\n{page}"));
+    assert!(tile.contains("<table class=\"ctr-table\""), "{tile}");
+    let names: Vec<&str> = tile
+        .split("<th scope=\"row\"")
+        .skip(1)
+        .filter_map(|r| r.split('>').nth(1)?.split('<').next())
+        .collect();
+    assert_eq!(names, ["forgejo web", "db", "photos"], "{tile}");
+    assert!(tile.contains("OOM-killed"), "{tile}");
+    assert!(tile.contains("no limit"), "{tile}");
+    // 256 MiB of the fake host's 8.192 GB, and half of its 512 MiB limit.
+    assert!(tile.contains(">3.3%<") && tile.contains(">50.0%<"), "{tile}");
 }
 
 /// `promtool check metrics` accepts the exposition (skipped where promtool is missing;
