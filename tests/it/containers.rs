@@ -79,12 +79,12 @@ fn bump(text: &str, dir: &str, file: &str, k: u64) -> String {
 
 /// A private copy of the fake hierarchy: `cgroup` is a symlink to the tree of the current
 /// step (switched atomically), `proc` the fake host's (pids 1337 and 42 have command lines).
-struct FakeCgroups {
+pub(crate) struct FakeCgroups {
     dir: tempfile::TempDir,
 }
 
 impl FakeCgroups {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
         copy_tree(&fixture("host/proc"), &dir.path().join("proc"));
         copy_tree(&fixture("host/sys"), &dir.path().join("sys"));
@@ -93,7 +93,7 @@ impl FakeCgroups {
         f.set_state(0);
         f
     }
-    fn path(&self, rel: &str) -> PathBuf {
+    pub(crate) fn path(&self, rel: &str) -> PathBuf {
         self.dir.path().join(rel)
     }
     /// The tree of step `k`, created on first use.
@@ -238,7 +238,8 @@ const CONFIG: &str = "[metrics]\ninterval = \"250ms\"\nhistory = \"1m\"\n\
     [[containers]]\nmatch = \"postgres\"\nname = \"db\"\nservice = \"Forgejo\"\n\
     [[containers]]\nmatch = \"C0FFEE\"\nname = \"photos\"\n";
 
-fn start(fake: &FakeCgroups, cgroup: &Path) -> Portal {
+/// The real binary on the fake host and hierarchy `cgroup`, with the owner's names.
+pub(crate) fn start(fake: &FakeCgroups, cgroup: &Path) -> Portal {
     Portal::builder()
         .config(CONFIG)
         .config(&format!(
@@ -349,7 +350,10 @@ fn containers_golden_values_from_the_binary_while_counters_advance() {
     assert!(tile.contains("OOM-killed"), "{tile}");
     assert!(tile.contains("no limit"), "{tile}");
     // 256 MiB of the fake host's 8.192 GB, and half of its 512 MiB limit.
-    assert!(tile.contains(">3.3%<") && tile.contains(">50.0%<"), "{tile}");
+    assert!(
+        tile.contains(">3.3%<") && tile.contains(">50.0%<"),
+        "{tile}"
+    );
 }
 
 /// `promtool check metrics` accepts the exposition (skipped where promtool is missing;
