@@ -571,6 +571,16 @@ impl Cgroups {
         &self.root
     }
 
+    /// Whether the root has none of the parents containers live under: what a container
+    /// sees of its own private cgroup namespace when `host.cgroup` was not pointed at the
+    /// host's hierarchy.
+    pub fn looks_like_own_cgroup(&self) -> bool {
+        !LAYOUTS
+            .iter()
+            .any(|(parent, ..)| self.root.join(parent).is_dir())
+            && !self.root.join("init.scope").is_dir()
+    }
+
     /// Discovers and reads every container, with names. The error is the section's reason.
     pub fn read(&mut self) -> io::Result<Vec<Named>> {
         let found = match discover(&self.root) {

@@ -248,7 +248,18 @@ pub fn start(state: &AppState, tasks: &mut Tasks) -> io::Result<()> {
             sampler.view.root
         ),
     }
-    publish(state, sampler.sample());
+    let first = sampler.sample();
+    if first.containers.as_ref().is_some_and(Vec::is_empty)
+        && sampler.cgroups.looks_like_own_cgroup()
+    {
+        log::warn!(
+            "containers: {} holds no system.slice, docker or machine.slice; if this runs \
+             in a container, it is probably its own cgroup: set HOST_CGROUP to the host's \
+             hierarchy (e.g. /host/sys/fs/cgroup)",
+            sampler.cgroups.root().display()
+        );
+    }
+    publish(state, first);
     let interval = state.config.metrics.interval;
     let st = state.clone();
     let mut next = Instant::now() + interval;
