@@ -115,7 +115,7 @@ pub fn check_root(root: &Path) -> io::Result<()> {
         return Err(invalid(format!(
             "cgroup v1 is not supported: {} holds one hierarchy per controller; boot the \
              host with the unified hierarchy (systemd.unified_cgroup_hierarchy=1, the \
-             default since systemd 247) or mount cgroup2 and point host.cgroup at it",
+             default on current distributions) and restart the container engine",
             root.display()
         )));
     }
