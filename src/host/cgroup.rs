@@ -463,11 +463,14 @@ pub struct Counters {
 }
 
 /// Reads one container's counters through its open files; `Ok(None)` when the container
-/// is gone (it stopped between discovery and now).
+/// is gone (it stopped between discovery and now). `limit`: the memory limit when already
+/// known (it changes only with `docker update`, so it is read about once a minute, not at
+/// every sample); `None` reads `memory.max`.
 pub fn read_counters(
     found: &Found,
     h: &Handles,
     buf: &mut Vec<u8>,
+    limit: Option<Option<u64>>,
 ) -> io::Result<Option<Counters>> {
     let d = found.dir.as_path();
     let c = Counters {
@@ -475,7 +478,10 @@ pub fn read_counters(
         engine: Some(found.engine),
         usage_usec: field(h, d, 0, buf, parse_cpu_stat)?,
         memory_bytes: field(h, d, 1, buf, |t| parse_single("memory.current", t))?,
-        memory_limit: field(h, d, 2, buf, parse_memory_max)?.flatten(),
+        memory_limit: match limit {
+            Some(l) => l,
+            None => field(h, d, 2, buf, parse_memory_max)?.flatten(),
+        },
         oom_kills: field(h, d, 3, buf, parse_memory_events)?,
         processes: field(h, d, 4, buf, |t| parse_single("pids.current", t))?,
         io: field(h, d, 5, buf, parse_io_stat)?,
@@ -532,6 +538,8 @@ struct Known {
     ino: u64,
     handles: Option<Handles>,
     label: Label,
+    /// `memory.max` as last read; `None` until read (at start and once a minute).
+    limit: Option<Option<u64>>,
     age: u32,
 }
 
@@ -595,39 +603,50 @@ impl Cgroups {
             .retain(|id, _| found.binary_search_by(|f| f.id.as_str().cmp(id)).is_ok());
         let mut out = Vec::with_capacity(found.len());
         for f in &found {
-            let fresh = match self.known.get_mut(&f.id) {
-                Some(k) if k.ino == f.ino && k.age < LABEL_REFRESH_SAMPLES => {
+            match self.known.get_mut(&f.id) {
+                Some(k) if k.ino == f.ino => {
                     k.age += 1;
-                    false
+                    if k.age >= LABEL_REFRESH_SAMPLES {
+                        k.age = 0;
+                        k.label = label_of(f, &self.proc, &self.rules, &mut self.buf);
+                        k.limit = None;
+                    }
                 }
-                _ => true,
-            };
-            if fresh {
-                let label = self.label(f);
-                let open = self.known.values().filter(|k| k.handles.is_some()).count();
-                let handles = if open < MAX_OPEN_CONTAINERS {
-                    Some(Handles::open(&f.dir)?)
-                } else {
-                    None
-                };
-                self.known.insert(
-                    f.id.clone(),
-                    Known {
-                        ino: f.ino,
-                        handles,
-                        label,
-                        age: 0,
-                    },
-                );
+                _ => {
+                    // New, or re-created under the same id (a restart): its own files and
+                    // a fresh label.
+                    self.known.remove(&f.id);
+                    let open = self.known.values().filter(|k| k.handles.is_some()).count();
+                    let handles = if open < MAX_OPEN_CONTAINERS {
+                        Some(Handles::open(&f.dir)?)
+                    } else {
+                        None
+                    };
+                    let label = label_of(f, &self.proc, &self.rules, &mut self.buf);
+                    // Staggered, so containers found together do not all re-read their
+                    // labels in the same sample.
+                    let age = f.id.bytes().map(u32::from).sum::<u32>() % LABEL_REFRESH_SAMPLES;
+                    self.known.insert(
+                        f.id.clone(),
+                        Known {
+                            ino: f.ino,
+                            handles,
+                            label,
+                            limit: None,
+                            age,
+                        },
+                    );
+                }
             }
-            let Some(k) = self.known.get(&f.id) else {
+            let Some(k) = self.known.get_mut(&f.id) else {
                 continue;
             };
             let counters = match &k.handles {
-                Some(h) => read_counters(f, h, &mut self.buf)?,
-                None => read_counters(f, &Handles::open(&f.dir)?, &mut self.buf)?,
+                Some(h) => read_counters(f, h, &mut self.buf, k.limit)?,
+                None => read_counters(f, &Handles::open(&f.dir)?, &mut self.buf, None)?,
             };
             let Some(counters) = counters else { continue };
+            k.limit = Some(counters.memory_limit);
             out.push(Named {
                 counters,
                 name: k.label.name.clone(),
@@ -637,19 +656,21 @@ impl Cgroups {
         }
         Ok(out)
     }
+}
 
-    fn label(&mut self, f: &Found) -> Label {
-        let (command, full) = command_of(f, &self.proc, &mut self.buf);
-        let rule = rule_for(&self.rules, &f.id, &full);
-        Label {
-            name: match (rule, command.is_empty()) {
-                (Some(r), _) => clean(&r.name, MAX_LABEL_CHARS),
-                (None, false) => command.clone(),
-                (None, true) => short_id(&f.id).to_string(),
-            },
-            command,
-            service: rule.and_then(|r| r.service.clone()),
-        }
+/// How container `f` is called: the owner's rule, else its first process's command line,
+/// else its short id.
+fn label_of(f: &Found, proc: &Path, rules: &[ContainerRule], buf: &mut Vec<u8>) -> Label {
+    let (command, full) = command_of(f, proc, buf);
+    let rule = rule_for(rules, &f.id, &full);
+    Label {
+        name: match (rule, command.is_empty()) {
+            (Some(r), _) => clean(&r.name, MAX_LABEL_CHARS),
+            (None, false) => command.clone(),
+            (None, true) => short_id(&f.id).to_string(),
+        },
+        command,
+        service: rule.and_then(|r| r.service.clone()),
     }
 }
 
@@ -966,6 +987,16 @@ mod tests {
         assert_eq!(&buf[..n], b"7\n");
         fs::write(dir.path().join("big"), vec![b'1'; 70_000]).unwrap();
         assert!(read_small(&dir.path().join("big"), &mut buf).is_err());
+    }
+
+    #[test]
+    fn cgroup_own_namespace_is_recognised() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("cgroup.controllers"), "cpu memory\n").unwrap();
+        let c = Cgroups::new(dir.path().to_path_buf(), "/nonexistent".into(), Vec::new());
+        assert!(c.looks_like_own_cgroup());
+        fs::create_dir(dir.path().join("system.slice")).unwrap();
+        assert!(!c.looks_like_own_cgroup());
     }
 
     #[test]
