@@ -42,6 +42,7 @@ pub enum Engine {
 }
 
 impl Engine {
+    /// The name in the JSON: "docker" or "podman".
     pub fn as_str(self) -> &'static str {
         match self {
             Engine::Docker => "docker",
@@ -564,6 +565,8 @@ pub struct Named {
 }
 
 impl Cgroups {
+    /// A source reading containers under `root`, their command lines under `proc`, named
+    /// by the owner's `rules`.
     pub fn new(root: PathBuf, proc: PathBuf, rules: Vec<ContainerRule>) -> Self {
         Cgroups {
             root,

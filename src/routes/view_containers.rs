@@ -44,6 +44,7 @@ fn share(part: Option<u64>, whole: Option<u64>) -> Option<f64> {
 }
 
 impl ContainerRow {
+    /// The row of container `c` on a host with `host_total` bytes of memory.
     pub fn new(c: &Container, host_total: Option<u64>) -> Self {
         let of_limit = share(c.memory_bytes, c.memory_limit_bytes);
         let mut title = format!("{} {}", c.engine, c.id);
