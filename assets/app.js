@@ -255,7 +255,7 @@ function renderSample(host, s) {
     el("li", {}, el("span", { class: "k", text: str(d.device) }), pair(`read ${rate(d.read_bytes_per_sec)}`, `write ${rate(d.write_bytes_per_sec)}`)),
   "no block devices");
   rows("errors", Object.entries((s && s.errors) || {}), ([k, e]) => el("li", {}, el("b", { text: k }), `: ${str(e)}`));
-  renderContainers(s);
+  renderContainers(host, s);
   drawSparks(host);
 }
 
@@ -530,13 +530,15 @@ start();
 function containerShare(part, whole) {
   return num(part) && num(whole) && whole > 0 ? (part / whole) * 100 : null;
 }
-function renderContainers(s) {
+function renderContainers(host, s) {
   const tile = $("#containers");
   if (!tile) return;
   const list = s && Array.isArray(s.containers) ? s.containers : null;
   const reason = !s ? "no sample from this host yet"
     : list ? "" : str((s.errors && s.errors.containers) || "not read");
   tile.dataset.ready = list ? "true" : "false";
+  // Only this host's containers link to this page's service cards.
+  if (s && host === SELF) renderServiceNotes(list);
   const why = $("#ctr-reason");
   setText(why, reason);
   why.hidden = !!list;
@@ -571,5 +573,22 @@ function renderContainers(s) {
       el("td", { class: "num", "data-level": level(cpu, 75, 90), text: pct(cpu) }),
       el("td", { class: "oom" }, mark));
   }));
+}
+// A service card names the OOM kills of the containers linked to it ([[containers]] service).
+function renderServiceNotes(list) {
+  const kills = new Map();
+  for (const c of list || []) {
+    if (c.service && num(c.oom_kills_24h)) kills.set(c.service, (kills.get(c.service) || 0) + c.oom_kills_24h);
+  }
+  for (const card of $$(".card")) {
+    const n = kills.get(card.dataset.name) || 0;
+    let note = $(".ctr-note", card);
+    if (!n) { if (note) note.remove(); continue; }
+    if (!note) {
+      note = el("span", { class: "ctr-note", "data-level": "bad" });
+      $("a", card).append(note);
+    }
+    setText(note, `container OOM-killed ${n}× in 24 h`);
+  }
 }
 // ---------------------------------------------------------------- end containers

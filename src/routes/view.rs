@@ -531,6 +531,8 @@ pub struct ServiceView {
     pub icon_svg: &'static str,
     pub status: String,
     pub latency: String,
+    /// OOM kills of the containers linked to this service (owner view; empty if none).
+    pub container_note: String,
 }
 
 pub struct ServiceGroup {
@@ -592,6 +594,7 @@ fn services(state: &AppState, snap: &Snapshot<Vec<ServiceStatus>>) -> Vec<Servic
                 icon_svg: icon_svg(&s.icon),
                 status: s.status.clone(),
                 latency: s.latency_ms.map_or(NONE.to_string(), |l| format!("{l} ms")),
+                container_note: String::new(),
             })
             .collect(),
         None => state
@@ -605,6 +608,7 @@ fn services(state: &AppState, snap: &Snapshot<Vec<ServiceStatus>>) -> Vec<Servic
                 icon_svg: icon_svg(&s.icon),
                 status: "unknown".to_string(),
                 latency: NONE.to_string(),
+                container_note: String::new(),
             })
             .collect(),
     };
@@ -656,6 +660,17 @@ impl PageView {
             });
         }
         let svc = state.feeds.services.snapshot();
+        let mut groups = services(state, &svc);
+        // Containers are owner data: the notes follow the tile's flag.
+        let show_containers = true;
+        if show_containers {
+            for s in groups.iter_mut().flat_map(|g| g.services.iter_mut()) {
+                s.container_note = crate::routes::view_containers::service_note(
+                    latest.as_ref().map(|p| &p.sample),
+                    &s.name,
+                );
+            }
+        }
         let weather = state.feeds.weather.snapshot();
         let activity: Snapshot<Activity> = state.feeds.activity.snapshot();
         PageView {
@@ -668,7 +683,7 @@ impl PageView {
             hosts,
             sys,
             services_state: FeedState::of(&svc, "service checks"),
-            groups: services(state, &svc),
+            groups,
             weather_state: FeedState::of(&weather, "weather"),
             weather: weather.data.as_deref().map(WeatherView::new),
             activity_state: FeedState::of(&activity, "activity"),
@@ -691,7 +706,7 @@ impl PageView {
                         .collect()
                 })
                 .unwrap_or_default(),
-            show_containers: true,
+            show_containers,
             containers,
         }
     }

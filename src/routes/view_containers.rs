@@ -107,6 +107,23 @@ impl ContainersView {
     }
 }
 
+/// The note a service card shows for the containers linked to it (`[[containers]]
+/// service`) that were OOM-killed in the last 24 hours: "container OOM-killed 3× in 24 h".
+pub fn service_note(sample: Option<&Sample>, service: &str) -> String {
+    let kills: u64 = sample
+        .and_then(|s| s.containers.as_deref())
+        .unwrap_or_default()
+        .iter()
+        .filter(|c| c.service.as_deref() == Some(service))
+        .map(|c| c.oom_kills_24h)
+        .fold(0, u64::saturating_add);
+    if kills == 0 {
+        String::new()
+    } else {
+        format!("container OOM-killed {kills}× in 24 h")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,5 +153,24 @@ mod tests {
         let r = ContainerRow::new(&unlimited, None);
         assert_eq!(r.of_limit, "no limit");
         assert_eq!(r.of_host, "—");
+    }
+
+    #[test]
+    fn service_cards_hear_of_their_containers_oom_kills() {
+        let c = |service: &str, kills| Container {
+            service: Some(service.into()),
+            oom_kills_24h: kills,
+            ..Container::default()
+        };
+        let s = Sample {
+            containers: Some(vec![c("Forgejo", 2), c("Forgejo", 1), c("Grafana", 0)]),
+            ..Sample::default()
+        };
+        assert_eq!(
+            service_note(Some(&s), "Forgejo"),
+            "container OOM-killed 3× in 24 h"
+        );
+        assert_eq!(service_note(Some(&s), "Grafana"), "");
+        assert_eq!(service_note(None, "Forgejo"), "");
     }
 }

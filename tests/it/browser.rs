@@ -761,6 +761,20 @@ fn containers_tile_reads_the_same_live_and_fits_a_phone() {
         "script and server render the tile differently"
     );
     assert_eq!(s.text("#ctr-count"), "3");
+    // A kill in the postgres container (linked to the Forgejo card) appears live: a mark
+    // in the tile and a note on the card.
+    fake.set_state(1);
+    s.wait("the OOM mark and the card's note", WAIT, |s| {
+        (s.count("#ctr-body .oom-mark") == 1
+            && s.count(".card[data-name='Forgejo'] .ctr-note") == 1)
+            .then_some(())
+    });
+    assert!(
+        s.text(".card[data-name='Forgejo'] .ctr-note")
+            .starts_with("container OOM-killed"),
+        "{}",
+        s.text(".card[data-name='Forgejo'] .ctr-note")
+    );
     let w = s.js(
         "return [document.documentElement.scrollWidth, window.innerWidth];",
         json!([]),

@@ -109,7 +109,7 @@ impl FakeCgroups {
         }
         state
     }
-    fn set_state(&self, k: u64) {
+    pub(crate) fn set_state(&self, k: u64) {
         let state = self.state(k);
         let link = self.path("cgroup.new");
         let _ = fs::remove_file(&link);
@@ -353,6 +353,16 @@ fn containers_golden_values_from_the_binary_while_counters_advance() {
     assert!(
         tile.contains(">3.3%<") && tile.contains(">50.0%<"),
         "{tile}"
+    );
+    // The db container is linked to the Forgejo service: its card tells of the kills.
+    let card = page
+        .split("data-name=\"Forgejo\"")
+        .nth(1)
+        .and_then(|c| c.split("</li>").next())
+        .unwrap_or_else(|| panic!("no Forgejo card in\n{page}"));
+    assert!(
+        card.contains("class=\"ctr-note\"") && card.contains("container OOM-killed"),
+        "{card}"
     );
 }
 
