@@ -256,6 +256,7 @@ function renderSample(host, s) {
     el("li", {}, el("span", { class: "k", text: str(d.device) }), pair(`read ${rate(d.read_bytes_per_sec)}`, `write ${rate(d.write_bytes_per_sec)}`)),
   "no block devices");
   rows("errors", Object.entries((s && s.errors) || {}), ([k, e]) => el("li", {}, el("b", { text: k }), `: ${str(e)}`));
+  renderContainers(host, s);
   drawSparks(host);
 }
 
@@ -654,3 +655,73 @@ function start() {
   connect();
 }
 start();
+
+// ---------------------------------------------------------------- containers (owner view)
+// The containers tile, redrawn from each sample with the rules of
+// src/routes/view_containers.rs (same units, shares and OOM mark). Absent tile or
+// section (a public page, a peer that sends none): nothing to do.
+function containerShare(part, whole) {
+  return num(part) && num(whole) && whole > 0 ? (part / whole) * 100 : null;
+}
+function renderContainers(host, s) {
+  const tile = $("#containers");
+  if (!tile) return;
+  const list = s && Array.isArray(s.containers) ? s.containers : null;
+  const reason = !s ? "no sample from this host yet"
+    : list ? "" : str((s.errors && s.errors.containers) || "not read");
+  tile.dataset.ready = list ? "true" : "false";
+  // Only this host's containers link to this page's service cards.
+  if (s && host === SELF) renderServiceNotes(list);
+  const why = $("#ctr-reason");
+  setText(why, reason);
+  why.hidden = !!list;
+  $(".ctr-table", tile).hidden = !list;
+  setText($("#ctr-count"), list ? String(list.length) : "");
+  const body = $("#ctr-body");
+  const total = s && s.memory ? s.memory.total_bytes : null;
+  const key = JSON.stringify([list, total]);
+  if (drawn.get(body) === key) return;
+  drawn.set(body, key);
+  if (!list || !list.length) {
+    body.replaceChildren(el("tr", { class: "none" }, el("td", { colspan: "6", text: "no containers" })));
+    return;
+  }
+  body.replaceChildren(...list.map((c) => {
+    const ofLimit = containerShare(c.memory_bytes, c.memory_limit_bytes);
+    const cpu = c.cpu_percent;
+    let title = `${str(c.engine)} ${str(c.id)}`;
+    if (c.command) title += ` · ${str(c.command)}`;
+    if (c.service) title += ` · service ${str(c.service)}`;
+    const oom = num(c.oom_kills_24h) ? c.oom_kills_24h : 0;
+    const label = `OOM-killed ${oom}× in 24 h`;
+    const mark = oom > 0
+      ? el("span", { class: "oom-mark", "data-level": "bad", title: label },
+        el("span", { "aria-hidden": "true", text: `⚠ ${oom}×` }), el("span", { class: "sr", text: label }))
+      : "";
+    return el("tr", {},
+      el("th", { scope: "row", title, text: str(c.name) }),
+      el("td", { class: "num", text: num(c.memory_bytes) ? bytes(c.memory_bytes) : NONE }),
+      el("td", { class: "num", text: pct(containerShare(c.memory_bytes, total)) }),
+      el("td", { class: "num lim", "data-level": level(ofLimit, 80, 95), text: num(c.memory_limit_bytes) ? pct(ofLimit) : "no limit" }),
+      el("td", { class: "num", "data-level": level(cpu, 75, 90), text: pct(cpu) }),
+      el("td", { class: "oom" }, mark));
+  }));
+}
+// A service card names the OOM kills of the containers linked to it ([[containers]] service).
+function renderServiceNotes(list) {
+  const kills = new Map();
+  for (const c of list || []) {
+    if (c.service && num(c.oom_kills_24h)) kills.set(c.service, (kills.get(c.service) || 0) + c.oom_kills_24h);
+  }
+  for (const card of $$(".card")) {
+    const n = kills.get(card.dataset.name) || 0;
+    let note = $(".ctr-note", card);
+    if (!n) { if (note) note.remove(); continue; }
+    if (!note) {
+      note = el("span", { class: "ctr-note", "data-level": "bad" });
+      $("a", card).append(note);
+    }
+    setText(note, `container OOM-killed ${n}× in 24 h`);
+  }
+}
+// ---------------------------------------------------------------- end containers

@@ -65,6 +65,9 @@ pub struct Overrides {
     /// Where the host's root filesystem is mounted [default: /].
     #[arg(long, global = true, env = "HOST_ROOT", value_name = "DIR")]
     pub host_root: Option<PathBuf>,
+    /// Where the host's cgroup v2 hierarchy is mounted [default: <host.sys>/fs/cgroup].
+    #[arg(long, global = true, env = "HOST_CGROUP", value_name = "DIR")]
+    pub host_cgroup: Option<PathBuf>,
     /// Name this replica reports (X-Served-By, /api/hosts) [default: the hostname].
     #[arg(long, global = true, env = "KITEPORTAL_HOSTNAME", value_name = "NAME")]
     pub hostname: Option<String>,
@@ -150,6 +153,7 @@ pub struct FileConfig {
     pub state_dir: Option<PathBuf>,
     pub uptime_kuma: Option<FileUptimeKuma>,
     pub access: Option<FileAccess>,
+    pub containers: Option<Vec<FileContainer>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -173,6 +177,7 @@ pub struct FileHost {
     pub sys: Option<PathBuf>,
     pub root: Option<PathBuf>,
     pub name: Option<String>,
+    pub cgroup: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -221,6 +226,16 @@ pub struct FilePeer {
     pub url: String,
 }
 
+/// `[[containers]]`: the owner's name for a container.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileContainer {
+    #[serde(rename = "match")]
+    pub matches: String,
+    pub name: String,
+    pub service: Option<String>,
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileStream {
@@ -258,6 +273,7 @@ pub struct Config {
     /// The Uptime Kuma status page read for service status; `None`: own probes only.
     pub uptime_kuma: Option<UptimeKumaConfig>,
     pub access: AccessConfig,
+    pub containers: Vec<ContainerRule>,
 }
 
 /// A published Uptime Kuma status page.
@@ -282,6 +298,20 @@ pub struct HostConfig {
     pub sys: PathBuf,
     pub root: PathBuf,
     pub name: String,
+    /// The cgroup v2 hierarchy containers are read from.
+    pub cgroup: PathBuf,
+}
+
+/// The owner's name for the containers a rule matches (`[[containers]]`).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ContainerRule {
+    /// A prefix of the container id, or text that appears in its first process's
+    /// command line.
+    #[serde(rename = "match")]
+    pub matches: String,
+    pub name: String,
+    /// The `[[services]]` entry (by name) whose card shows this container's OOM kills.
+    pub service: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -630,6 +660,7 @@ pub const KEYS: &[&str] = &[
     "host.sys",
     "host.root",
     "host.name",
+    "host.cgroup",
     "metrics.interval",
     "metrics.history",
     "metrics.net_exclude",
@@ -653,6 +684,7 @@ pub const KEYS: &[&str] = &[
     "uptime_kuma.slug",
     "access.private_networks",
     "access.public_metrics",
+    "containers",
 ];
 
 // ---------------------------------------------------------------------------------------
@@ -842,14 +874,24 @@ pub fn build(o: &Overrides, file: FileConfig) -> Result<Config, StartupError> {
         }
         Ok(p)
     };
+    let sys = path("host.sys", &o.host_sys, fh.sys, "/sys")?;
+    // The default follows host.sys, so HOST_SYS=/host/sys alone also finds the host's
+    // cgroups.
+    let default_cgroup = sys.join("fs/cgroup");
     let host = HostConfig {
         proc: path("host.proc", &o.host_proc, fh.proc, "/proc")?,
-        sys: path("host.sys", &o.host_sys, fh.sys, "/sys")?,
         root: path("host.root", &o.host_root, fh.root, "/")?,
         name: match o.hostname.clone().or(fh.name) {
             Some(n) => non_empty("host.name", &n)?,
             None => system_hostname(),
         },
+        cgroup: path(
+            "host.cgroup",
+            &o.host_cgroup,
+            fh.cgroup,
+            &default_cgroup.to_string_lossy(),
+        )?,
+        sys,
     };
 
     let interval = duration(
@@ -1120,6 +1162,21 @@ set KITEPORTAL_FORGEJO_TOKEN or forgejo.token_file (--forgejo-token-file)",
         }
     };
 
+    let containers = file
+        .containers
+        .unwrap_or_default()
+        .into_iter()
+        .enumerate()
+        .map(|(i, c)| container_rule(i, c, &services))
+        .collect::<Result<Vec<_>, _>>()?;
+    if containers.len() > 500 {
+        return Err(StartupError::config(
+            "containers",
+            &containers.len().to_string(),
+            "lists more than 500 containers",
+        ));
+    }
+
     Ok(Config {
         bind,
         host,
@@ -1142,6 +1199,7 @@ set KITEPORTAL_FORGEJO_TOKEN or forgejo.token_file (--forgejo-token-file)",
         state_dir,
         uptime_kuma,
         access,
+        containers,
     })
 }
 
@@ -1170,6 +1228,30 @@ fn access(fa: FileAccess) -> Result<AccessConfig, StartupError> {
     Ok(AccessConfig {
         private_networks,
         public_metrics: fa.public_metrics.unwrap_or(false),
+    })
+}
+
+fn container_rule(
+    i: usize,
+    c: FileContainer,
+    services: &[Service],
+) -> Result<ContainerRule, StartupError> {
+    let k = |f: &str| format!("containers[{i}].{f}");
+    let service = match c.service {
+        Some(s) if !services.iter().any(|x| x.name == s.trim()) => {
+            return Err(StartupError::config(
+                &k("service"),
+                &s,
+                "names no [[services]] entry",
+            ))
+        }
+        Some(s) => Some(s.trim().to_string()),
+        None => None,
+    };
+    Ok(ContainerRule {
+        matches: non_empty(&k("match"), &c.matches)?,
+        name: non_empty(&k("name"), &c.name)?,
+        service,
     })
 }
 
@@ -1352,6 +1434,19 @@ mod tests {
                 "[[peers]]\nname = \"b\"\nurl = \"http://u:p@h\"",
                 "peers[0].url: 'http://u:p@h'",
             ),
+            ("[host]\ncgroup = \"\"", "host.cgroup: ''"),
+            (
+                "[[containers]]\nmatch = \"\"\nname = \"a\"",
+                "containers[0].match: ''",
+            ),
+            (
+                "[[containers]]\nmatch = \"abc\"\nname = \" \"",
+                "containers[0].name: ' '",
+            ),
+            (
+                "[[containers]]\nmatch = \"abc\"\nname = \"a\"\nservice = \"Nope\"",
+                "containers[0].service: 'Nope'",
+            ),
         ];
         for (toml, want) in table {
             let err = cfg(toml).unwrap_err().to_string();
@@ -1367,6 +1462,10 @@ mod tests {
             (
                 "[[services]]\nname = \"a\"\nurl = \"https://a\"\nlink = \"x\"",
                 "link",
+            ),
+            (
+                "[[containers]]\nmatch = \"a\"\nname = \"b\"\nlabel = \"x\"",
+                "label",
             ),
         ] {
             let err = parse_toml(toml).unwrap_err();
@@ -1451,6 +1550,33 @@ mod tests {
         let mut documented: Vec<String> = KEYS.iter().map(|k| k.to_string()).collect();
         documented.sort();
         assert_eq!(keys, documented);
+    }
+
+    #[test]
+    fn cgroup_root_follows_sys_and_containers_name_services() {
+        let c = cfg("[host]\nsys = \"/host/sys\"").unwrap();
+        assert_eq!(c.host.cgroup, PathBuf::from("/host/sys/fs/cgroup"));
+        assert!(c.containers.is_empty());
+        let c = cfg(
+            "[host]\ncgroup = \"/cg\"\n[[containers]]\nmatch = \"3f2a\"\n\
+                     name = \"git\"\nservice = \"Forgejo\"",
+        )
+        .unwrap();
+        assert_eq!(c.host.cgroup, PathBuf::from("/cg"));
+        assert_eq!(
+            c.containers,
+            vec![ContainerRule {
+                matches: "3f2a".into(),
+                name: "git".into(),
+                service: Some("Forgejo".into()),
+            }]
+        );
+        let o = Overrides {
+            host_cgroup: Some("/flag".into()),
+            ..Default::default()
+        };
+        let f = parse_toml("[host]\ncgroup = \"/file\"").unwrap();
+        assert_eq!(build(&o, f).unwrap().host.cgroup, PathBuf::from("/flag"));
     }
 
     #[test]

@@ -94,7 +94,8 @@ pub const PRIME_DEADLINE: Duration = Duration::from_secs(3);
 /// watchdog reports a sampler that never publishes.
 fn start_sampler(state: &AppState, tasks: &mut Tasks) -> io::Result<()> {
     let config = state.config();
-    let mut sampler = Sampler::new(&config.host, &config.metrics);
+    let mut sampler =
+        Sampler::new(&config.host, &config.metrics).with_containers(config.containers.clone());
     match view::warning(sampler.view()) {
         Some(w) => log::warn!("host view: {w}"),
         None => log::info!(
@@ -108,6 +109,7 @@ fn start_sampler(state: &AppState, tasks: &mut Tasks) -> io::Result<()> {
     let st = state.clone();
     let (primed_tx, primed_rx) = std::sync::mpsc::sync_channel::<()>(1);
     let mut next = Instant::now();
+    let mut primed = false;
     tasks.spawn("sampler", move |sd| {
         // Ticks on a fixed schedule (no drift by the sample's own duration); after a
         // stall (suspend, overload) it samples at once and starts a fresh schedule.
@@ -117,7 +119,15 @@ fn start_sampler(state: &AppState, tasks: &mut Tasks) -> io::Result<()> {
             if !sd.sleep(wait) {
                 break;
             }
-            publish_sample(&st, sampler.sample());
+            let sample = sampler.sample();
+            if !primed {
+                primed = true;
+                // The first sample: is the cgroup root this container's own?
+                if let Some(hint) = sampler.own_cgroup_hint(&sample) {
+                    log::warn!("{hint}");
+                }
+            }
+            publish_sample(&st, sample);
             let _ = primed_tx.try_send(());
             next += interval;
             let now = Instant::now();

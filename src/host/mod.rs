@@ -1,6 +1,7 @@
 //! Host metrics: the `/api/metrics` sample types, the store the sampler publishes into,
 //! and (in submodules) one module per metric source plus the sampler that owns counters.
 
+pub mod cgroup;
 pub mod cpu;
 pub mod disk;
 pub mod diskio;
@@ -80,6 +81,12 @@ pub struct Sample {
     pub network: Option<Network>,
     pub temperatures: Option<Vec<Temperature>>,
     pub processes: Option<u64>,
+    /// Containers on the host from cgroup v2 (private data: the routes strip it for
+    /// public requests). `None` with the reason in `errors["containers"]` when the section
+    /// cannot be read; an empty list when the host runs none. `default` so a peer that
+    /// does not send it still parses.
+    #[serde(default, skip_serializing_if = "Containers::is_hidden")]
+    pub containers: Containers,
     pub view: View,
     #[serde(default)]
     pub errors: BTreeMap<String, String>,
@@ -176,6 +183,81 @@ impl std::fmt::Display for Namespace {
     }
 }
 
+/// The `containers` section: owner data, so it has three states. `List` and
+/// `Unavailable` (serialised as `null`, its reason under `errors`) are what the owner
+/// sees; `Hidden` is the public copy's, and leaves the key out of the JSON.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum Containers {
+    #[default]
+    Hidden,
+    Unavailable,
+    List(Vec<Container>),
+}
+
+impl Containers {
+    /// The containers, when the section was read.
+    pub fn list(&self) -> Option<&Vec<Container>> {
+        match self {
+            Containers::List(l) => Some(l),
+            Containers::Hidden | Containers::Unavailable => None,
+        }
+    }
+
+    pub fn is_hidden(&self) -> bool {
+        *self == Containers::Hidden
+    }
+}
+
+impl From<Option<Vec<Container>>> for Containers {
+    fn from(o: Option<Vec<Container>>) -> Self {
+        o.map_or(Containers::Unavailable, Containers::List)
+    }
+}
+
+impl Serialize for Containers {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.list().serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Containers {
+    /// `null` is unavailable, a list is a list; a missing key (a public body, or a peer
+    /// without containers) is `Hidden` through `#[serde(default)]`.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Option::<Vec<Container>>::deserialize(d).map(Containers::from)
+    }
+}
+
+/// One container, from its cgroup v2 files (see [`cgroup`]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Container {
+    /// The short (12-digit) id.
+    pub id: String,
+    /// The owner's name from `[[containers]]`, else the first process's command line,
+    /// else the short id.
+    pub name: String,
+    /// "docker" or "podman".
+    pub engine: String,
+    /// The first process's command line (cleaned, at most 80 characters), if readable.
+    pub command: Option<String>,
+    /// The `[[services]]` entry the owner linked this container to.
+    pub service: Option<String>,
+    /// Share of the whole host's CPU over the last interval (like `cpu.percent`).
+    pub cpu_percent: Option<f64>,
+    pub memory_bytes: Option<u64>,
+    /// `memory.max`; `None` when unlimited.
+    pub memory_limit_bytes: Option<u64>,
+    /// OOM kills in this container since it started (the kernel's count).
+    pub oom_kills: Option<u64>,
+    /// OOM kills this process saw happen in the last 24 hours.
+    pub oom_kills_24h: u64,
+    /// When this process last saw an OOM kill in the container (within 24 hours).
+    pub last_oom_kill: Option<DateTime<Utc>>,
+    pub processes: Option<u64>,
+    pub read_bytes_per_sec: Option<f64>,
+    pub write_bytes_per_sec: Option<f64>,
+}
+
 /// What this process can see of the host, and where it reads it from.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct View {
@@ -195,9 +277,12 @@ pub struct View {
 pub const PUBLIC_SECTION_ERROR: &str = "unavailable";
 
 impl crate::access::Redact for Sample {
-    /// The public copy: no read paths, and each section error reduced to "unavailable".
+    /// The public copy: no containers (owner data), no read paths, and each section
+    /// error reduced to "unavailable".
     fn redacted(&self) -> Option<Self> {
         let mut s = self.clone();
+        s.containers = Containers::Hidden;
+        s.errors.remove("containers");
         s.view.proc = None;
         s.view.sys = None;
         s.view.root = None;

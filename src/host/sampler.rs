@@ -2,15 +2,15 @@
 //! counters and their instant to turn them into rates, and publishes each sample to the
 //! store and the live stream (see `background`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io;
 use std::path::PathBuf;
 use std::time::Instant;
 
 use chrono::Utc;
 
-use super::{cpu, disk, diskio, memory, network, sensors, system, view, Cpu, Sample, View};
-use crate::config::{HostConfig, MetricsConfig};
+use super::{cgroup, cpu, disk, diskio, memory, network, sensors, system, view, Cpu, Sample, View};
+use crate::config::{ContainerRule, HostConfig, MetricsConfig};
 
 /// Counters of the last sample, each with the instant it was read, kept to compute the
 /// next sample's rates. Each counter has its own instant: a slow mount probe between two
@@ -21,6 +21,7 @@ struct Previous {
     cpu: Option<cpu::Stat>,
     disk_io: Option<Read<Vec<diskio::Counters>>>,
     network: Option<Read<Vec<network::Counters>>>,
+    containers: Option<Read<HashMap<String, cgroup::Counters>>>,
 }
 
 /// A counter reading and when it was taken.
@@ -54,6 +55,10 @@ pub struct Sampler {
     disks: disk::Disks,
     block: diskio::BlockDevices,
     sensors: sensors::Sensors,
+    cgroups: cgroup::Cgroups,
+    oom: cgroup::OomLog,
+    /// The containers section's last failure, logged once rather than every interval.
+    containers_reason: Option<String>,
     /// Scratch for file contents, reused so a sample allocates little.
     buf: String,
 }
@@ -80,6 +85,9 @@ impl Sampler {
             block: diskio::BlockDevices::new(host.sys.clone()),
             disks: disk::Disks::new(host.root.clone(), disk::statvfs, disk::PROBE_DEADLINE),
             sensors: sensors::Sensors::new(host.sys.clone()),
+            cgroups: cgroup::Cgroups::new(host.cgroup.clone(), host.proc.clone(), Vec::new()),
+            oom: cgroup::OomLog::default(),
+            containers_reason: None,
             buf: String::with_capacity(16 * 1024),
         }
     }
@@ -88,6 +96,13 @@ impl Sampler {
     /// (tests on a loaded machine; a deployment has no reason to change it).
     pub fn with_probe_deadline(mut self, deadline: std::time::Duration) -> Self {
         self.disks = disk::Disks::new(self.root.clone(), disk::statvfs, deadline);
+        self
+    }
+
+    /// Names containers by the owner's `[[containers]]` rules.
+    pub fn with_containers(mut self, rules: Vec<ContainerRule>) -> Self {
+        let (root, proc) = (self.cgroups.root().to_path_buf(), self.proc.clone());
+        self.cgroups = cgroup::Cgroups::new(root, proc, rules);
         self
     }
 
@@ -151,12 +166,28 @@ impl Sampler {
         });
         let temperatures = section(e, "temperatures", self.sensors.read(&mut self.buf));
         let processes = section(e, "processes", system::read_processes(proc));
+        let cpus = stat.as_ref().map(|s| s.cores.len());
+        let containers_at = Instant::now();
+        let named = self.read_containers(e);
+        let containers = named.as_ref().map(|n| {
+            self.note_oom_kills(n, timestamp);
+            let prev = self.prev.containers.as_ref();
+            let secs = prev.map_or(0.0, |p| containers_at.duration_since(p.at).as_secs_f64());
+            cgroup::delta(prev.map(|p| &p.value), n, secs, cpus, &self.oom)
+        });
 
         self.prev = Previous {
             at: Some(now),
             cpu: stat,
             disk_io: io,
             network: net,
+            containers: named.map(|n| Read {
+                at: containers_at,
+                value: n
+                    .into_iter()
+                    .map(|n| (n.counters.id.clone(), n.counters))
+                    .collect(),
+            }),
         };
         Sample {
             host: self.name.clone(),
@@ -170,8 +201,74 @@ impl Sampler {
             network,
             temperatures,
             processes,
+            containers: containers.into(),
             view: self.view.clone(),
             errors,
         }
+    }
+}
+
+impl Sampler {
+    /// Reads the containers section; its failure goes to `errors` every time but to the
+    /// log only when the reason changes (a v1 host would otherwise log every interval).
+    fn read_containers(
+        &mut self,
+        errors: &mut BTreeMap<String, String>,
+    ) -> Option<Vec<cgroup::Named>> {
+        match self.cgroups.read() {
+            Ok(n) => {
+                if self.containers_reason.take().is_some() {
+                    log::info!("containers: readable again ({} found)", n.len());
+                }
+                Some(n)
+            }
+            Err(e) => {
+                let why = e.to_string();
+                if self.containers_reason.as_deref() != Some(why.as_str()) {
+                    log::warn!("containers: {why}");
+                }
+                errors.insert("containers".to_string(), why.clone());
+                self.containers_reason = Some(why);
+                None
+            }
+        }
+    }
+
+    /// Logs each OOM kill since the previous sample (the owner's first clue when the
+    /// host slows down) and remembers it for the page's 24-hour mark.
+    fn note_oom_kills(&mut self, named: &[cgroup::Named], at: chrono::DateTime<Utc>) {
+        self.oom.prune(at);
+        for n in named {
+            let prev = self
+                .prev
+                .containers
+                .as_ref()
+                .and_then(|p| p.value.get(&n.counters.id));
+            if let Some(k) = cgroup::new_oom_kills(prev, &n.counters) {
+                self.oom.record(&n.counters.id, k, at);
+                log::warn!(
+                    "container {} ({}) OOM-killed: {k} process(es) since the last sample, {} in all",
+                    n.name,
+                    cgroup::short_id(&n.counters.id),
+                    n.counters.oom_kills.unwrap_or(k)
+                );
+            }
+        }
+    }
+}
+
+impl Sampler {
+    /// The start-up hint when the first sample found no containers because the cgroup
+    /// root is this container's own (`HOST_CGROUP` not pointed at the host's).
+    pub fn own_cgroup_hint(&self, first: &Sample) -> Option<String> {
+        (first.containers.list().is_some_and(Vec::is_empty) && self.cgroups.looks_like_own_cgroup())
+            .then(|| {
+                format!(
+                    "containers: {} holds no system.slice, docker or machine.slice; if this runs \
+                 in a container, it is probably its own cgroup: set HOST_CGROUP to the host's \
+                 hierarchy (e.g. /host/sys/fs/cgroup)",
+                    self.cgroups.root().display()
+                )
+            })
     }
 }

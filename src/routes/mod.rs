@@ -11,6 +11,7 @@ pub mod pages;
 pub mod prometheus;
 pub mod stream;
 pub mod view;
+pub mod view_containers;
 
 use actix_web::{guard, web, Route};
 

@@ -293,6 +293,59 @@ fn host_metrics(o: &mut Out, s: &Sample) {
                 .map(|t| (vec![("sensor", t.label.as_str())], Some(t.celsius))),
         );
     }
+    if let Some(c) = s.containers.list() {
+        container_metrics(o, c);
+    }
+}
+
+/// Reads one number of a container.
+type ContainerField = fn(&crate::host::Container) -> Option<f64>;
+
+/// Per-container families, labelled by short id and name (private data: the whole
+/// exposition is gated like `/metrics` itself).
+fn container_metrics(o: &mut Out, containers: &[crate::host::Container]) {
+    let fams: [(&str, &str, &str, ContainerField); 5] = [
+        (
+            "kiteportal_container_cpu_percent",
+            "gauge",
+            "Container CPU use over the last interval, in percent of the whole host.",
+            |c| c.cpu_percent,
+        ),
+        (
+            "kiteportal_container_memory_bytes",
+            "gauge",
+            "Container memory in use (memory.current).",
+            |c| c.memory_bytes.map(|v| v as f64),
+        ),
+        (
+            "kiteportal_container_memory_limit_bytes",
+            "gauge",
+            "Container memory limit (memory.max); absent when unlimited.",
+            |c| c.memory_limit_bytes.map(|v| v as f64),
+        ),
+        (
+            "kiteportal_container_oom_kills_total",
+            "counter",
+            "Processes the OOM killer killed in the container (memory.events oom_kill).",
+            |c| c.oom_kills.map(|v| v as f64),
+        ),
+        (
+            "kiteportal_container_processes",
+            "gauge",
+            "Processes in the container (pids.current).",
+            |c| c.processes.map(|v| v as f64),
+        ),
+    ];
+    for (name, kind, help, f) in fams {
+        o.labelled(
+            name,
+            kind,
+            help,
+            containers
+                .iter()
+                .map(|c| (vec![("id", c.id.as_str()), ("name", c.name.as_str())], f(c))),
+        );
+    }
 }
 
 /// (feed name, status, age) of every feed.
@@ -320,12 +373,13 @@ const STATUSES: [FeedStatus; 5] = [
     FeedStatus::Disabled,
 ];
 
-/// Renders the exposition text.
-pub fn render(state: &AppState) -> String {
+/// Renders the exposition text for `audience` (a public scrape, when allowed at all,
+/// gets the public sample: no containers).
+pub fn render(state: &AppState, audience: crate::access::Audience) -> String {
     let mut o = Out(String::with_capacity(8192));
     let stalled = state.metrics.stalled();
     if let Some(p) = state.metrics.latest() {
-        host_metrics(&mut o, &p.sample);
+        host_metrics(&mut o, p.sample(audience));
         o.gauge(
             "kiteportal_sampler_last_success_timestamp_seconds",
             "When the sampler last published a sample (Unix time).",
@@ -398,7 +452,7 @@ pub async fn metrics(
             HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
         ))
         .insert_header((CACHE_CONTROL, HeaderValue::from_static("no-store")))
-        .body(render(&state))
+        .body(render(&state, audience))
 }
 
 #[cfg(test)]

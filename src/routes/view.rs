@@ -98,7 +98,7 @@ pub fn safe_url(url: &str) -> String {
 }
 
 /// Status class for a value against warn/bad thresholds ("ok", "warn", "bad").
-fn level(v: Option<f64>, warn: f64, bad: f64) -> &'static str {
+pub fn level(v: Option<f64>, warn: f64, bad: f64) -> &'static str {
     match v {
         Some(v) if v >= bad => "bad",
         Some(v) if v >= warn => "warn",
@@ -565,6 +565,8 @@ pub struct ServiceView {
     pub cells: Vec<CellView>,
     /// "probe" or "uptime_kuma".
     pub source: String,
+    /// OOM kills of the containers linked to this service (owner view; empty if none).
+    pub container_note: String,
 }
 
 pub struct ServiceGroup {
@@ -606,6 +608,10 @@ pub struct PageView {
     pub weather: Option<WeatherView>,
     pub activity_state: FeedState,
     pub commits: Vec<CommitView>,
+    /// Whether the page shows the containers tile (owner view only; containers are
+    /// private data).
+    pub show_containers: bool,
+    pub containers: crate::routes::view_containers::ContainersView,
 }
 
 /// The inline SVG of icon `name` (`assets/icons/<name>.svg`), or the generic glyph.
@@ -748,6 +754,7 @@ fn service_view(s: &ServiceStatus, now: DateTime<Utc>) -> ServiceView {
         bar_label: bar_label(s),
         cells: cells(&s.history),
         source: s.source.clone(),
+        container_note: String::new(),
     }
 }
 
@@ -808,6 +815,13 @@ impl PageView {
         let latest = state.metrics.latest();
         let history = state.metrics.history();
         let interval = config.metrics.interval;
+        // Containers are owner data: the tile and the cards' notes are private.
+        let show_containers = audience == Audience::Private;
+        let owner_sample = latest
+            .as_ref()
+            .filter(|_| show_containers)
+            .map(|p| &p.sample);
+        let containers = crate::routes::view_containers::ContainersView::new(owner_sample);
         let sys = SystemView::new(
             latest.as_ref().map(|p| p.sample(audience)),
             &history,
@@ -838,6 +852,13 @@ impl PageView {
         }
         let weather = feeds.weather.snapshot();
         let activity: Snapshot<Activity> = feeds.activity.snapshot();
+        let mut groups = groups(&svc_data, now);
+        if let Some(sample) = owner_sample {
+            for s in groups.iter_mut().flat_map(|g| g.services.iter_mut()) {
+                s.container_note =
+                    crate::routes::view_containers::service_note(Some(sample), &s.name);
+            }
+        }
         PageView {
             host: config.host.name.clone(),
             version: env!("CARGO_PKG_VERSION"),
@@ -849,7 +870,7 @@ impl PageView {
             sys,
             services_state,
             services_health: summary.state,
-            groups: groups(&svc_data, now),
+            groups,
             summary,
             weather_state: FeedState::of(&weather, "weather", audience),
             weather: weather.data.as_deref().map(WeatherView::new),
@@ -873,6 +894,8 @@ impl PageView {
                         .collect()
                 })
                 .unwrap_or_default(),
+            show_containers,
+            containers,
         }
     }
 }

@@ -1002,3 +1002,83 @@ fn first_paint_html_is_complete_and_csp_clean() {
         "first load is {total} bytes compressed"
     );
 }
+
+/// The containers tile: the table the server renders and the one the script redraws
+/// from a live sample read the same (one set of formatting rules), and it fits a phone.
+#[test]
+fn containers_tile_reads_the_same_live_and_fits_a_phone() {
+    let _g = serial();
+    let Some(d) = Driver::start() else { return };
+    let fake = crate::containers::FakeCgroups::new();
+    let portal = crate::containers::start(&fake, &fake.path("cgroup"));
+    // Two samples, so CPU shares are numbers (0.0 %: the fake counters stand still).
+    let t = Instant::now();
+    while get(portal.addr, "/api/metrics", &[])
+        .map(|r| r.json()["containers"][0]["cpu_percent"].is_null())
+        .unwrap_or(true)
+    {
+        assert!(
+            t.elapsed() < WAIT,
+            "no container CPU share from the sampler"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let table = "return Array.from(document.querySelectorAll('#ctr-body tr'))\
+                 .map((r) => Array.from(r.children).map((c) => c.textContent.trim()));";
+    let plain = d.session(false);
+    plain.viewport(1440, 900);
+    plain.goto(&portal.url("/"));
+    let server = plain.js(table, json!([]));
+    drop(plain);
+    assert_eq!(server[0][0], "forgejo web", "{server}");
+
+    let s = d.session(true);
+    s.viewport(360, 740);
+    s.goto(&portal.url("/"));
+    s.wait("the live indicator", WAIT, |s| {
+        (s.attr("#live", "data-state") == "live").then_some(())
+    });
+    let first = s.attr("#sampled", "datetime");
+    s.wait("a live sample on the page", WAIT, |s| {
+        let now = s.attr("#sampled", "datetime");
+        (!now.is_empty() && now != first).then_some(())
+    });
+    let live = s.js(table, json!([]));
+    assert_eq!(
+        live, server,
+        "script and server render the tile differently"
+    );
+    assert_eq!(s.text("#ctr-count"), "3");
+    // A kill in the postgres container (linked to the Forgejo card) appears live: a mark
+    // in the tile and a note on the card.
+    fake.set_state(1);
+    s.wait("the OOM mark and the card's note", WAIT, |s| {
+        (s.count("#ctr-body .oom-mark") == 1
+            && s.count(".card[data-name='Forgejo'] .ctr-note") == 1)
+            .then_some(())
+    });
+    assert!(
+        s.text(".card[data-name='Forgejo'] .ctr-note")
+            .starts_with("container OOM-killed"),
+        "{}",
+        s.text(".card[data-name='Forgejo'] .ctr-note")
+    );
+    let w = s.js(
+        "return [document.documentElement.scrollWidth, window.innerWidth];",
+        json!([]),
+    );
+    assert!(w[0].as_i64().unwrap() <= 360, "page scrolls sideways: {w}");
+    s.js(
+        "document.getElementById('containers').scrollIntoView();",
+        json!([]),
+    );
+    s.screenshot("containers-360.png");
+    s.viewport(1440, 900);
+    s.js(
+        "document.getElementById('containers').scrollIntoView();",
+        json!([]),
+    );
+    s.screenshot("containers-desktop.png");
+    let errors = s.console_errors();
+    assert!(errors.is_empty(), "console errors: {errors:#?}");
+}

@@ -118,6 +118,7 @@ fn image_environment_overrides_the_file() {
     let containerfile = read("Containerfile");
     assert!(containerfile.contains("KITEPORTAL_BIND=0.0.0.0:8080"));
     assert!(containerfile.contains("HOST_ROOT=/host"));
+    assert!(containerfile.contains("HOST_CGROUP=/host/sys/fs/cgroup"));
     let dir = tempfile::tempdir().unwrap();
     let tf = token_file(&dir, "x-token-1234");
     let out = check_config(
@@ -126,12 +127,14 @@ fn image_environment_overrides_the_file() {
             ("KITEPORTAL_FORGEJO_TOKEN_FILE", &tf),
             ("KITEPORTAL_BIND", "0.0.0.0:8080"),
             ("HOST_ROOT", "/host"),
+            ("HOST_CGROUP", "/host/sys/fs/cgroup"),
         ],
     );
     assert!(out.status.success());
     let c: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(c["bind"], "0.0.0.0:8080");
     assert_eq!(c["host"]["root"], "/host");
+    assert_eq!(c["host"]["cgroup"], "/host/sys/fs/cgroup");
     // Under `pid: host` the container's own /proc is the host's: no HOST_PROC needed.
     assert_eq!(c["host"]["proc"], "/proc");
 }

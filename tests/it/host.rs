@@ -17,7 +17,7 @@ use crate::common::{fixture, get, Portal};
 // The fake host and how its counters advance.
 
 /// Copies a tree, keeping symlinks as symlinks (the namespace links dangle on purpose).
-fn copy_tree(src: &Path, dst: &Path) {
+pub(crate) fn copy_tree(src: &Path, dst: &Path) {
     fs::create_dir_all(dst).unwrap();
     for e in fs::read_dir(src).unwrap() {
         let e = e.unwrap();
@@ -149,6 +149,7 @@ impl FakeHost {
             sys: self.path("sys"),
             root: self.path("root"),
             name: "fake".into(),
+            cgroup: self.path("sys/fs/cgroup"),
         }
     }
 }
@@ -442,6 +443,7 @@ fn sampler_without_a_procfs_reports_every_section() {
         sys: dir.path().join("missing-sys"),
         root: dir.path().to_path_buf(),
         name: "none".into(),
+        cgroup: dir.path().join("missing-sys/fs/cgroup"),
     };
     let mut sampler = Sampler::new(&host, &metrics_config());
     let s = serde_json::to_value(sampler.sample()).unwrap();
@@ -454,6 +456,7 @@ fn sampler_without_a_procfs_reports_every_section() {
         "disk_io",
         "network",
         "processes",
+        "containers",
     ] {
         assert!(s["errors"][key].is_string(), "{key}: {s:#}");
     }
@@ -465,6 +468,7 @@ fn sampler_without_a_procfs_reports_every_section() {
         "network",
         "processes",
         "uptime_seconds",
+        "containers",
     ] {
         assert!(s[key].is_null(), "{key}: {s:#}");
     }

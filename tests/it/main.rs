@@ -6,6 +6,7 @@
 mod browser;
 mod cli;
 mod common;
+mod containers;
 mod deploy;
 mod details;
 mod docs;
