@@ -141,11 +141,6 @@ fn sampler(host: &HostConfig) -> Sampler {
     Sampler::new(host, &metrics_config()).with_probe_deadline(Duration::from_secs(10))
 }
 
-fn close(got: &Value, want: f64) -> bool {
-    got.as_f64()
-        .is_some_and(|g| (g - want).abs() <= 0.006 + want.abs() * 1e-9)
-}
-
 /// Differences between the `containers` section of `s` and step `k` of the fake
 /// hierarchy (`k == 0`: the first sample, rates null). Empty when all is right.
 fn check(s: &Value, k: u64) -> Vec<String> {
