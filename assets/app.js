@@ -10,7 +10,17 @@ const INTERVAL = Math.max(250, Number(doc.body.dataset.intervalMs) || 2000);
 const SELF = doc.body.dataset.host || "";
 const SPARK_POINTS = 150;
 const NONE = "—";
-const OWN_EVERY = (document.getElementById("every") || {}).textContent || "";
+// An interval as the server writes it (humantime): "2s", "500ms", "1m 30s", "1s 500ms".
+function every(seconds) {
+  if (!num(seconds) || seconds <= 0) return NONE;
+  let ms = Math.round(seconds * 1000);
+  const parts = [];
+  for (const [unit, size] of [["h", 3600000], ["m", 60000], ["s", 1000], ["ms", 1]]) {
+    if (ms >= size) { parts.push(`${Math.floor(ms / size)}${unit}`); ms %= size; }
+  }
+  return parts.join(" ");
+}
+
 
 // ---------------------------------------------------------------- formatting
 // (mirrors src/routes/view.rs so live values read exactly like the first paint)
@@ -25,6 +35,7 @@ const rate = (n) => (typeof n === "number" && isFinite(n) && n >= 0 ? `${bytes(n
 const num = (n) => typeof n === "number" && isFinite(n);
 const pct = (n) => (num(n) ? `${Math.min(100, Math.max(0, n)).toFixed(1)}%` : NONE);
 const barLen = (n) => (num(n) ? Math.min(100, Math.max(0, n)) : 0).toFixed(1);
+const OWN_EVERY = every(INTERVAL / 1000);
 function uptime(s) {
   if (!num(s)) return NONE;
   const d = Math.floor(s / 86400), h = Math.floor(s / 3600) % 24, m = Math.floor(s / 60) % 60;
@@ -119,20 +130,6 @@ function sparkPoints(values, max) {
   return out.join(" ");
 }
 /** This host's history as the server drew it: y back to values (newest on the right). */
-function historyFromPage() {
-  const decode = (key) => {
-    const line = $(`[data-spark="${key}"]`);
-    const max = Number(line && line.closest("svg").dataset.max) || 0;
-    const pts = ((line && line.getAttribute("points")) || "").trim();
-    if (!pts || !max) return [];
-    return pts.split(/\s+/).map((p) => ((32 - 1 - Number(p.split(",")[1])) / 30) * max);
-  };
-  const cols = { cpu: decode("cpu"), mem: decode("mem"), rx: decode("rx"), tx: decode("tx") };
-  const n = Math.max(...Object.values(cols).map((c) => c.length));
-  const at = (c, i) => { const j = c.length - n + i; return j >= 0 ? c[j] : null; };
-  return Array.from({ length: n }, (_, i) =>
-    ({ t: "", cpu: at(cols.cpu, i), mem: at(cols.mem, i), rx: at(cols.rx, i), tx: at(cols.tx, i) }));
-}
 function drawSparks(host) {
   const h = histories.get(host) || [];
   const col = (k) => h.map((p) => p[k]);
@@ -189,11 +186,16 @@ function renderSample(host, s) {
     sampled.setAttribute("datetime", str(s.timestamp));
   }
   sys.dataset.ready = s ? "true" : "false";
-  // This host's configured interval as rendered; a peer's from its measured one.
-  const iv = s && num(s.interval_seconds) && s.interval_seconds > 0 ? s.interval_seconds : 0;
-  setText($("#every"), host === SELF || !iv ? OWN_EVERY
-    : Math.abs(iv - Math.round(iv)) < 0.1 ? `${Math.round(iv)}s`
-    : iv < 1 ? `${Math.round(iv * 20) * 50}ms` : `${iv.toFixed(1)}s`);
+  // This host's configured interval; a peer's own (from its history), else measured.
+  const known = hostData.get(host) || {};
+  const iv = num(known.interval) ? known.interval
+    : s && num(s.interval_seconds) && s.interval_seconds > 0 ? s.interval_seconds : 0;
+  setText($("#every"), host === SELF || !iv ? OWN_EVERY : every(iv));
+  // A peer that did not answer: say so, keep its last numbers, marked stale.
+  const note = host === SELF ? "" : hostNote(known);
+  const noteEl = $("#sys-note");
+  if (noteEl) { setText(noteEl, note); noteEl.hidden = !note; }
+  sys.dataset.stale = String(!!note && !!s);
   const c = (s && s.cpu) || null, m = (s && s.memory) || null, n = (s && s.network) || null;
 
   const cpuL = level(c && c.percent, 75, 90);
@@ -242,7 +244,7 @@ function renderSample(host, s) {
   rows("temps", (s && s.temperatures) || [], (t) =>
     el("li", {}, el("span", { class: "k", text: str(t.label) }),
       el("span", { class: "v", "data-level": level(t.celsius, 70, 85), text: num(t.celsius) ? `${t.celsius.toFixed(0)} °C` : NONE })),
-  "no sensors");
+  s ? "no sensors" : NONE);
   rows("disks", (s && s.disks) || [], (d) => {
     const l = level(d.percent, 80, 90);
     return el("li", {},
@@ -251,10 +253,10 @@ function renderSample(host, s) {
       el("small", { text: `${str(d.device)} · ${str(d.fs)}` }),
       el("small", { class: "r", text: `${bytes(d.used_bytes)} / ${bytes(d.total_bytes)}` }),
       miniBar(d.percent, l));
-  }, "no filesystems");
+  }, s ? "no filesystems" : NONE);
   rows("io", (s && s.disk_io) || [], (d) =>
     el("li", {}, el("span", { class: "k", text: str(d.device) }), pair(`read ${rate(d.read_bytes_per_sec)}`, `write ${rate(d.write_bytes_per_sec)}`)),
-  "no block devices");
+  s ? "no block devices" : NONE);
   rows("errors", Object.entries((s && s.errors) || {}), ([k, e]) => el("li", {}, el("b", { text: k }), `: ${str(e)}`));
   renderContainers(host, s);
   drawSparks(host);
@@ -267,28 +269,63 @@ let selected = SELF;
 function tabFor(name) {
   return $$(".host-tab").find((b) => b.dataset.host === name);
 }
+// What the page says of a peer that is not fresh: as the server's first paint does.
+function hostNote(h) {
+  if (!h || !h.status || h.status === "ok") return "";
+  if (h.status === "pending") return "waiting for the first answer";
+  const seen = num(h.age) ? age(h.age + (Date.now() - (h.at || Date.now())) / 1000) : null;
+  if (h.error && seen) return `unreachable (${str(h.error)}) · last seen ${seen}`;
+  if (h.error) return `unreachable (${str(h.error)}) · never seen`;
+  return seen ? `no fresh sample · last seen ${seen}` : "no sample yet";
+}
 function ensureTab(entry) {
   let b = tabFor(entry.name);
-  if (!b) {
-    b = el("button", { type: "button", class: "host-tab", "aria-pressed": "false" },
-      el("span", { class: "light", "aria-hidden": "true" }), str(entry.name), el("span", { class: "sr" }));
+  const tabs = $("#host-tabs");
+  if (!b && tabs) {
+    b = el("a", { class: "host-tab", "aria-pressed": "false",
+      href: entry.self ? "/" : `/?host=${encodeURIComponent(str(entry.name))}` },
+    el("span", { class: "light", "aria-hidden": "true" }), str(entry.name), el("span", { class: "sr" }));
     b.dataset.host = str(entry.name);
     b.addEventListener("click", onTab);
-    $("#host-tabs").append(b);
+    tabs.append(b);
   }
+  if (!b) return;
   b.dataset.status = str(entry.status);
   const sr = $(".sr", b);
   if (sr) sr.textContent = ` (${entry.self ? "this host, " : ""}${str(entry.status)})`;
 }
 function select(name) {
   selected = name;
-  for (const b of $$(".host-tab")) b.setAttribute("aria-pressed", String(b.dataset.host === name));
+  for (const b of $$(".host-tab")) {
+    b.setAttribute("aria-pressed", String(b.dataset.host === name));
+    if (b.dataset.host === name) b.setAttribute("aria-current", "page"); else b.removeAttribute("aria-current");
+  }
   const d = hostData.get(name);
   renderSample(name, d ? d.metrics : null);
+  loadHistory(name);
   if (name !== SELF) fetchJson("/api/hosts").then(onHosts, () => {});
 }
 function onTab(ev) {
-  select(ev.currentTarget.dataset.host);
+  ev.preventDefault();
+  const a = ev.currentTarget;
+  select(a.dataset.host);
+  if (a.href) history.replaceState(null, "", a.href);
+}
+// A host's sparklines filled at once from its history (a peer's as its replica keeps it).
+function loadHistory(name) {
+  const path = name === SELF ? "/api/metrics/history"
+    : `/api/hosts/${encodeURIComponent(name)}/history`;
+  fetchJson(path).then((h) => {
+    if (!h || !Array.isArray(h.samples)) return;
+    const pts = h.samples.slice(-SPARK_POINTS).map((p) => ({
+      t: str(p.timestamp), cpu: p.cpu_percent, mem: p.memory_percent,
+      rx: p.rx_bytes_per_sec, tx: p.tx_bytes_per_sec,
+    }));
+    const have = histories.get(name) || [];
+    const last = pts.length ? pts[pts.length - 1].t : "";
+    histories.set(name, pts.concat(have.filter((p) => p.t > last)).slice(-SPARK_POINTS));
+    if (selected === name) drawSparks(name);
+  }, () => {});
 }
 function onHosts(env) {
   if (!env || !Array.isArray(env.data)) return;
@@ -296,7 +333,8 @@ function onHosts(env) {
     if (!h || typeof h.name !== "string") continue;
     ensureTab(h);
     if (h.self) continue; // this host's numbers come from the metrics events
-    hostData.set(h.name, { status: h.status, metrics: h.metrics || null });
+    hostData.set(h.name, { status: h.status, metrics: h.metrics || null, error: h.error,
+      age: h.age_seconds, at: Date.now(), interval: h.interval_seconds });
     if (h.metrics) pushHistory(h.name, h.metrics);
   }
   if (selected !== SELF) {
@@ -648,10 +686,12 @@ function tickClock() {
 
 function start() {
   for (const b of $$(".host-tab")) b.addEventListener("click", onTab);
+  const current = $(".host-tab[aria-current=page]");
+  selected = current ? current.dataset.host : SELF;
   setInterval(tickClock, 1000);
   tickClock();
   setInterval(() => { for (const n of feeds.keys()) renderFeedState(n); renderActivity(undefined); }, 30000);
-  histories.set(SELF, historyFromPage());
+  loadHistory(selected);
   connect();
 }
 start();

@@ -13,12 +13,12 @@ use crate::access::Audience;
 
 use crate::config::Config;
 use crate::feeds::history::History;
+use crate::feeds::peers::PeerData;
 use crate::feeds::uptime_kuma::{self, Kuma};
 use crate::feeds::{
     envelope_json, Activity, Cached, FeedStatus, HostEntry, Services, Snapshot, Weather,
 };
 use crate::host::MetricsStore;
-use crate::host::Sample;
 use crate::hub::Hub;
 
 /// The feeds' cached values. Each cache is shared, so a reload that leaves a feed's
@@ -33,7 +33,7 @@ pub struct FeedCaches {
     /// (`None` until then), then kept across reloads whatever changed.
     pub service_history: Arc<Mutex<Option<History>>>,
     /// One cache per configured peer, in config order: its last `/api/metrics` body.
-    pub peers: Vec<Arc<Cached<Sample>>>,
+    pub peers: Vec<Arc<Cached<PeerData>>>,
 }
 
 /// Data counts as stale when two refreshes in a row did not land.
@@ -108,7 +108,7 @@ impl FeedCaches {
     }
 }
 
-fn peer_cache(config: &Config) -> Cached<Sample> {
+fn peer_cache(config: &Config) -> Cached<PeerData> {
     Cached::new(stale(crate::feeds::peers::refresh(config.metrics.interval)))
 }
 
@@ -198,6 +198,10 @@ impl AppState {
         let latest = self.metrics.latest();
         let config = self.config();
         let feeds = self.feeds();
+        let at = latest.as_ref().map(|p| p.sample.timestamp);
+        let age = |t: Option<chrono::DateTime<chrono::Utc>>| {
+            t.map(|t| (chrono::Utc::now() - t).num_seconds().max(0) as u64)
+        };
         let mut entries = vec![HostEntry {
             name: config.host.name.clone(),
             is_self: true,
@@ -206,6 +210,11 @@ impl AppState {
             } else {
                 FeedStatus::Pending
             },
+            updated_at: at,
+            age_seconds: age(at),
+            error: None,
+            reason: None,
+            interval_seconds: Some(config.metrics.interval.as_secs_f64()),
             metrics: latest.as_ref().map(|p| p.sample.clone()),
         }];
         let mut worst = FeedStatus::Ok;
@@ -214,20 +223,43 @@ impl AppState {
             if s.status != FeedStatus::Ok {
                 worst = FeedStatus::Stale;
             }
+            let data = s.data.as_deref();
             entries.push(HostEntry {
                 name: peer.name.clone(),
                 is_self: false,
                 status: s.status,
-                metrics: s.data.as_deref().cloned(),
+                updated_at: s.updated_at,
+                age_seconds: s.age_seconds,
+                error: s.error.as_ref().map(|e| e.detail.clone()),
+                reason: s.error.as_ref().map(|e| e.reason),
+                interval_seconds: data.map(|d| d.interval_seconds),
+                metrics: data.map(|d| d.metrics.clone()),
             });
         }
-        let at = latest.as_ref().map(|p| p.sample.timestamp);
         Snapshot {
             status: worst,
             updated_at: at,
-            age_seconds: at.map(|t| (chrono::Utc::now() - t).num_seconds().max(0) as u64),
+            age_seconds: age(at),
             error: None,
             data: Some(Arc::new(entries)),
         }
+    }
+}
+
+impl AppState {
+    /// The `/api/metrics/history` body of host `name`: this host's from the store, a
+    /// peer's from its last fetch; `None` for a name not configured or nothing yet.
+    pub fn history_json(&self, name: &str) -> Option<Bytes> {
+        let config = self.config();
+        if name == config.host.name {
+            return self.metrics.latest().map(|p| p.history_json.clone());
+        }
+        let i = config.peers.iter().position(|p| p.name == name)?;
+        let peer = self.feeds().peers.get(i)?.snapshot().data?;
+        let body = serde_json::json!({
+            "interval_seconds": peer.interval_seconds,
+            "samples": peer.history,
+        });
+        serde_json::to_vec(&body).ok().map(Bytes::from)
     }
 }

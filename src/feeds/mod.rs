@@ -174,6 +174,19 @@ pub struct HostEntry {
     pub is_self: bool,
     /// The feed status of this host's metrics (`ok`, `stale`, `error`, `pending`).
     pub status: FeedStatus,
+    /// When its metrics last arrived (a peer's last good fetch).
+    #[serde(default)]
+    pub updated_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub age_seconds: Option<u64>,
+    /// Why the last fetch failed: the detail for the owner, the class for the public.
+    #[serde(default)]
+    pub error: Option<String>,
+    #[serde(skip)]
+    pub reason: Option<Reason>,
+    /// Its sampling interval, in seconds.
+    #[serde(default)]
+    pub interval_seconds: Option<f64>,
     pub metrics: Option<Sample>,
 }
 
@@ -183,10 +196,17 @@ impl Redact for ServiceStatus {}
 impl Redact for Services {}
 
 impl Redact for HostEntry {
+    /// The public copy: the public sample, and the error's class instead of its detail.
     fn redacted(&self) -> Option<Self> {
-        let metrics = self.metrics.as_ref()?.redacted()?;
         Some(HostEntry {
-            metrics: Some(metrics),
+            metrics: self
+                .metrics
+                .as_ref()
+                .map(|m| m.redacted().unwrap_or_else(|| m.clone())),
+            error: self.error.as_ref().map(|_| {
+                self.reason
+                    .map_or("unavailable".into(), |r| r.label().into_owned())
+            }),
             ..self.clone()
         })
     }

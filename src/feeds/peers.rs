@@ -1,5 +1,6 @@
-//! The peers feed: each other replica's `/api/metrics`, fetched on a short schedule so
-//! `/api/hosts` can show every host of the homelab from whichever replica answers.
+//! The peers feed: each other replica's `/api/metrics` and `/api/metrics/history`,
+//! fetched on a short schedule so `/api/hosts` and the page can show every host of the
+//! homelab, sparklines included, from whichever replica answers.
 
 use std::time::Duration;
 
@@ -8,9 +9,30 @@ use serde::Deserialize;
 use super::error::FetchError;
 use super::http;
 use super::scheduler::Failure;
-use super::text::{clean, MAX_NAME, MAX_REASON};
+use super::text::{clean, finite_in, MAX_NAME, MAX_REASON};
 use crate::config::Peer;
-use crate::host::Sample;
+use crate::host::{HistoryPoint, Sample};
+
+/// Most history points kept of a peer (an hour at the default 2 s is 1,800; the page
+/// draws 150).
+pub const MAX_HISTORY: usize = 600;
+
+/// What a peer replica last told us.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PeerData {
+    pub metrics: Sample,
+    /// Its history, oldest first, at most [`MAX_HISTORY`] points (empty when the peer
+    /// did not give one: the sample still counts).
+    pub history: Vec<HistoryPoint>,
+    /// Its configured sampling interval (from its history), else its measured one.
+    pub interval_seconds: f64,
+}
+
+#[derive(Deserialize)]
+struct HistoryBody {
+    interval_seconds: f64,
+    samples: Vec<HistoryPoint>,
+}
 
 /// Shortest refresh of a peer (the peer samples every `metrics.interval` itself).
 pub const MIN_REFRESH: Duration = Duration::from_secs(5);
@@ -20,15 +42,39 @@ pub fn refresh(metrics_interval: Duration) -> Duration {
     metrics_interval.max(MIN_REFRESH)
 }
 
-/// Fetches one peer's latest sample.
-pub fn fetch(agent: &ureq::Agent, peer: &Peer) -> Result<Sample, Failure> {
+/// Fetches one peer's latest sample, then its history (a peer whose history cannot be
+/// had still gives its sample).
+pub fn fetch(agent: &ureq::Agent, peer: &Peer) -> Result<PeerData, Failure> {
     let host = http::host_of(peer.url.as_str());
-    let resp = http::get(
-        agent,
-        &peer.url.join("/api/metrics"),
-        &[("Accept", "application/json")],
-    )?;
-    Ok(parse(&resp.json::<serde_json::Value>(&host)?).map_err(FetchError::bad_data)?)
+    let accept = [("Accept", "application/json")];
+    let resp = http::get(agent, &peer.url.join("/api/metrics"), &accept)?;
+    let metrics = parse(&resp.json::<serde_json::Value>(&host)?).map_err(FetchError::bad_data)?;
+    let history = http::get(agent, &peer.url.join("/api/metrics/history"), &accept)
+        .and_then(|r| r.json::<HistoryBody>(&host));
+    let (history, interval_seconds) = match history {
+        Ok(h) => {
+            let iv = finite_in(h.interval_seconds, 0.05, 86_400.0);
+            (bounded(h.samples), iv.unwrap_or(metrics.interval_seconds))
+        }
+        Err(e) => {
+            log::debug!("peer {}: no history: {e}", peer.name);
+            (Vec::new(), metrics.interval_seconds)
+        }
+    };
+    Ok(PeerData {
+        metrics,
+        history,
+        interval_seconds,
+    })
+}
+
+/// The newest [`MAX_HISTORY`] points, in time order, without points from the future.
+fn bounded(mut points: Vec<HistoryPoint>) -> Vec<HistoryPoint> {
+    let now = chrono::Utc::now() + chrono::Duration::minutes(5);
+    points.retain(|p| p.timestamp <= now);
+    points.sort_by_key(|p| p.timestamp);
+    let cut = points.len().saturating_sub(MAX_HISTORY);
+    points.split_off(cut)
 }
 
 /// A peer's `/api/metrics` body as a [`Sample`], every text in it cleaned (a peer is

@@ -82,6 +82,15 @@ pub async fn services(state: web::Data<AppState>, audience: Audience) -> HttpRes
     json_bytes(envelope_json(&state.feeds().services.snapshot(), audience))
 }
 
+/// `GET /api/hosts/{name}/history`: the `/api/metrics/history` body of this host or a
+/// peer (the page fills a peer's sparklines from it at once); JSON 404 for other names.
+pub async fn host_history(state: web::Data<AppState>, name: web::Path<String>) -> HttpResponse {
+    match state.history_json(&name) {
+        Some(body) => json_bytes(body),
+        None => ApiError::NotFound.error_response(),
+    }
+}
+
 /// `GET /api/hosts`
 pub async fn hosts(state: web::Data<AppState>, audience: Audience) -> HttpResponse {
     json_bytes(envelope_json(&state.hosts_snapshot(), audience))

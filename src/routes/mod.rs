@@ -12,6 +12,7 @@ pub mod prometheus;
 pub mod stream;
 pub mod view;
 pub mod view_containers;
+pub mod view_hosts;
 
 use actix_web::{guard, web, Route};
 
@@ -31,6 +32,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/api/activity", get().to(api::activity))
         .route("/api/services", get().to(api::services))
         .route("/api/hosts", get().to(api::hosts))
+        .route("/api/hosts/{name}/history", get().to(api::host_history))
         .route("/api/stream", get().to(stream::stream))
         .route("/api/openapi.json", get().to(api::openapi))
         .route("/metrics", get().to(prometheus::metrics))

@@ -60,25 +60,61 @@ impl PageCache {
                 return Ok(p);
             }
         }
-        let body = IndexPage {
-            assets: AssetUrls::get(),
-            v: PageView::build(state, chrono::Utc::now(), audience),
-        }
-        .render()?;
-        let tag = format!("{:x}-{version:x}-{}", process_nonce(), audience.index());
-        let page = Arc::new(RenderedPage {
-            version,
-            rendered_at: Instant::now(),
-            gzip: gzip(body.as_bytes()).map(Bytes::from),
-            identity: Bytes::from(body),
-            etag: HeaderValue::from_str(&format!("\"{tag}\""))
-                .unwrap_or(HeaderValue::from_static("\"p\"")),
-            etag_gzip: HeaderValue::from_str(&format!("\"{tag}-gz\""))
-                .unwrap_or(HeaderValue::from_static("\"p-gz\"")),
-        });
+        let page = Arc::new(render(state, audience, None)?);
         slot.store(Some(page.clone()));
         Ok(page)
     }
+}
+
+/// Renders the page for `audience`, its system panel showing peer `peer` (this host for
+/// `None`), and gzips it.
+fn render(
+    state: &AppState,
+    audience: Audience,
+    peer: Option<&str>,
+) -> Result<RenderedPage, askama::Error> {
+    let version = state.hub.version();
+    let own = state.config().host.name.clone();
+    let body = IndexPage {
+        assets: AssetUrls::get(),
+        v: PageView::build(state, chrono::Utc::now(), audience, peer.unwrap_or(&own)),
+    }
+    .render()?;
+    // A peer's page differs from this host's: its own tag (a hash of the name).
+    let host_tag = peer.map_or(0, |p| {
+        p.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+        })
+    });
+    let tag = format!(
+        "{:x}-{version:x}-{}-{host_tag:x}",
+        process_nonce(),
+        audience.index()
+    );
+    Ok(RenderedPage {
+        version,
+        rendered_at: Instant::now(),
+        gzip: gzip(body.as_bytes()).map(Bytes::from),
+        identity: Bytes::from(body),
+        etag: HeaderValue::from_str(&format!("\"{tag}\""))
+            .unwrap_or(HeaderValue::from_static("\"p\"")),
+        etag_gzip: HeaderValue::from_str(&format!("\"{tag}-gz\""))
+            .unwrap_or(HeaderValue::from_static("\"p-gz\"")),
+    })
+}
+
+/// The peer named by `?host=` when it is a configured peer (this host, an unknown name
+/// or a malformed query: `None`, the default page).
+fn selected_peer(req: &HttpRequest, state: &AppState) -> Option<String> {
+    let q = web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string())
+        .ok()?;
+    let name = q.get("host")?;
+    state
+        .config()
+        .peers
+        .iter()
+        .any(|p| &p.name == name)
+        .then(|| name.clone())
 }
 
 /// A random number fixed for the life of the process: page ETags from before a restart
@@ -95,7 +131,13 @@ pub async fn index(
     cache: web::Data<PageCache>,
     audience: Audience,
 ) -> HttpResponse {
-    let page = match cache.get(&state, audience) {
+    // A peer's page (`/?host=kscloud1`, the switcher without JavaScript) is rendered per
+    // request: rare, and its numbers change with every peer fetch.
+    let page = match selected_peer(&req, &state) {
+        Some(peer) => render(&state, audience, Some(&peer)).map(Arc::new),
+        None => cache.get(&state, audience),
+    };
+    let page = match page {
         Ok(p) => p,
         Err(e) => {
             log::error!("template failed: {e}");

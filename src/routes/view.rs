@@ -14,6 +14,8 @@ use crate::routes::asset_store::AssetStore;
 use crate::routes::negotiation::Encoding;
 use crate::state::AppState;
 
+pub use super::view_hosts::HostTab;
+
 /// Sparklines show at most this many of the newest history points (the JS keeps as many).
 pub const SPARK_POINTS: usize = 150;
 /// Sparkline viewBox width and height.
@@ -582,13 +584,6 @@ pub struct SummaryView {
     pub state: &'static str,
 }
 
-/// One tab of the host switcher.
-pub struct HostTab {
-    pub name: String,
-    pub is_self: bool,
-    pub status: String,
-}
-
 /// The whole page.
 pub struct PageView {
     pub host: String,
@@ -597,7 +592,13 @@ pub struct PageView {
     pub interval_ms: u64,
     pub now_iso: String,
     pub now_label: String,
+    /// The host switcher (empty for a single host).
     pub hosts: Vec<HostTab>,
+    /// The system panel's host, interval, numbers and state.
+    pub sys_host: String,
+    pub sys_interval: String,
+    pub sys_note: Option<String>,
+    pub sys_stale: bool,
     pub sys: SystemView,
     pub services_state: FeedState,
     /// The services feed badge's health: the same as [`SummaryView::state`].
@@ -809,11 +810,11 @@ fn groups(d: &Services, now: DateTime<Utc>) -> Vec<ServiceGroup> {
 
 impl PageView {
     /// Builds the page from the shared state at `now`.
-    pub fn build(state: &AppState, now: DateTime<Utc>, audience: Audience) -> Self {
+    /// `selected` names the host the system panel shows (this host unless it names a peer).
+    pub fn build(state: &AppState, now: DateTime<Utc>, audience: Audience, selected: &str) -> Self {
         let config = state.config();
         let feeds = state.feeds();
         let latest = state.metrics.latest();
-        let history = state.metrics.history();
         let interval = config.metrics.interval;
         // Containers are owner data: the tile and the cards' notes are private.
         let show_containers = audience == Audience::Private;
@@ -822,23 +823,8 @@ impl PageView {
             .filter(|_| show_containers)
             .map(|p| &p.sample);
         let containers = crate::routes::view_containers::ContainersView::new(owner_sample);
-        let sys = SystemView::new(
-            latest.as_ref().map(|p| p.sample(audience)),
-            &history,
-            interval.as_secs_f64(),
-        );
-        let mut hosts = vec![HostTab {
-            name: config.host.name.clone(),
-            is_self: true,
-            status: if latest.is_some() { "ok" } else { "pending" }.to_string(),
-        }];
-        for (peer, cache) in config.peers.iter().zip(feeds.peers.iter()) {
-            hosts.push(HostTab {
-                name: peer.name.clone(),
-                is_self: false,
-                status: cache.snapshot().status.as_str().to_string(),
-            });
-        }
+        let panel = super::view_hosts::panel(state, selected, audience, now);
+        let hosts = super::view_hosts::tabs(state, &panel.host);
         let svc = feeds.services.snapshot();
         let svc_data = services_data(&config, &svc, now);
         let summary = summary(&svc_data, now);
@@ -867,7 +853,11 @@ impl PageView {
             now_iso: now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             now_label: now.format("%H:%M UTC").to_string(),
             hosts,
-            sys,
+            sys_host: panel.host,
+            sys_interval: panel.interval,
+            sys_note: panel.note,
+            sys_stale: panel.stale,
+            sys: panel.sys,
             services_state,
             services_health: summary.state,
             groups,

@@ -18,5 +18,6 @@ mod hardening;
 mod host;
 mod http;
 mod openapi;
+mod peers;
 mod services;
 mod stub;
