@@ -135,7 +135,7 @@ fn service(i: usize, s: FileService) -> Result<Service, StartupError> {
         group: opt("group", s.group)?,
         check_url: s
             .check_url
-            .map(|u| HttpUrl::parse(&k("check_url"), &u))
+            .map(|u| HttpUrl::parse_exact(&k("check_url"), &u))
             .transpose()?,
         accept_status,
         uptime_kuma: s
@@ -143,4 +143,29 @@ fn service(i: usize, s: FileService) -> Result<Service, StartupError> {
             .map(|n| non_empty(&k("uptime_kuma"), &n))
             .transpose()?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(toml_fields: &str) -> Result<Service, StartupError> {
+        let f = crate::config::parse_toml(&format!("[[services]]\n{toml_fields}"))
+            .map_err(StartupError::new)?;
+        service(
+            0,
+            f.services
+                .into_iter()
+                .flatten()
+                .next()
+                .expect("one service"),
+        )
+    }
+
+    #[test]
+    fn a_check_url_is_probed_as_written_and_a_link_loses_its_trailing_slash() {
+        let s = one("name = \"a\"\nurl = \"https://a/\"\ncheck_url = \"https://a/live/\"").unwrap();
+        assert_eq!(s.url.as_str(), "https://a");
+        assert_eq!(s.check_url.unwrap().as_str(), "https://a/live/");
+    }
 }

@@ -41,7 +41,9 @@ impl Serialize for Secret {
     }
 }
 
-/// An absolute http(s) URL, checked at load time. Stored as text without a trailing `/`.
+/// An absolute http(s) URL, checked at load time. A base URL ([`HttpUrl::parse`]) is
+/// stored without a trailing `/`; a URL fetched as written ([`HttpUrl::parse_exact`])
+/// keeps it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
 pub struct HttpUrl(String);
@@ -51,6 +53,13 @@ impl HttpUrl {
     pub fn parse(key: &str, value: &str) -> Result<Self, StartupError> {
         let v = Self::check(value).map_err(|why| StartupError::config(key, value, why))?;
         Ok(HttpUrl(v.trim_end_matches('/').to_string()))
+    }
+
+    /// Like [`HttpUrl::parse`] but keeps a trailing `/`: for a URL that is fetched as
+    /// written (a health check), where `/live/` and `/live` can be different resources.
+    pub fn parse_exact(key: &str, value: &str) -> Result<Self, StartupError> {
+        let v = Self::check(value).map_err(|why| StartupError::config(key, value, why))?;
+        Ok(HttpUrl(v.to_string()))
     }
 
     /// The one rule for a link we follow or put in an `href` (configured or from an
