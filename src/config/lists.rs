@@ -23,12 +23,8 @@ pub(super) fn services_interval(raw: Option<RawDuration>) -> Result<Duration, St
 /// `[[services]]`, or the built-in services when the file lists none.
 pub(super) fn services(list: Option<Vec<FileService>>) -> Result<Vec<Service>, StartupError> {
     let services = match list {
-        None => default_services(),
-        Some(list) => list
-            .into_iter()
-            .enumerate()
-            .map(|(i, s)| service(i, s))
-            .collect::<Result<Vec<_>, _>>()?,
+        None => default_services()?,
+        Some(list) => validate_services(list)?,
     };
     if services.len() > 200 {
         return Err(StartupError::config(
@@ -38,6 +34,14 @@ pub(super) fn services(list: Option<Vec<FileService>>) -> Result<Vec<Service>, S
         ));
     }
     Ok(services)
+}
+
+/// Each `[[services]]` entry, validated; the same for a user's file and the built-in one.
+pub(super) fn validate_services(list: Vec<FileService>) -> Result<Vec<Service>, StartupError> {
+    list.into_iter()
+        .enumerate()
+        .map(|(i, s)| service(i, s))
+        .collect()
 }
 
 /// `[[peers]]`: the other replicas.

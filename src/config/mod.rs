@@ -20,7 +20,7 @@ mod values;
 pub use args::{Cli, Command, Overrides};
 pub use build::build;
 pub use defaults::{
-    default_services, DEFAULT_NET_EXCLUDE, DEFAULT_PRIVATE_NETWORKS, DEFAULT_SERVICES,
+    default_services, DEFAULT_NET_EXCLUDE, DEFAULT_PRIVATE_NETWORKS, DEFAULT_SERVICES_TOML,
     DEFAULT_TRUSTED_PROXIES,
 };
 pub use fields::MIN_INTERVAL;

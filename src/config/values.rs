@@ -90,11 +90,6 @@ impl HttpUrl {
         Ok(v)
     }
 
-    /// A built-in URL taken as written, unchecked.
-    pub(super) fn trusted(value: &str) -> Self {
-        HttpUrl(value.to_string())
-    }
-
     pub fn as_str(&self) -> &str {
         &self.0
     }
