@@ -1,0 +1,403 @@
+//! File + overrides → validated [`Config`]: [`build`] merges each section with the
+//! precedence flag > environment > file > default and validates it, one function a section.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::args::Overrides;
+use super::defaults::{DEFAULT_NET_EXCLUDE, DEFAULT_PRIVATE_NETWORKS, DEFAULT_TRUSTED_PROXIES};
+use super::fields::{duration, non_empty, parse_bind, system_hostname, MIN_INTERVAL};
+use super::file::{FileAccess, FileConfig, FileHost, FileLimits, FileMetrics, FileStream};
+use super::types::{
+    AccessConfig, Config, HostConfig, LimitsConfig, MetricsConfig, StreamConfig,
+    DEFAULT_MAX_CONNECTIONS, MAX_MAX_CONNECTIONS,
+};
+use super::values::Cidr;
+use super::{lists, upstreams};
+use crate::error::StartupError;
+
+/// Merges flags/environment over the file and validates everything.
+pub fn build(o: &Overrides, file: FileConfig) -> Result<Config, StartupError> {
+    let bind = bind(o, file.bind)?;
+    let host = host(o, file.host.unwrap_or_default())?;
+    let metrics = metrics(file.metrics.unwrap_or_default())?;
+    let weather = upstreams::weather(o, file.weather.unwrap_or_default())?;
+    let forgejo = upstreams::forgejo(o, file.forgejo.unwrap_or_default())?;
+    let services_interval = lists::services_interval(file.services_interval)?;
+    let services = lists::services(file.services)?;
+    let peers = lists::peers(file.peers)?;
+    let stream = stream(file.stream.unwrap_or_default())?;
+    let limits = limits(file.limits.unwrap_or_default())?;
+    let trusted_proxies = cidrs(
+        "trusted_proxies",
+        file.trusted_proxies,
+        DEFAULT_TRUSTED_PROXIES,
+    )?;
+    let access = access(file.access.unwrap_or_default())?;
+    let state_dir = state_dir(o, file.state_dir)?;
+    let uptime_kuma = upstreams::uptime_kuma(file.uptime_kuma)?;
+    let containers = lists::containers(file.containers, &services)?;
+    Ok(Config {
+        bind,
+        host,
+        metrics,
+        weather,
+        forgejo,
+        services_interval,
+        services,
+        peers,
+        stream,
+        limits,
+        trusted_proxies,
+        state_dir,
+        uptime_kuma,
+        access,
+        containers,
+    })
+}
+
+fn bind(o: &Overrides, file: Option<String>) -> Result<SocketAddr, StartupError> {
+    let raw = o
+        .bind
+        .clone()
+        .or(file)
+        .unwrap_or_else(|| "127.0.0.1:8080".into());
+    parse_bind("bind", &raw)
+}
+
+/// A path key: flag, else file, else `default`; never empty.
+fn path(
+    key: &str,
+    flag: &Option<PathBuf>,
+    file: Option<PathBuf>,
+    default: &str,
+) -> Result<PathBuf, StartupError> {
+    let p = flag
+        .clone()
+        .or(file)
+        .unwrap_or_else(|| PathBuf::from(default));
+    if p.as_os_str().is_empty() {
+        return Err(StartupError::config(key, "", "must not be empty"));
+    }
+    Ok(p)
+}
+
+fn host(o: &Overrides, fh: FileHost) -> Result<HostConfig, StartupError> {
+    let sys = path("host.sys", &o.host_sys, fh.sys, "/sys")?;
+    // The default follows host.sys, so HOST_SYS=/host/sys alone also finds the host's
+    // cgroups.
+    let default_cgroup = sys.join("fs/cgroup");
+    Ok(HostConfig {
+        proc: path("host.proc", &o.host_proc, fh.proc, "/proc")?,
+        root: path("host.root", &o.host_root, fh.root, "/")?,
+        name: match o.hostname.clone().or(fh.name) {
+            Some(n) => non_empty("host.name", &n)?,
+            None => system_hostname(),
+        },
+        cgroup: path(
+            "host.cgroup",
+            &o.host_cgroup,
+            fh.cgroup,
+            &default_cgroup.to_string_lossy(),
+        )?,
+        sys,
+    })
+}
+
+fn metrics(fm: FileMetrics) -> Result<MetricsConfig, StartupError> {
+    let interval = duration(
+        "metrics.interval",
+        fm.interval,
+        Duration::from_secs(2),
+        MIN_INTERVAL,
+    )?;
+    let history = duration(
+        "metrics.history",
+        fm.history,
+        Duration::from_secs(600),
+        MIN_INTERVAL,
+    )?;
+    if history < interval {
+        return Err(StartupError::config(
+            "metrics.history",
+            &humantime::format_duration(history).to_string(),
+            "is shorter than metrics.interval",
+        ));
+    }
+    if history.as_secs_f64() / interval.as_secs_f64() > 100_000.0 {
+        return Err(StartupError::config(
+            "metrics.history",
+            &humantime::format_duration(history).to_string(),
+            "holds more than 100000 samples at this metrics.interval",
+        ));
+    }
+    Ok(MetricsConfig {
+        interval,
+        history,
+        net_exclude: net_exclude(fm.net_exclude)?,
+    })
+}
+
+fn net_exclude(list: Option<Vec<String>>) -> Result<Vec<String>, StartupError> {
+    let Some(list) = list else {
+        return Ok(DEFAULT_NET_EXCLUDE.iter().map(|s| s.to_string()).collect());
+    };
+    if let Some(g) = list.iter().find(|g| g.is_empty() || g.len() > 64) {
+        return Err(StartupError::config(
+            "metrics.net_exclude",
+            g,
+            "is not an interface name pattern",
+        ));
+    }
+    Ok(list)
+}
+
+fn stream(fs: FileStream) -> Result<StreamConfig, StartupError> {
+    let max_clients = match fs.max_clients {
+        None => 256,
+        Some(n) if (0..=100_000).contains(&n) => n as usize,
+        Some(n) => {
+            return Err(StartupError::config(
+                "stream.max_clients",
+                &n.to_string(),
+                "must be between 0 and 100000",
+            ))
+        }
+    };
+    let heartbeat = duration(
+        "stream.heartbeat",
+        fs.heartbeat,
+        Duration::from_secs(20),
+        Duration::from_secs(1),
+    )?;
+    if heartbeat > Duration::from_secs(90) {
+        return Err(StartupError::config(
+            "stream.heartbeat",
+            &humantime::format_duration(heartbeat).to_string(),
+            "is longer than 90s (proxies close idle responses after 100s)",
+        ));
+    }
+    Ok(StreamConfig {
+        max_clients,
+        heartbeat,
+    })
+}
+
+fn limits(fl: FileLimits) -> Result<LimitsConfig, StartupError> {
+    let max_connections = match fl.max_connections {
+        None => DEFAULT_MAX_CONNECTIONS,
+        Some(n) if (1..=MAX_MAX_CONNECTIONS).contains(&n) => n as usize,
+        Some(n) => {
+            return Err(StartupError::config(
+                "limits.max_connections",
+                &n.to_string(),
+                &format!("must be between 1 and {MAX_MAX_CONNECTIONS}"),
+            ))
+        }
+    };
+    Ok(LimitsConfig { max_connections })
+}
+
+/// A list of networks under `key`, or `default` when the file has none.
+fn cidrs(
+    key: &str,
+    list: Option<Vec<String>>,
+    default: &[&str],
+) -> Result<Vec<Cidr>, StartupError> {
+    match list {
+        None => default.iter().map(|c| Cidr::parse(key, c)).collect(),
+        Some(list) => list.iter().map(|c| Cidr::parse(key, c)).collect(),
+    }
+}
+
+fn access(fa: FileAccess) -> Result<AccessConfig, StartupError> {
+    let key = "access.private_networks";
+    if let Some(list) = fa.private_networks.as_ref().filter(|l| l.len() > 256) {
+        return Err(StartupError::config(
+            key,
+            &list.len().to_string(),
+            "lists more than 256 networks",
+        ));
+    }
+    Ok(AccessConfig {
+        private_networks: cidrs(key, fa.private_networks, DEFAULT_PRIVATE_NETWORKS)?,
+        public_metrics: fa.public_metrics.unwrap_or(false),
+    })
+}
+
+fn state_dir(o: &Overrides, file: Option<PathBuf>) -> Result<Option<PathBuf>, StartupError> {
+    match o.state_dir.clone().or(file) {
+        Some(p) if p.as_os_str().is_empty() => Ok(None),
+        Some(p) if p.to_string_lossy().chars().any(char::is_control) => Err(StartupError::config(
+            "state_dir",
+            &p.to_string_lossy(),
+            "contains control characters",
+        )),
+        other => Ok(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{parse_toml, ContainerRule};
+
+    fn cfg(toml: &str) -> Result<Config, StartupError> {
+        let f = parse_toml(toml).map_err(StartupError::new)?;
+        build(&Overrides::default(), f)
+    }
+
+    #[test]
+    fn defaults_are_a_complete_preview() {
+        let c = cfg("").unwrap();
+        assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.services.len(), 9);
+        assert_eq!(c.metrics.interval, Duration::from_secs(2));
+        assert_eq!(c.metrics.history, Duration::from_secs(600));
+        assert_eq!(c.weather.url.as_str(), "https://wttr.in");
+        assert!(c.forgejo.url.is_none());
+        assert_eq!(c.forgejo.limit, 10);
+        assert_eq!(c.stream.max_clients, 256);
+        assert_eq!(c.limits.max_connections, DEFAULT_MAX_CONNECTIONS);
+        assert!(c.is_trusted_proxy("127.0.0.1".parse().unwrap()));
+        assert!(c.is_trusted_proxy("172.18.0.5".parse().unwrap()));
+        assert!(!c.is_trusted_proxy("8.8.8.8".parse().unwrap()));
+    }
+
+    #[test]
+    fn durations_in_every_form() {
+        for (text, want) in [
+            ("\"500ms\"", 500),
+            ("\"2s\"", 2000),
+            ("\"30m\"", 1_800_000),
+            ("3", 3000),
+            ("0.5", 500),
+            ("\"1.5\"", 1500),
+        ] {
+            let c = cfg(&format!("[metrics]\ninterval = {text}\nhistory = \"1h\"")).unwrap();
+            assert_eq!(c.metrics.interval, Duration::from_millis(want), "{text}");
+        }
+    }
+
+    #[test]
+    fn bad_values_name_the_key_and_quote_the_value() {
+        let table = [
+            ("bind = \"nowhere\"", "bind: 'nowhere'"),
+            (
+                "[metrics]\ninterval = \"100ms\"",
+                "metrics.interval: '100ms'",
+            ),
+            ("[metrics]\ninterval = \"fast\"", "metrics.interval: 'fast'"),
+            ("[metrics]\ninterval = -1", "metrics.interval: '-1'"),
+            ("[weather]\nurl = \"ftp://x\"", "weather.url: 'ftp://x'"),
+            ("[weather]\nrefresh = \"0s\"", "weather.refresh: '0s'"),
+            ("[forgejo]\nurl = \"abc\"", "forgejo.url: 'abc'"),
+            ("[forgejo]\nlimit = 0", "forgejo.limit: '0'"),
+            (
+                "[forgejo]\ntoken_file = \"/nonexistent/token\"",
+                "forgejo.token_file: '/nonexistent/token'",
+            ),
+            ("[stream]\nmax_clients = -3", "stream.max_clients: '-3'"),
+            (
+                "[limits]\nmax_connections = 0",
+                "limits.max_connections: '0' must be between 1 and 65536",
+            ),
+            (
+                "[limits]\nmax_connections = 70000",
+                "limits.max_connections: '70000'",
+            ),
+            (
+                "trusted_proxies = [\"10.0.0.0/99\"]",
+                "trusted_proxies: '10.0.0.0/99'",
+            ),
+            ("services_interval = \"1ms\"", "services_interval: '1ms'"),
+            (
+                "[uptime_kuma]\nurl = \"https://k\"\nslug = \"../x\"",
+                "uptime_kuma.slug: '../x'",
+            ),
+            (
+                "[uptime_kuma]\nurl = \"k\"\nslug = \"x\"",
+                "uptime_kuma.url: 'k'",
+            ),
+            ("[uptime_kuma]\nslug = \"x\"", "uptime_kuma.url: ''"),
+            (
+                "[[services]]\nname = \"a\"\nurl = \"https://a\"\nuptime_kuma = \" \"",
+                "services[0].uptime_kuma: ' '",
+            ),
+            (
+                "[[services]]\nname = \"\"\nurl = \"https://a\"",
+                "services[0].name: ''",
+            ),
+            (
+                "[[services]]\nname = \"a\"\nurl = \"nope\"",
+                "services[0].url: 'nope'",
+            ),
+            (
+                "[[peers]]\nname = \"b\"\nurl = \"http://u:p@h\"",
+                "peers[0].url: 'http://u:p@h'",
+            ),
+            ("[host]\ncgroup = \"\"", "host.cgroup: ''"),
+            (
+                "[[containers]]\nmatch = \"\"\nname = \"a\"",
+                "containers[0].match: ''",
+            ),
+            (
+                "[[containers]]\nmatch = \"abc\"\nname = \" \"",
+                "containers[0].name: ' '",
+            ),
+            (
+                "[[containers]]\nmatch = \"abc\"\nname = \"a\"\nservice = \"Nope\"",
+                "containers[0].service: 'Nope'",
+            ),
+        ];
+        for (toml, want) in table {
+            let err = cfg(toml).unwrap_err().to_string();
+            assert!(err.contains(want), "{toml:?} gave {err:?}, wanted {want:?}");
+        }
+    }
+
+    #[test]
+    fn flags_and_environment_win_over_the_file() {
+        let f = parse_toml(
+            "bind = \"127.0.0.1:1\"\n[host]\nname = \"file\"\n[weather]\nlocation = \"Oslo\"",
+        )
+        .unwrap();
+        let o = Overrides {
+            bind: Some("127.0.0.1:2".into()),
+            hostname: Some("flag".into()),
+            ..Default::default()
+        };
+        let c = build(&o, f).unwrap();
+        assert_eq!(c.bind.port(), 2);
+        assert_eq!(c.host.name, "flag");
+        assert_eq!(c.weather.location, "Oslo");
+    }
+
+    #[test]
+    fn cgroup_root_follows_sys_and_containers_name_services() {
+        let c = cfg("[host]\nsys = \"/host/sys\"").unwrap();
+        assert_eq!(c.host.cgroup, PathBuf::from("/host/sys/fs/cgroup"));
+        assert!(c.containers.is_empty());
+        let c = cfg(
+            "[host]\ncgroup = \"/cg\"\n[[containers]]\nmatch = \"3f2a\"\n\
+                     name = \"git\"\nservice = \"Forgejo\"",
+        )
+        .unwrap();
+        assert_eq!(c.host.cgroup, PathBuf::from("/cg"));
+        assert_eq!(
+            c.containers,
+            vec![ContainerRule {
+                matches: "3f2a".into(),
+                name: "git".into(),
+                service: Some("Forgejo".into()),
+            }]
+        );
+        let o = Overrides {
+            host_cgroup: Some("/flag".into()),
+            ..Default::default()
+        };
+        let f = parse_toml("[host]\ncgroup = \"/file\"").unwrap();
+        assert_eq!(build(&o, f).unwrap().host.cgroup, PathBuf::from("/flag"));
+    }
+}

@@ -1,0 +1,252 @@
+//! The configuration file as a person writes it: every key optional, unknown keys
+//! rejected (`deny_unknown_fields`), read with a size cap and parsed from TOML.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::error::StartupError;
+
+/// Largest configuration file accepted (a config is a few KiB; anything bigger is a mistake).
+pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
+
+/// A duration as written: seconds as a number, or a humantime string ("500ms", "2s", "30m").
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum RawDuration {
+    Seconds(f64),
+    Text(String),
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub bind: Option<String>,
+    pub host: Option<FileHost>,
+    pub metrics: Option<FileMetrics>,
+    pub weather: Option<FileWeather>,
+    pub forgejo: Option<FileForgejo>,
+    pub services_interval: Option<RawDuration>,
+    pub services: Option<Vec<FileService>>,
+    pub peers: Option<Vec<FilePeer>>,
+    pub stream: Option<FileStream>,
+    pub limits: Option<FileLimits>,
+    pub trusted_proxies: Option<Vec<String>>,
+    pub state_dir: Option<PathBuf>,
+    pub uptime_kuma: Option<FileUptimeKuma>,
+    pub access: Option<FileAccess>,
+    pub containers: Option<Vec<FileContainer>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileUptimeKuma {
+    pub url: Option<String>,
+    pub slug: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileAccess {
+    pub private_networks: Option<Vec<String>>,
+    pub public_metrics: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileHost {
+    pub proc: Option<PathBuf>,
+    pub sys: Option<PathBuf>,
+    pub root: Option<PathBuf>,
+    pub name: Option<String>,
+    pub cgroup: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileMetrics {
+    pub interval: Option<RawDuration>,
+    pub history: Option<RawDuration>,
+    pub net_exclude: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileWeather {
+    pub url: Option<String>,
+    pub location: Option<String>,
+    pub refresh: Option<RawDuration>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileForgejo {
+    pub url: Option<String>,
+    pub token: Option<String>,
+    pub token_file: Option<PathBuf>,
+    pub limit: Option<i64>,
+    pub refresh: Option<RawDuration>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileService {
+    pub name: String,
+    pub url: String,
+    pub description: Option<String>,
+    pub icon: Option<String>,
+    pub group: Option<String>,
+    pub check_url: Option<String>,
+    pub accept_status: Option<Vec<u16>>,
+    pub uptime_kuma: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilePeer {
+    pub name: String,
+    pub url: String,
+}
+
+/// `[[containers]]`: the owner's name for a container.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileContainer {
+    #[serde(rename = "match")]
+    pub matches: String,
+    pub name: String,
+    pub service: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileStream {
+    pub max_clients: Option<i64>,
+    pub heartbeat: Option<RawDuration>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileLimits {
+    pub max_connections: Option<i64>,
+}
+
+/// Reads and parses one config file; the error names the file and the key.
+pub fn read_file(path: &Path) -> Result<FileConfig, StartupError> {
+    let text = read_bounded(path, MAX_CONFIG_BYTES)
+        .map_err(|why| StartupError::new(format!("config file '{}': {why}", path.display())))?;
+    parse_toml(&text)
+        .map_err(|why| StartupError::new(format!("config file '{}': {why}", path.display())))
+}
+
+/// Parses the TOML text of a config file.
+pub fn parse_toml(text: &str) -> Result<FileConfig, String> {
+    toml::from_str(text).map_err(|e| {
+        // toml's message already names the key ("unknown field `x`", "invalid type").
+        e.to_string().trim().replace('\n', "\n  ")
+    })
+}
+
+fn read_bounded(path: &Path, max: u64) -> Result<String, String> {
+    read_bounded_from(std::fs::File::open(path), max)
+}
+
+/// Like [`read_bounded`] for a file that must be a regular file (the token file): a FIFO
+/// there would block start-up until something writes to it.
+pub(super) fn read_regular_bounded(path: &Path, max: u64) -> Result<String, String> {
+    read_bounded_from(
+        crate::files::open_regular(path).map_err(|e| {
+            // open_regular names the path; the key and value are named by the caller.
+            let msg = e.to_string();
+            let why = msg
+                .strip_prefix(&format!("{}: ", path.display()))
+                .unwrap_or(&msg)
+                .to_string();
+            std::io::Error::new(e.kind(), why)
+        }),
+        max,
+    )
+}
+
+fn read_bounded_from(f: std::io::Result<std::fs::File>, max: u64) -> Result<String, String> {
+    use std::io::Read;
+    let f = f.map_err(|e| format!("cannot be read: {e}"))?;
+    let mut text = String::new();
+    f.take(max + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| format!("cannot be read: {e}"))?;
+    if text.len() as u64 > max {
+        return Err(format!("is larger than {} KiB", max >> 10));
+    }
+    Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_keys_fail_and_are_named() {
+        for (toml, key) in [
+            ("colour = 1", "colour"),
+            ("[metrics]\nintervall = \"2s\"", "intervall"),
+            (
+                "[[services]]\nname = \"a\"\nurl = \"https://a\"\nlink = \"x\"",
+                "link",
+            ),
+            (
+                "[[containers]]\nmatch = \"a\"\nname = \"b\"\nlabel = \"x\"",
+                "label",
+            ),
+        ] {
+            let err = parse_toml(toml).unwrap_err();
+            assert!(err.contains(key), "{err}");
+        }
+    }
+
+    /// The field names serde expects in a table, read from its "unknown field" message.
+    fn fields_of(section: Option<&str>) -> Vec<String> {
+        let toml = match section {
+            Some(s) => format!("[{s}]\nzz_unknown = 1"),
+            None => "zz_unknown = 1".into(),
+        };
+        let err = parse_toml(&toml).unwrap_err();
+        let expected = err.split("expected").nth(1).unwrap_or("");
+        expected
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn keys_list_matches_the_file_format() {
+        let mut keys = Vec::new();
+        for top in fields_of(None) {
+            if [
+                "host",
+                "metrics",
+                "weather",
+                "forgejo",
+                "stream",
+                "limits",
+                "uptime_kuma",
+                "access",
+            ]
+            .contains(&top.as_str())
+            {
+                for f in fields_of(Some(&top)) {
+                    keys.push(format!("{top}.{f}"));
+                }
+            } else {
+                keys.push(top);
+            }
+        }
+        keys.sort();
+        let mut documented: Vec<String> =
+            super::super::KEYS.iter().map(|k| k.to_string()).collect();
+        documented.sort();
+        assert_eq!(keys, documented);
+    }
+}

@@ -1,0 +1,82 @@
+//! Configuration: the command line (every flag with its environment twin), the optional
+//! TOML file, and the validated [`Config`] the rest of the program runs on.
+//!
+//! Two stages, as in DESIGN.md: raw inputs ([`Cli`] in `args`, [`FileConfig`] in `file`)
+//! are merged with the precedence *flag > environment > file > default* and then
+//! validated into real types (`types`, `values`) by `build`, one function per section.
+//! Every validation error names the key and quotes the value. The built-in services are
+//! `defaults.toml`, validated by the same code as a user's file.
+
+mod args;
+mod build;
+mod defaults;
+mod fields;
+mod file;
+mod lists;
+mod types;
+mod upstreams;
+mod values;
+
+pub use args::{Cli, Command, Overrides};
+pub use build::build;
+pub use defaults::{
+    default_services, DEFAULT_NET_EXCLUDE, DEFAULT_PRIVATE_NETWORKS, DEFAULT_SERVICES_TOML,
+    DEFAULT_TRUSTED_PROXIES,
+};
+pub use fields::MIN_INTERVAL;
+pub use file::{
+    parse_toml, read_file, FileAccess, FileConfig, FileContainer, FileForgejo, FileHost,
+    FileLimits, FileMetrics, FilePeer, FileService, FileStream, FileUptimeKuma, FileWeather,
+    RawDuration, MAX_CONFIG_BYTES,
+};
+pub use types::{
+    AccessConfig, Config, ContainerRule, ForgejoConfig, HostConfig, LimitsConfig, MetricsConfig,
+    Peer, Service, StreamConfig, UptimeKumaConfig, WeatherConfig, DEFAULT_MAX_CONNECTIONS,
+    MAX_MAX_CONNECTIONS,
+};
+pub use values::{parse_duration, Cidr, HttpUrl, Secret};
+
+use crate::error::StartupError;
+
+/// Every configuration key, as documented in the README's table (a test keeps them equal).
+pub const KEYS: &[&str] = &[
+    "bind",
+    "host.proc",
+    "host.sys",
+    "host.root",
+    "host.name",
+    "host.cgroup",
+    "metrics.interval",
+    "metrics.history",
+    "metrics.net_exclude",
+    "weather.url",
+    "weather.location",
+    "weather.refresh",
+    "forgejo.url",
+    "forgejo.token",
+    "forgejo.token_file",
+    "forgejo.limit",
+    "forgejo.refresh",
+    "services_interval",
+    "services",
+    "peers",
+    "stream.max_clients",
+    "stream.heartbeat",
+    "limits.max_connections",
+    "trusted_proxies",
+    "state_dir",
+    "uptime_kuma.url",
+    "uptime_kuma.slug",
+    "access.private_networks",
+    "access.public_metrics",
+    "containers",
+];
+
+/// Reads the TOML file (if any), merges flags and environment over it, validates.
+pub fn load(overrides: &Overrides) -> Result<Config, StartupError> {
+    let file = match &overrides.config {
+        Some(path) => read_file(path)?,
+        None => FileConfig::default(),
+    };
+    build(overrides, file)
+}

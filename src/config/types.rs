@@ -1,0 +1,157 @@
+//! The validated configuration: [`Config`] and its sections, in real types, as the rest
+//! of the program reads them (and `check-config` prints them).
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::values::{humantime_serde_compat, Cidr, HttpUrl, Secret};
+
+/// The effective, validated configuration. `Serialize` prints it for `check-config`
+/// (the token serialises masked).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Config {
+    pub bind: SocketAddr,
+    pub host: HostConfig,
+    pub metrics: MetricsConfig,
+    pub weather: WeatherConfig,
+    pub forgejo: ForgejoConfig,
+    #[serde(with = "humantime_serde_compat")]
+    pub services_interval: Duration,
+    pub services: Vec<Service>,
+    pub peers: Vec<Peer>,
+    pub stream: StreamConfig,
+    pub limits: LimitsConfig,
+    pub trusted_proxies: Vec<Cidr>,
+    /// Where the service history is kept across restarts; `None`: memory only.
+    pub state_dir: Option<PathBuf>,
+    /// The Uptime Kuma status page read for service status; `None`: own probes only.
+    pub uptime_kuma: Option<UptimeKumaConfig>,
+    pub access: AccessConfig,
+    pub containers: Vec<ContainerRule>,
+}
+
+/// A published Uptime Kuma status page.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct UptimeKumaConfig {
+    pub url: HttpUrl,
+    pub slug: String,
+}
+
+/// Who counts as the owner ("Who sees what" in DESIGN.md).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct AccessConfig {
+    /// Client networks that get the private view (detail, internals, `/metrics`).
+    pub private_networks: Vec<Cidr>,
+    /// Whether `/metrics` answers public clients too.
+    pub public_metrics: bool,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct HostConfig {
+    pub proc: PathBuf,
+    pub sys: PathBuf,
+    pub root: PathBuf,
+    pub name: String,
+    /// The cgroup v2 hierarchy containers are read from.
+    pub cgroup: PathBuf,
+}
+
+/// The owner's name for the containers a rule matches (`[[containers]]`).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ContainerRule {
+    /// A prefix of the container id, or text that appears in its first process's
+    /// command line.
+    #[serde(rename = "match")]
+    pub matches: String,
+    pub name: String,
+    /// The `[[services]]` entry (by name) whose card shows this container's OOM kills.
+    pub service: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct MetricsConfig {
+    #[serde(with = "humantime_serde_compat")]
+    pub interval: Duration,
+    #[serde(with = "humantime_serde_compat")]
+    pub history: Duration,
+    pub net_exclude: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct WeatherConfig {
+    pub url: HttpUrl,
+    pub location: String,
+    #[serde(with = "humantime_serde_compat")]
+    pub refresh: Duration,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ForgejoConfig {
+    /// `None` disables the activity feed.
+    pub url: Option<HttpUrl>,
+    pub token: Option<Secret>,
+    pub limit: usize,
+    #[serde(with = "humantime_serde_compat")]
+    pub refresh: Duration,
+}
+
+/// One linked service on the portal, probed by the service checker.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Service {
+    pub name: String,
+    pub url: HttpUrl,
+    pub description: String,
+    pub icon: String,
+    pub group: String,
+    pub check_url: Option<HttpUrl>,
+    /// Statuses that count as "up"; empty means any status below 400.
+    pub accept_status: Vec<u16>,
+    /// The Uptime Kuma monitor name to match; `None`: the service's name.
+    pub uptime_kuma: Option<String>,
+}
+
+/// The other replica(s), reached over the private network.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Peer {
+    pub name: String,
+    pub url: HttpUrl,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct StreamConfig {
+    pub max_clients: usize,
+    /// The keep-alive comment's period: under Cloudflare's 100 s idle limit, and the
+    /// time within which a closed or stuck client's slot is found and freed.
+    #[serde(with = "humantime_serde_compat")]
+    pub heartbeat: Duration,
+}
+
+/// Default of `limits.max_connections`: with this many idle connections open and
+/// `stream.max_clients` event streams, resident memory stays under 48 MiB, inside the
+/// compose file's 64 MiB limit with a margin (measured by `bench/growth`, recorded in
+/// docs/BENCHMARKS.md).
+pub const DEFAULT_MAX_CONNECTIONS: usize = 2048;
+/// Upper bound of `limits.max_connections`.
+pub const MAX_MAX_CONNECTIONS: i64 = 65_536;
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct LimitsConfig {
+    /// Open connections across all workers; beyond it the server stops accepting (new
+    /// connections wait in the kernel's backlog) until one closes.
+    pub max_connections: usize,
+}
+
+impl Config {
+    /// The effective configuration as pretty JSON, secrets masked (for `check-config`).
+    pub fn to_pretty_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("(cannot print: {e})"))
+    }
+
+    /// Whether a peer address is one whose forwarding headers we believe.
+    pub fn is_trusted_proxy(&self, ip: IpAddr) -> bool {
+        self.trusted_proxies.iter().any(|c| c.contains(ip))
+    }
+}
