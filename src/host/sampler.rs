@@ -21,7 +21,7 @@ struct Previous {
     cpu: Option<cpu::Stat>,
     disk_io: Option<Read<Vec<diskio::Counters>>>,
     network: Option<Read<Vec<network::Counters>>>,
-    containers: Option<Read<HashMap<String, cgroup::Counters>>>,
+    containers: Option<ContainerCounters>,
 }
 
 /// A counter reading and when it was taken.
@@ -127,22 +127,9 @@ impl Sampler {
 
         let stat = section(e, "cpu", cpu::read(proc, &mut self.buf));
         let load = section(e, "load", system::read_loadavg(proc, &mut self.buf));
-        let cpu = stat.as_ref().map(|s| {
-            let usage = self
-                .prev
-                .cpu
-                .as_ref()
-                .and_then(|p| cpu::delta(&p.total, &s.total));
-            Cpu {
-                percent: usage.map(|u| u.busy),
-                cores: cpu::core_deltas(self.prev.cpu.as_ref(), s),
-                core_ids: s.cores.iter().map(|(id, _)| *id).collect(),
-                count: s.cores.len(),
-                iowait_percent: usage.map(|u| u.iowait),
-                steal_percent: usage.map(|u| u.steal),
-                load,
-            }
-        });
+        let cpu = stat
+            .as_ref()
+            .map(|s| cpu_section(self.prev.cpu.as_ref(), s, load));
         let uptime = section(e, "uptime", system::read_uptime(proc, &mut self.buf));
         let memory =
             section(e, "memory", memory::read(proc, &mut self.buf)).map(|m| memory::summarize(&m));
@@ -167,27 +154,14 @@ impl Sampler {
         let temperatures = section(e, "temperatures", self.sensors.read(&mut self.buf));
         let processes = section(e, "processes", system::read_processes(proc));
         let cpus = stat.as_ref().map(|s| s.cores.len());
-        let containers_at = Instant::now();
-        let named = self.read_containers(e);
-        let containers = named.as_ref().map(|n| {
-            self.note_oom_kills(n, timestamp);
-            let prev = self.prev.containers.as_ref();
-            let secs = prev.map_or(0.0, |p| containers_at.duration_since(p.at).as_secs_f64());
-            cgroup::delta(prev.map(|p| &p.value), n, secs, cpus, &self.oom)
-        });
+        let (containers, counters) = self.containers(e, timestamp, cpus);
 
         self.prev = Previous {
             at: Some(now),
             cpu: stat,
             disk_io: io,
             network: net,
-            containers: named.map(|n| Read {
-                at: containers_at,
-                value: n
-                    .into_iter()
-                    .map(|n| (n.counters.id.clone(), n.counters))
-                    .collect(),
-            }),
+            containers: counters,
         };
         Sample {
             host: self.name.clone(),
@@ -208,7 +182,49 @@ impl Sampler {
     }
 }
 
+/// The `cpu` section: shares of the interval since `prev`, per core by the kernel's id.
+fn cpu_section(prev: Option<&cpu::Stat>, s: &cpu::Stat, load: Option<[f64; 3]>) -> Cpu {
+    let usage = prev.and_then(|p| cpu::delta(&p.total, &s.total));
+    Cpu {
+        percent: usage.map(|u| u.busy),
+        cores: cpu::core_deltas(prev, s),
+        core_ids: s.cores.iter().map(|(id, _)| *id).collect(),
+        count: s.cores.len(),
+        iowait_percent: usage.map(|u| u.iowait),
+        steal_percent: usage.map(|u| u.steal),
+        load,
+    }
+}
+
+/// The containers' counters kept for the next sample's rates, by full id.
+type ContainerCounters = Read<HashMap<String, cgroup::Counters>>;
+
 impl Sampler {
+    /// The containers section (timed where it is read) and the counters to keep.
+    fn containers(
+        &mut self,
+        e: &mut BTreeMap<String, String>,
+        timestamp: chrono::DateTime<Utc>,
+        cpus: Option<usize>,
+    ) -> (Option<Vec<super::Container>>, Option<ContainerCounters>) {
+        let at = Instant::now();
+        let named = self.read_containers(e);
+        let list = named.as_ref().map(|n| {
+            self.note_oom_kills(n, timestamp);
+            let prev = self.prev.containers.as_ref();
+            let secs = prev.map_or(0.0, |p| at.duration_since(p.at).as_secs_f64());
+            cgroup::delta(prev.map(|p| &p.value), n, secs, cpus, &self.oom)
+        });
+        let counters = named.map(|n| Read {
+            at,
+            value: n
+                .into_iter()
+                .map(|n| (n.counters.id.clone(), n.counters))
+                .collect(),
+        });
+        (list, counters)
+    }
+
     /// Reads the containers section; its failure goes to `errors` every time but to the
     /// log only when the reason changes (a v1 host would otherwise log every interval).
     fn read_containers(

@@ -127,162 +127,19 @@ fn host_metrics(o: &mut Out, s: &Sample) {
         s.processes,
     );
     if let Some(c) = &s.cpu {
-        o.gauge("kiteportal_cpus", "Online CPUs.", Some(c.count));
-        let ids: Vec<String> = (0..c.cores.len())
-            .map(|i| c.core_ids.get(i).copied().unwrap_or(i as u32).to_string())
-            .collect();
-        let mut rows = vec![(vec![("cpu", "all")], c.percent)];
-        rows.extend(
-            ids.iter()
-                .zip(&c.cores)
-                .map(|(id, v)| (vec![("cpu", id.as_str())], *v)),
-        );
-        o.labelled(
-            "kiteportal_cpu_busy_percent",
-            "gauge",
-            "CPU time not idle nor waiting for I/O over the last interval, in percent.",
-            rows,
-        );
-        o.gauge(
-            "kiteportal_cpu_iowait_percent",
-            "CPU time idle waiting for I/O over the last interval, in percent.",
-            c.iowait_percent,
-        );
-        o.gauge(
-            "kiteportal_cpu_steal_percent",
-            "CPU time taken by the hypervisor over the last interval, in percent.",
-            c.steal_percent,
-        );
-        for (i, (name, window)) in [
-            ("kiteportal_load1", "1"),
-            ("kiteportal_load5", "5"),
-            ("kiteportal_load15", "15"),
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            let help = format!("Load average over {window} minute(s).");
-            o.gauge(name, &help, c.load.map(|l| l[i]));
-        }
+        cpu_metrics(o, c);
     }
     if let Some(m) = &s.memory {
-        o.gauge(
-            "kiteportal_memory_total_bytes",
-            "Memory installed.",
-            Some(m.total_bytes),
-        );
-        o.gauge(
-            "kiteportal_memory_used_bytes",
-            "Memory in use (total minus available).",
-            Some(m.used_bytes),
-        );
-        o.gauge(
-            "kiteportal_memory_available_bytes",
-            "Memory available for new work without swapping.",
-            Some(m.available_bytes),
-        );
-        o.gauge(
-            "kiteportal_memory_used_percent",
-            "Memory in use, in percent of the total.",
-            Some(m.percent),
-        );
-        o.gauge(
-            "kiteportal_swap_total_bytes",
-            "Swap space.",
-            Some(m.swap_total_bytes),
-        );
-        o.gauge(
-            "kiteportal_swap_used_bytes",
-            "Swap in use.",
-            Some(m.swap_used_bytes),
-        );
+        memory_metrics(o, m);
     }
     if let Some(disks) = &s.disks {
-        let fams: [(&str, &str, DiskField); 4] = [
-            ("kiteportal_disk_total_bytes", "Filesystem size.", |d| {
-                d.total_bytes as f64
-            }),
-            (
-                "kiteportal_disk_used_bytes",
-                "Filesystem space in use.",
-                |d| d.used_bytes as f64,
-            ),
-            (
-                "kiteportal_disk_free_bytes",
-                "Filesystem space free for users.",
-                |d| d.free_bytes as f64,
-            ),
-            (
-                "kiteportal_disk_used_percent",
-                "Filesystem space in use, in percent of used plus free (as df).",
-                |d| d.percent,
-            ),
-        ];
-        for (name, help, f) in fams {
-            o.labelled(
-                name,
-                "gauge",
-                help,
-                disks.iter().map(|d| {
-                    (
-                        vec![
-                            ("mount", d.mount.as_str()),
-                            ("device", d.device.as_str()),
-                            ("fs", d.fs.as_str()),
-                        ],
-                        Some(f(d)),
-                    )
-                }),
-            );
-        }
+        disk_metrics(o, disks);
     }
     if let Some(io) = &s.disk_io {
-        o.labelled(
-            "kiteportal_disk_read_bytes_per_second",
-            "gauge",
-            "Bytes read from the disk per second over the last interval.",
-            io.iter()
-                .map(|d| (vec![("device", d.device.as_str())], d.read_bytes_per_sec)),
-        );
-        o.labelled(
-            "kiteportal_disk_written_bytes_per_second",
-            "gauge",
-            "Bytes written to the disk per second over the last interval.",
-            io.iter()
-                .map(|d| (vec![("device", d.device.as_str())], d.write_bytes_per_sec)),
-        );
+        disk_io_metrics(o, io);
     }
     if let Some(n) = &s.network {
-        let rows = |f: fn(&crate::host::Interface) -> Option<f64>| {
-            n.interfaces
-                .iter()
-                .map(move |i| (vec![("interface", i.name.as_str())], f(i)))
-                .collect::<Vec<_>>()
-        };
-        o.labelled(
-            "kiteportal_network_receive_bytes_per_second",
-            "gauge",
-            "Bytes received per second over the last interval.",
-            rows(|i| i.rx_bytes_per_sec),
-        );
-        o.labelled(
-            "kiteportal_network_transmit_bytes_per_second",
-            "gauge",
-            "Bytes sent per second over the last interval.",
-            rows(|i| i.tx_bytes_per_sec),
-        );
-        o.labelled(
-            "kiteportal_network_receive_bytes_total",
-            "counter",
-            "Bytes received since the interface came up.",
-            rows(|i| Some(i.rx_bytes_total as f64)),
-        );
-        o.labelled(
-            "kiteportal_network_transmit_bytes_total",
-            "counter",
-            "Bytes sent since the interface came up.",
-            rows(|i| Some(i.tx_bytes_total as f64)),
-        );
+        network_metrics(o, n);
     }
     if let Some(t) = &s.temperatures {
         o.labelled(
@@ -296,6 +153,169 @@ fn host_metrics(o: &mut Out, s: &Sample) {
     if let Some(c) = s.containers.list() {
         container_metrics(o, c);
     }
+}
+
+fn cpu_metrics(o: &mut Out, c: &crate::host::Cpu) {
+    o.gauge("kiteportal_cpus", "Online CPUs.", Some(c.count));
+    let ids: Vec<String> = (0..c.cores.len())
+        .map(|i| c.core_ids.get(i).copied().unwrap_or(i as u32).to_string())
+        .collect();
+    let mut rows = vec![(vec![("cpu", "all")], c.percent)];
+    rows.extend(
+        ids.iter()
+            .zip(&c.cores)
+            .map(|(id, v)| (vec![("cpu", id.as_str())], *v)),
+    );
+    o.labelled(
+        "kiteportal_cpu_busy_percent",
+        "gauge",
+        "CPU time not idle nor waiting for I/O over the last interval, in percent.",
+        rows,
+    );
+    o.gauge(
+        "kiteportal_cpu_iowait_percent",
+        "CPU time idle waiting for I/O over the last interval, in percent.",
+        c.iowait_percent,
+    );
+    o.gauge(
+        "kiteportal_cpu_steal_percent",
+        "CPU time taken by the hypervisor over the last interval, in percent.",
+        c.steal_percent,
+    );
+    for (i, (name, window)) in [
+        ("kiteportal_load1", "1"),
+        ("kiteportal_load5", "5"),
+        ("kiteportal_load15", "15"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let help = format!("Load average over {window} minute(s).");
+        o.gauge(name, &help, c.load.map(|l| l[i]));
+    }
+}
+
+fn memory_metrics(o: &mut Out, m: &crate::host::Memory) {
+    o.gauge(
+        "kiteportal_memory_total_bytes",
+        "Memory installed.",
+        Some(m.total_bytes),
+    );
+    o.gauge(
+        "kiteportal_memory_used_bytes",
+        "Memory in use (total minus available).",
+        Some(m.used_bytes),
+    );
+    o.gauge(
+        "kiteportal_memory_available_bytes",
+        "Memory available for new work without swapping.",
+        Some(m.available_bytes),
+    );
+    o.gauge(
+        "kiteportal_memory_used_percent",
+        "Memory in use, in percent of the total.",
+        Some(m.percent),
+    );
+    o.gauge(
+        "kiteportal_swap_total_bytes",
+        "Swap space.",
+        Some(m.swap_total_bytes),
+    );
+    o.gauge(
+        "kiteportal_swap_used_bytes",
+        "Swap in use.",
+        Some(m.swap_used_bytes),
+    );
+}
+
+fn disk_metrics(o: &mut Out, disks: &[crate::host::Disk]) {
+    let fams: [(&str, &str, DiskField); 4] = [
+        ("kiteportal_disk_total_bytes", "Filesystem size.", |d| {
+            d.total_bytes as f64
+        }),
+        (
+            "kiteportal_disk_used_bytes",
+            "Filesystem space in use.",
+            |d| d.used_bytes as f64,
+        ),
+        (
+            "kiteportal_disk_free_bytes",
+            "Filesystem space free for users.",
+            |d| d.free_bytes as f64,
+        ),
+        (
+            "kiteportal_disk_used_percent",
+            "Filesystem space in use, in percent of used plus free (as df).",
+            |d| d.percent,
+        ),
+    ];
+    for (name, help, f) in fams {
+        o.labelled(
+            name,
+            "gauge",
+            help,
+            disks.iter().map(|d| {
+                (
+                    vec![
+                        ("mount", d.mount.as_str()),
+                        ("device", d.device.as_str()),
+                        ("fs", d.fs.as_str()),
+                    ],
+                    Some(f(d)),
+                )
+            }),
+        );
+    }
+}
+
+fn disk_io_metrics(o: &mut Out, io: &[crate::host::DiskIo]) {
+    o.labelled(
+        "kiteportal_disk_read_bytes_per_second",
+        "gauge",
+        "Bytes read from the disk per second over the last interval.",
+        io.iter()
+            .map(|d| (vec![("device", d.device.as_str())], d.read_bytes_per_sec)),
+    );
+    o.labelled(
+        "kiteportal_disk_written_bytes_per_second",
+        "gauge",
+        "Bytes written to the disk per second over the last interval.",
+        io.iter()
+            .map(|d| (vec![("device", d.device.as_str())], d.write_bytes_per_sec)),
+    );
+}
+
+fn network_metrics(o: &mut Out, n: &crate::host::Network) {
+    let rows = |f: fn(&crate::host::Interface) -> Option<f64>| {
+        n.interfaces
+            .iter()
+            .map(move |i| (vec![("interface", i.name.as_str())], f(i)))
+            .collect::<Vec<_>>()
+    };
+    o.labelled(
+        "kiteportal_network_receive_bytes_per_second",
+        "gauge",
+        "Bytes received per second over the last interval.",
+        rows(|i| i.rx_bytes_per_sec),
+    );
+    o.labelled(
+        "kiteportal_network_transmit_bytes_per_second",
+        "gauge",
+        "Bytes sent per second over the last interval.",
+        rows(|i| i.tx_bytes_per_sec),
+    );
+    o.labelled(
+        "kiteportal_network_receive_bytes_total",
+        "counter",
+        "Bytes received since the interface came up.",
+        rows(|i| Some(i.rx_bytes_total as f64)),
+    );
+    o.labelled(
+        "kiteportal_network_transmit_bytes_total",
+        "counter",
+        "Bytes sent since the interface came up.",
+        rows(|i| Some(i.tx_bytes_total as f64)),
+    );
 }
 
 /// Reads one number of a container.

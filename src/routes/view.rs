@@ -262,68 +262,107 @@ impl SystemView {
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         v.sampled_label = s.timestamp.format("%H:%M:%S UTC").to_string();
         if let Some(c) = &s.cpu {
-            v.cpu_pct = pct(c.percent);
-            v.cpu_bar = bar(c.percent);
-            v.cpu_level = level(c.percent, 75.0, 90.0);
-            v.cpu_count = c.count;
-            v.cores_w = c.cores.len().max(1) * 4;
-            v.cores_px = cores_px(c.cores.len());
-            v.cores = c
-                .cores
-                .iter()
-                .enumerate()
-                .map(|(i, p)| {
-                    let h = p.unwrap_or(0.0).clamp(0.0, 100.0) / 100.0 * (CORES_H - 1.0) + 1.0;
-                    CoreBar {
-                        x: format!("{}", i * 4),
-                        y: format!("{:.1}", CORES_H - h),
-                        h: format!("{h:.1}"),
-                        label: format!(
-                            "core {}: {}",
-                            c.core_ids.get(i).copied().unwrap_or(i as u32),
-                            pct(*p)
-                        ),
-                        level: level(*p, 75.0, 90.0),
-                    }
-                })
-                .collect();
-            v.load = c.load.map_or(NONE.to_string(), |l| {
-                format!("{:.2} {:.2} {:.2}", l[0], l[1], l[2])
-            });
-            v.iowait = pct(c.iowait_percent);
-            v.steal = pct(c.steal_percent);
+            v.set_cpu(c);
         }
         if let Some(m) = &s.memory {
-            v.mem_pct = pct(Some(m.percent));
-            v.mem_bar = bar(Some(m.percent));
-            v.mem_level = level(Some(m.percent), 80.0, 92.0);
-            v.mem_used = bytes(m.used_bytes as f64);
-            v.mem_total = bytes(m.total_bytes as f64);
-            v.mem_avail = bytes(m.available_bytes as f64);
-            let swap = (m.swap_total_bytes > 0)
-                .then(|| m.swap_used_bytes as f64 / m.swap_total_bytes as f64 * 100.0);
-            v.swap_pct = if m.swap_total_bytes == 0 {
-                "none".to_string()
-            } else {
-                pct(swap)
-            };
-            v.swap_bar = bar(swap);
-            v.swap_used = bytes(m.swap_used_bytes as f64);
-            v.swap_total = bytes(m.swap_total_bytes as f64);
+            v.set_memory(m);
         }
         if let Some(n) = &s.network {
-            v.rx = rate(n.rx_bytes_per_sec);
-            v.tx = rate(n.tx_bytes_per_sec);
-            v.ifaces = n
-                .interfaces
-                .iter()
-                .map(|i| IfaceView {
-                    name: i.name.clone(),
-                    rx: rate(i.rx_bytes_per_sec),
-                    tx: rate(i.tx_bytes_per_sec),
-                })
-                .collect();
+            v.set_network(n);
         }
+        v.set_lists(s);
+        v.uptime = s.uptime_seconds.map_or(NONE.to_string(), uptime);
+        v.processes = s.processes.map_or(NONE.to_string(), |p| p.to_string());
+        v.view = match &s.view.proc {
+            Some(proc) => format!(
+                "pid {} · net {} · {proc}",
+                s.view.pid_namespace, s.view.net_namespace
+            ),
+            None => format!(
+                "pid {} · net {}",
+                s.view.pid_namespace, s.view.net_namespace
+            ),
+        };
+        v.errors = s
+            .errors
+            .iter()
+            .map(|(k, e)| (k.clone(), e.clone()))
+            .collect();
+        v
+    }
+
+    fn set_cpu(&mut self, c: &crate::host::Cpu) {
+        let v = self;
+        v.cpu_pct = pct(c.percent);
+        v.cpu_bar = bar(c.percent);
+        v.cpu_level = level(c.percent, 75.0, 90.0);
+        v.cpu_count = c.count;
+        v.cores_w = c.cores.len().max(1) * 4;
+        v.cores_px = cores_px(c.cores.len());
+        v.cores = c
+            .cores
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let h = p.unwrap_or(0.0).clamp(0.0, 100.0) / 100.0 * (CORES_H - 1.0) + 1.0;
+                CoreBar {
+                    x: format!("{}", i * 4),
+                    y: format!("{:.1}", CORES_H - h),
+                    h: format!("{h:.1}"),
+                    label: format!(
+                        "core {}: {}",
+                        c.core_ids.get(i).copied().unwrap_or(i as u32),
+                        pct(*p)
+                    ),
+                    level: level(*p, 75.0, 90.0),
+                }
+            })
+            .collect();
+        v.load = c.load.map_or(NONE.to_string(), |l| {
+            format!("{:.2} {:.2} {:.2}", l[0], l[1], l[2])
+        });
+        v.iowait = pct(c.iowait_percent);
+        v.steal = pct(c.steal_percent);
+    }
+
+    fn set_memory(&mut self, m: &crate::host::Memory) {
+        let v = self;
+        v.mem_pct = pct(Some(m.percent));
+        v.mem_bar = bar(Some(m.percent));
+        v.mem_level = level(Some(m.percent), 80.0, 92.0);
+        v.mem_used = bytes(m.used_bytes as f64);
+        v.mem_total = bytes(m.total_bytes as f64);
+        v.mem_avail = bytes(m.available_bytes as f64);
+        let swap = (m.swap_total_bytes > 0)
+            .then(|| m.swap_used_bytes as f64 / m.swap_total_bytes as f64 * 100.0);
+        v.swap_pct = if m.swap_total_bytes == 0 {
+            "none".to_string()
+        } else {
+            pct(swap)
+        };
+        v.swap_bar = bar(swap);
+        v.swap_used = bytes(m.swap_used_bytes as f64);
+        v.swap_total = bytes(m.swap_total_bytes as f64);
+    }
+
+    fn set_network(&mut self, n: &crate::host::Network) {
+        let v = self;
+        v.rx = rate(n.rx_bytes_per_sec);
+        v.tx = rate(n.tx_bytes_per_sec);
+        v.ifaces = n
+            .interfaces
+            .iter()
+            .map(|i| IfaceView {
+                name: i.name.clone(),
+                rx: rate(i.rx_bytes_per_sec),
+                tx: rate(i.tx_bytes_per_sec),
+            })
+            .collect();
+    }
+
+    /// Filesystems, disk I/O and temperatures.
+    fn set_lists(&mut self, s: &Sample) {
+        let v = self;
         v.disks = s
             .disks
             .iter()
@@ -359,24 +398,6 @@ impl SystemView {
                 level: level(Some(t.celsius), 70.0, 85.0),
             })
             .collect();
-        v.uptime = s.uptime_seconds.map_or(NONE.to_string(), uptime);
-        v.processes = s.processes.map_or(NONE.to_string(), |p| p.to_string());
-        v.view = match &s.view.proc {
-            Some(proc) => format!(
-                "pid {} · net {} · {proc}",
-                s.view.pid_namespace, s.view.net_namespace
-            ),
-            None => format!(
-                "pid {} · net {}",
-                s.view.pid_namespace, s.view.net_namespace
-            ),
-        };
-        v.errors = s
-            .errors
-            .iter()
-            .map(|(k, e)| (k.clone(), e.clone()))
-            .collect();
-        v
     }
 
     /// Every number unknown ("—"): what the panel shows before the first sample.
