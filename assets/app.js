@@ -36,6 +36,24 @@ const num = (n) => typeof n === "number" && isFinite(n);
 const pct = (n) => (num(n) ? `${Math.min(100, Math.max(0, n)).toFixed(1)}%` : NONE);
 const barLen = (n) => (num(n) ? Math.min(100, Math.max(0, n)) : 0).toFixed(1);
 const OWN_EVERY = every(INTERVAL / 1000);
+
+// Times in the page's zone, as the server writes them ("14:02 CET"): the zone's name for
+// Intl when the browser knows it, else the server's offset.
+const TZ = doc.body.dataset.tz || "UTC";
+const TZ_ABBR = doc.body.dataset.tzAbbr || "UTC";
+const TZ_OFFSET = Number(doc.body.dataset.tzOffset) || 0;
+const two = (n) => String(n).padStart(2, "0");
+function zoneTime(date, seconds) {
+  try {
+    const opts = { timeZone: TZ, hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
+    if (seconds) opts.second = "2-digit";
+    return `${new Intl.DateTimeFormat("en-GB", opts).format(date)} ${TZ_ABBR}`;
+  } catch (_) {
+    const d = new Date(date.getTime() + TZ_OFFSET * 60000);
+    const hm = `${two(d.getUTCHours())}:${two(d.getUTCMinutes())}`;
+    return `${seconds ? `${hm}:${two(d.getUTCSeconds())}` : hm} ${TZ_ABBR}`;
+  }
+}
 function uptime(s) {
   if (!num(s)) return NONE;
   const d = Math.floor(s / 86400), h = Math.floor(s / 3600) % 24, m = Math.floor(s / 60) % 60;
@@ -182,7 +200,7 @@ function renderSample(host, s) {
     sampled.removeAttribute("datetime");
   } else {
     const t = new Date(s.timestamp);
-    setText(sampled, isNaN(t) ? str(s.timestamp) : t.toLocaleTimeString([], { hour12: false }));
+    setText(sampled, isNaN(t) ? str(s.timestamp) : zoneTime(t, true));
     sampled.setAttribute("datetime", str(s.timestamp));
   }
   sys.dataset.ready = s ? "true" : "false";
@@ -423,7 +441,7 @@ function barLabel(s) {
 const secsSince = (t, now) => Math.max(0, Math.floor((now - Date.parse(t)) / 1000));
 function sinceText(s, now) {
   if (s.status !== "down" || !s.since || !isFinite(Date.parse(s.since))) return "";
-  return `down since ${new Date(s.since).toISOString().slice(11, 16)} UTC (${span(secsSince(s.since, now))})`;
+  return `down since ${zoneTime(new Date(s.since), false)} (${span(secsSince(s.since, now))})`;
 }
 function summaryOf(d, now) {
   const m = d.summary || {}, list = Array.isArray(d.services) ? d.services : [];
@@ -678,7 +696,7 @@ function tickClock() {
   const c = $("#clock");
   const now = new Date();
   c.setAttribute("datetime", now.toISOString());
-  setText(c, now.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false }));
+  setText(c, zoneTime(now, false));
   // Metrics stopped arriving although the connection looks fine.
   if ((connection === "live" || connection === "polling") && lastMetricsAt &&
       Date.now() - lastMetricsAt > Math.max(3 * INTERVAL + 2000, 6000)) setLive("stale");

@@ -20,3 +20,4 @@ pub mod routes;
 pub mod server;
 pub mod state;
 pub mod tasks;
+pub mod timezone;

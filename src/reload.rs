@@ -42,6 +42,7 @@ pub fn changes(old: &Config, new: &Config) -> Changes {
         false,
     );
     live("access", old.access != new.access, false);
+    live("timezone", old.timezone != new.timezone, false);
     let restart = [
         ("bind", old.bind != new.bind),
         ("host", old.host != new.host),

@@ -20,6 +20,7 @@ use crate::feeds::{
 };
 use crate::host::MetricsStore;
 use crate::hub::Hub;
+use crate::timezone::Zone;
 
 /// The feeds' cached values. Each cache is shared, so a reload that leaves a feed's
 /// configuration alone keeps its last good value.
@@ -112,6 +113,14 @@ fn peer_cache(config: &Config) -> Cached<PeerData> {
     Cached::new(stale(crate::feeds::peers::refresh(config.metrics.interval)))
 }
 
+/// The zone `config` names (checked when it was built), else the host's.
+fn zone_of(config: &Config) -> Zone {
+    Zone::resolve(config.timezone.as_deref(), &config.host.root).unwrap_or_else(|why| {
+        log::warn!("timezone: {why}; times are in UTC");
+        Zone::utc()
+    })
+}
+
 /// Requests answered, by status class (for `/metrics`).
 #[derive(Default)]
 pub struct RequestStats {
@@ -139,6 +148,8 @@ pub struct AppState {
     feeds: Arc<ArcSwap<FeedCaches>>,
     pub hub: Arc<Hub>,
     pub requests: Arc<RequestStats>,
+    /// The page's time zone (resolved from `timezone`, else the host's).
+    zone: Arc<ArcSwap<Zone>>,
 }
 
 impl AppState {
@@ -150,6 +161,7 @@ impl AppState {
             feeds: Arc::new(ArcSwap::from_pointee(FeedCaches::new(&config))),
             hub: Arc::new(Hub::new(config.stream.max_clients)),
             requests: Arc::new(RequestStats::default()),
+            zone: Arc::new(ArcSwap::from_pointee(zone_of(&config))),
             config: Arc::new(ArcSwap::from_pointee(config)),
         }
     }
@@ -157,6 +169,11 @@ impl AppState {
     /// The running configuration (a consistent whole: a reload swaps it at once).
     pub fn config(&self) -> Arc<Config> {
         self.config.load_full()
+    }
+
+    /// The page's time zone.
+    pub fn zone(&self) -> Arc<Zone> {
+        self.zone.load_full()
     }
 
     /// The feeds' caches of the running configuration.
@@ -170,6 +187,7 @@ impl AppState {
         let caches = self.feeds().carried_over(&old, &config);
         self.hub.set_max_clients(config.stream.max_clients);
         self.feeds.store(Arc::new(caches));
+        self.zone.store(Arc::new(zone_of(&config)));
         self.config.store(Arc::new(config));
     }
 }

@@ -106,4 +106,8 @@ pub struct Overrides {
     /// in memory only.
     #[arg(long, global = true, env = "KITEPORTAL_STATE_DIR", value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
+    /// Time zone of the times on the page (`Europe/Amsterdam`, `UTC`, a POSIX TZ rule)
+    /// [default: the host's, from <host.root>/etc/localtime].
+    #[arg(long, global = true, env = "TZ", value_name = "ZONE")]
+    pub timezone: Option<String>,
 }

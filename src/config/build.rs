@@ -38,6 +38,7 @@ pub fn build(o: &Overrides, file: FileConfig) -> Result<Config, StartupError> {
     let state_dir = state_dir(o, file.state_dir)?;
     let uptime_kuma = upstreams::uptime_kuma(file.uptime_kuma)?;
     let containers = lists::containers(file.containers, &services)?;
+    let timezone = timezone(o, file.timezone, &host.root)?;
     Ok(Config {
         bind,
         host,
@@ -54,7 +55,22 @@ pub fn build(o: &Overrides, file: FileConfig) -> Result<Config, StartupError> {
         uptime_kuma,
         access,
         containers,
+        timezone,
     })
+}
+
+/// `timezone`: must name a zone the host has (or a POSIX rule); empty means the host's.
+fn timezone(
+    o: &Overrides,
+    file: Option<String>,
+    root: &std::path::Path,
+) -> Result<Option<String>, StartupError> {
+    let spec = o.timezone.clone().or(file).filter(|s| !s.trim().is_empty());
+    if let Some(s) = &spec {
+        crate::timezone::Zone::resolve(Some(s), root)
+            .map_err(|why| StartupError::config("timezone", s, &why))?;
+    }
+    Ok(spec)
 }
 
 fn bind(o: &Overrides, file: Option<String>) -> Result<SocketAddr, StartupError> {

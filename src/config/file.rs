@@ -36,6 +36,7 @@ pub struct FileConfig {
     pub uptime_kuma: Option<FileUptimeKuma>,
     pub access: Option<FileAccess>,
     pub containers: Option<Vec<FileContainer>>,
+    pub timezone: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -65,6 +65,7 @@ pub const KEYS: &[&str] = &[
     "limits.max_connections",
     "trusted_proxies",
     "state_dir",
+    "timezone",
     "uptime_kuma.url",
     "uptime_kuma.slug",
     "access.private_networks",

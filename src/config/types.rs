@@ -31,6 +31,9 @@ pub struct Config {
     pub uptime_kuma: Option<UptimeKumaConfig>,
     pub access: AccessConfig,
     pub containers: Vec<ContainerRule>,
+    /// The page's time zone as configured (`None`: the host's); resolved and checked
+    /// against the host's zoneinfo when the configuration is built.
+    pub timezone: Option<String>,
 }
 
 /// A published Uptime Kuma status page.

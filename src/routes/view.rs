@@ -13,6 +13,7 @@ use crate::host::{HistoryPoint, Sample};
 use crate::routes::asset_store::AssetStore;
 use crate::routes::negotiation::Encoding;
 use crate::state::AppState;
+use crate::timezone::Zone;
 
 pub use super::view_hosts::HostTab;
 
@@ -235,7 +236,12 @@ pub struct SystemView {
 
 impl SystemView {
     /// The panel for `sample` (None: nothing sampled yet) and its `history`.
-    pub fn new(sample: Option<&Sample>, history: &[HistoryPoint], interval_secs: f64) -> Self {
+    pub fn new(
+        sample: Option<&Sample>,
+        history: &[HistoryPoint],
+        interval_secs: f64,
+        zone: &Zone,
+    ) -> Self {
         let tail = &history[history.len().saturating_sub(SPARK_POINTS)..];
         let col = |f: fn(&HistoryPoint) -> Option<f64>| tail.iter().map(f).collect::<Vec<_>>();
         let (cpu_h, mem_h) = (col(|p| p.cpu_percent), col(|p| p.memory_percent));
@@ -260,7 +266,7 @@ impl SystemView {
         v.sampled_at = s
             .timestamp
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-        v.sampled_label = s.timestamp.format("%H:%M:%S UTC").to_string();
+        v.sampled_label = zone.format(s.timestamp, "%H:%M:%S");
         if let Some(c) = &s.cpu {
             v.set_cpu(c);
         }
@@ -613,6 +619,11 @@ pub struct PageView {
     pub interval_ms: u64,
     pub now_iso: String,
     pub now_label: String,
+    /// The page's time zone ("Europe/Amsterdam"), its abbreviation now ("CET") and its
+    /// offset from UTC in minutes: the script writes live times the same way.
+    pub tz_name: String,
+    pub tz_abbr: String,
+    pub tz_offset_min: i32,
     /// The host switcher (empty for a single host).
     pub hosts: Vec<HostTab>,
     /// The system panel's host, interval, numbers and state.
@@ -700,11 +711,11 @@ pub fn bar_label(s: &ServiceStatus) -> String {
 }
 
 /// "down since 14:02 UTC (12 min)" for a service that is down with a known start.
-pub fn since_text(s: &ServiceStatus, now: DateTime<Utc>) -> Option<String> {
+pub fn since_text(s: &ServiceStatus, now: DateTime<Utc>, zone: &Zone) -> Option<String> {
     let t = s.since.filter(|_| s.status == "down")?;
     Some(format!(
-        "down since {} UTC ({})",
-        t.format("%H:%M"),
+        "down since {} ({})",
+        zone.format(t, "%H:%M"),
         span((now - t).num_seconds().max(0) as u64)
     ))
 }
@@ -757,7 +768,7 @@ pub fn summary(d: &Services, now: DateTime<Utc>) -> SummaryView {
     }
 }
 
-fn service_view(s: &ServiceStatus, now: DateTime<Utc>) -> ServiceView {
+fn service_view(s: &ServiceStatus, now: DateTime<Utc>, zone: &Zone) -> ServiceView {
     ServiceView {
         name: s.name.clone(),
         url: safe_url(&s.url),
@@ -767,7 +778,7 @@ fn service_view(s: &ServiceStatus, now: DateTime<Utc>) -> ServiceView {
         status: s.status.clone(),
         latency: s.latency_ms.map_or(NONE.to_string(), |l| format!("{l} ms")),
         reason: s.reason.clone().filter(|_| s.status != "up"),
-        since: since_text(s, now),
+        since: since_text(s, now, zone),
         since_iso: s
             .since
             .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
@@ -814,10 +825,10 @@ fn services_data(config: &Config, snap: &Snapshot<Services>, now: DateTime<Utc>)
     }
 }
 
-fn groups(d: &Services, now: DateTime<Utc>) -> Vec<ServiceGroup> {
+fn groups(d: &Services, now: DateTime<Utc>, zone: &Zone) -> Vec<ServiceGroup> {
     let mut groups: Vec<ServiceGroup> = Vec::new();
     for s in &d.services {
-        let row = service_view(s, now);
+        let row = service_view(s, now, zone);
         match groups.iter_mut().find(|x| x.name == s.group) {
             Some(x) => x.services.push(row),
             None => groups.push(ServiceGroup {
@@ -859,7 +870,8 @@ impl PageView {
         }
         let weather = feeds.weather.snapshot();
         let activity: Snapshot<Activity> = feeds.activity.snapshot();
-        let mut groups = groups(&svc_data, now);
+        let zone = state.zone();
+        let mut groups = groups(&svc_data, now, &zone);
         if let Some(sample) = owner_sample {
             for s in groups.iter_mut().flat_map(|g| g.services.iter_mut()) {
                 s.container_note =
@@ -872,7 +884,10 @@ impl PageView {
             interval: humantime::format_duration(interval).to_string(),
             interval_ms: interval.as_millis().min(u128::from(u64::MAX)) as u64,
             now_iso: now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            now_label: now.format("%H:%M UTC").to_string(),
+            now_label: zone.format(now, "%H:%M"),
+            tz_name: zone.name().to_string(),
+            tz_abbr: zone.at(now).1,
+            tz_offset_min: zone.at(now).0.local_minus_utc() / 60,
             hosts,
             sys_host: panel.host,
             sys_interval: panel.interval,
@@ -955,7 +970,7 @@ mod tests {
 
     #[test]
     fn empty_state_shows_dashes_not_zeros() {
-        let v = SystemView::new(None, &[], 2.0);
+        let v = SystemView::new(None, &[], 2.0, &Zone::utc());
         assert!(!v.ready);
         assert_eq!(v.cpu_pct, "—");
         assert_eq!(v.spark_span, "last 5 min");
@@ -1056,10 +1071,10 @@ mod tests {
             ("1/2 up · Forgejo down 12 min", "down")
         );
         assert_eq!(
-            since_text(&one.services[1], now).as_deref(),
+            since_text(&one.services[1], now, &Zone::utc()).as_deref(),
             Some("down since 14:02 UTC (12 min)")
         );
-        assert_eq!(since_text(&one.services[0], now), None);
+        assert_eq!(since_text(&one.services[0], now, &Zone::utc()), None);
         let all = summary(&data(vec![svc("a", "up", 1), svc("b", "up", 1)]), now);
         assert_eq!((all.text.as_str(), all.state), ("2/2 up", "ok"));
         let many = data(vec![

@@ -79,6 +79,7 @@ pub fn panel(
                 latest.as_ref().map(|p| p.sample(audience)),
                 &state.metrics.history(),
                 interval.as_secs_f64(),
+                &state.zone(),
             ),
             note: None,
             stale: false,
@@ -116,7 +117,7 @@ pub fn panel(
         host: selected.to_string(),
         interval: humantime::format_duration(std::time::Duration::from_secs_f64(iv.max(0.0)))
             .to_string(),
-        sys: SystemView::new(sample, history, iv),
+        sys: SystemView::new(sample, history, iv, &state.zone()),
         stale: note.is_some() && sample.is_some(),
         note,
     }

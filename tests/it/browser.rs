@@ -1082,3 +1082,53 @@ fn containers_tile_reads_the_same_live_and_fits_a_phone() {
     let errors = s.console_errors();
     assert!(errors.is_empty(), "console errors: {errors:#?}");
 }
+
+#[test]
+fn one_time_zone_for_the_server_and_the_live_page() {
+    let _g = serial();
+    let Some(d) = Driver::start() else { return };
+    // The zone comes from the host's zoneinfo under host.root (here a fixture tree).
+    let tz_root = crate::common::fixture("tz");
+    let portal = Portal::builder()
+        .config("timezone = \"Asia/Kolkata\"\n[metrics]\ninterval = \"250ms\"\n")
+        .env("HOST_ROOT", tz_root.to_str().unwrap())
+        .start();
+    let html = get(portal.addr, "/", &[]).unwrap().text();
+    assert!(
+        html.contains("data-tz=\"Asia/Kolkata\""),
+        "zone not on the page"
+    );
+    assert!(html.contains("times in <span id=\"tz\">Asia/Kolkata (IST)</span>"));
+    let served = html
+        .split("id=\"clock\"")
+        .nth(1)
+        .and_then(|t| t.split('>').nth(1))
+        .and_then(|t| t.split('<').next())
+        .unwrap_or("")
+        .to_string();
+    assert!(served.ends_with(" IST"), "server clock {served:?}");
+    // UTC+05:30, whatever zone this machine or the browser is in.
+    let ist = chrono::Utc::now() + chrono::Duration::minutes(330);
+    let s = d.session(true);
+    s.goto(&portal.url("/"));
+    s.wait("the live indicator", WAIT, |s| {
+        (s.attr("#live", "data-state") == "live").then_some(())
+    });
+    let live = s.text("#clock");
+    let sampled = s.text("#sampled");
+    let allowed: Vec<String> = [ist, ist - chrono::Duration::minutes(1)]
+        .iter()
+        .map(|t| t.format("%H:%M IST").to_string())
+        .collect();
+    assert!(
+        allowed.contains(&live),
+        "live clock {live:?}, want one of {allowed:?}"
+    );
+    assert!(
+        allowed.contains(&served) || served == live,
+        "server {served:?} and live {live:?} disagree"
+    );
+    assert!(sampled.ends_with(" IST"), "sample time {sampled:?}");
+    let errors = s.console_errors();
+    assert!(errors.is_empty(), "console errors: {errors:#?}");
+}

@@ -392,3 +392,16 @@ fn a_fifo_as_token_file_is_refused_at_once() {
         assert!(err.contains("not a regular file"), "{err}");
     }
 }
+
+#[test]
+fn an_unknown_time_zone_is_refused_naming_the_key() {
+    let out = Command::new(bin())
+        .args(["check-config"])
+        .env_remove("KITEPORTAL_CONFIG")
+        .env("TZ", "Mars/Olympus_Mons")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("timezone: 'Mars/Olympus_Mons'"), "{err}");
+}
