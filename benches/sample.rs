@@ -9,7 +9,9 @@ use std::hint::black_box;
 use actix_web::test::{call_service, init_service, read_body, TestRequest};
 use criterion::{criterion_group, criterion_main, Criterion};
 use kiteportal::config::{self, Config, FileConfig, Overrides};
-use kiteportal::host::{cgroup, cpu, disk, diskio, memory, network, sensors, system, Sampler};
+use kiteportal::host::{
+    cgroup, cpu, disk, diskio, memory, mounts, network, sensors, system, Sampler,
+};
 use kiteportal::state::AppState;
 
 fn config() -> Config {
@@ -42,7 +44,7 @@ fn sources(c: &mut Criterion) {
     c.bench_function("source/memory", |b| {
         b.iter(|| black_box(memory::read(&proc, &mut buf).ok()))
     });
-    let mut table = disk::MountTable::default();
+    let mut table = mounts::MountTable::default();
     c.bench_function("source/mounts", |b| {
         b.iter(|| black_box(table.read(&proc, &mut buf).map(|m| m.len()).ok()))
     });

@@ -6,6 +6,7 @@ pub mod cpu;
 pub mod disk;
 pub mod diskio;
 pub mod memory;
+pub mod mounts;
 pub mod network;
 pub mod sampler;
 pub mod sensors;

@@ -9,7 +9,9 @@ use std::time::Instant;
 
 use chrono::Utc;
 
-use super::{cgroup, cpu, disk, diskio, memory, network, sensors, system, view, Cpu, Sample, View};
+use super::{
+    cgroup, cpu, disk, diskio, memory, mounts, network, sensors, system, view, Cpu, Sample, View,
+};
 use crate::config::{ContainerRule, HostConfig, MetricsConfig};
 
 /// Counters of the last sample, each with the instant it was read, kept to compute the
@@ -51,7 +53,7 @@ pub struct Sampler {
     net_exclude: Vec<String>,
     view: View,
     prev: Previous,
-    mounts: disk::MountTable,
+    mounts: mounts::MountTable,
     disks: disk::Disks,
     block: diskio::BlockDevices,
     sensors: sensors::Sensors,
@@ -81,7 +83,7 @@ impl Sampler {
             net_exclude: metrics.net_exclude.clone(),
             view: view::detect(host),
             prev: Previous::default(),
-            mounts: disk::MountTable::default(),
+            mounts: mounts::MountTable::default(),
             block: diskio::BlockDevices::new(host.sys.clone()),
             disks: disk::Disks::new(host.root.clone(), disk::statvfs, disk::PROBE_DEADLINE),
             sensors: sensors::Sensors::new(host.sys.clone()),

@@ -90,7 +90,7 @@ fn regressions() {
 // ---------------------------------------------------------------------------------------
 // /proc text and upstream JSON.
 
-use kiteportal::host::{cpu, disk, diskio, memory, network, system};
+use kiteportal::host::{cpu, diskio, memory, mounts, network, system};
 use serde_json::Value;
 
 fn fixture_text(rel: &str) -> String {
@@ -131,7 +131,7 @@ fn mutate(seed: &str, edits: &[(usize, u8)], cut: usize) -> String {
 fn parse_all_proc(text: &str) {
     let _ = cpu::parse_str(text);
     let _ = memory::parse_str(text);
-    let _ = disk::parse_str(text);
+    let _ = mounts::parse_str(text);
     let _ = diskio::parse_str(text);
     let _ = network::parse_str(text);
     let _ = system::parse_loadavg_str(text);
@@ -333,7 +333,7 @@ fn hundreds_of_interfaces_and_odd_mount_points() {
         ));
     }
     mounts.push_str("/dev/sdz /mnt/back\\134slash ext4 rw 0 0\nbroken line\n\n");
-    let parsed = disk::parse_str(&mounts);
+    let parsed = mounts::parse_str(&mounts);
     assert!(
         parsed.iter().any(|m| m.mount_point == "/mnt/my disk\t7"),
         "{:?}",

@@ -1,0 +1,253 @@
+//! Containers on the host from the kernel's cgroup v2 files, without a container engine's
+//! socket. This file owns the [`Cgroups`] source: what it keeps per container between
+//! samples (open files, labels), names from the first process's command line and the
+//! owner's `[[containers]]` rules. Discovery of the Docker (systemd and cgroupfs drivers)
+//! and Podman layouts is in `discover`, the pure parsers in `parse`, the file access in
+//! `files`, and the rate logic in `rates`.
+
+mod discover;
+mod files;
+mod parse;
+mod rates;
+
+pub(crate) use discover::short_id;
+pub use discover::Engine;
+pub use files::Counters;
+pub use parse::{
+    clean, parse_cmdline, parse_cpu_stat, parse_first_pid, parse_io_stat, parse_memory_events,
+    parse_memory_max, parse_single,
+};
+pub(crate) use rates::{delta, new_oom_kills, OomLog};
+
+use std::collections::HashMap;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use crate::config::ContainerRule;
+use discover::{discover, Found, LAYOUTS};
+use files::{read_counters, read_small, Handles, MAX_OPEN_CONTAINERS};
+
+/// Labels (command lines, owner names) are cut to this many characters.
+const MAX_LABEL_CHARS: usize = 80;
+/// Command lines are kept to this many characters for matching `[[containers]] match`.
+const MAX_COMMAND_CHARS: usize = 512;
+/// A label from a command line is read again after this many samples (about a minute at
+/// the default interval): an entrypoint script may `exec` into the real program.
+const LABEL_REFRESH_SAMPLES: u32 = 30;
+
+/// The first process's command line, cleaned: `(label, command for matching)`; empty
+/// when the container has no process left or its `<proc>` entry cannot be read.
+fn command_of(found: &Found, proc: &Path, buf: &mut Vec<u8>) -> (String, String) {
+    let Ok(n) = read_small(&found.dir.join("cgroup.procs"), buf) else {
+        return Default::default();
+    };
+    let Some(pid) = parse_first_pid(&String::from_utf8_lossy(&buf[..n])) else {
+        return Default::default();
+    };
+    let Ok(n) = read_small(&proc.join(pid.to_string()).join("cmdline"), buf) else {
+        return Default::default();
+    };
+    (
+        parse_cmdline(&buf[..n], MAX_LABEL_CHARS),
+        parse_cmdline(&buf[..n], MAX_COMMAND_CHARS),
+    )
+}
+
+/// The owner's rule that names a container: the first whose `match` is a prefix of the
+/// id or appears in the command line.
+fn rule_for<'a>(rules: &'a [ContainerRule], id: &str, command: &str) -> Option<&'a ContainerRule> {
+    rules.iter().find(|r| {
+        let m = r.matches.as_str();
+        id.starts_with(&m.to_ascii_lowercase()) || (!command.is_empty() && command.contains(m))
+    })
+}
+
+/// How a container is called: owner name, command-line label, service link.
+#[derive(Debug, Clone, Default)]
+struct Label {
+    name: String,
+    command: String,
+    service: Option<String>,
+}
+
+/// What is kept of a container between samples: which cgroup directory (a container
+/// restarted under the same id gets a new one), its open files, its label and their age.
+#[derive(Debug)]
+struct Known {
+    ino: u64,
+    handles: Option<Handles>,
+    label: Label,
+    /// `memory.max` as last read; `None` until read (at start and once a minute).
+    limit: Option<Option<u64>>,
+    age: u32,
+}
+
+/// The containers source: the roots, the owner's rules, and what is kept per container
+/// between samples (open files, labels: reading a command line costs two more files, so
+/// it is done about once a minute).
+pub struct Cgroups {
+    root: PathBuf,
+    proc: PathBuf,
+    rules: Vec<ContainerRule>,
+    known: HashMap<String, Known>,
+    buf: Vec<u8>,
+}
+
+/// One container's counters with how it is called, as the sampler keeps them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Named {
+    pub counters: Counters,
+    pub name: String,
+    pub command: Option<String>,
+    pub service: Option<String>,
+}
+
+impl Cgroups {
+    /// A source reading containers under `root`, their command lines under `proc`, named
+    /// by the owner's `rules`.
+    pub fn new(root: PathBuf, proc: PathBuf, rules: Vec<ContainerRule>) -> Self {
+        Cgroups {
+            root,
+            proc,
+            rules,
+            known: HashMap::new(),
+            buf: Vec::new(),
+        }
+    }
+
+    /// The cgroup root read.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Whether the root has none of the parents containers live under: what a container
+    /// sees of its own private cgroup namespace when `host.cgroup` was not pointed at the
+    /// host's hierarchy.
+    pub fn looks_like_own_cgroup(&self) -> bool {
+        !LAYOUTS
+            .iter()
+            .any(|(parent, ..)| self.root.join(parent).is_dir())
+            && !self.root.join("init.scope").is_dir()
+    }
+
+    /// Discovers and reads every container, with names. The error is the section's reason.
+    pub fn read(&mut self) -> io::Result<Vec<Named>> {
+        let found = match discover(&self.root) {
+            Ok(f) => f,
+            Err(e) => {
+                self.known.clear();
+                return Err(e);
+            }
+        };
+        // Forget the containers that are gone (and close their files).
+        self.known
+            .retain(|id, _| found.binary_search_by(|f| f.id.as_str().cmp(id)).is_ok());
+        let mut out = Vec::with_capacity(found.len());
+        for f in &found {
+            match self.known.get_mut(&f.id) {
+                Some(k) if k.ino == f.ino => {
+                    k.age += 1;
+                    if k.age >= LABEL_REFRESH_SAMPLES {
+                        k.age = 0;
+                        k.label = label_of(f, &self.proc, &self.rules, &mut self.buf);
+                        k.limit = None;
+                    }
+                }
+                _ => {
+                    // New, or re-created under the same id (a restart): its own files and
+                    // a fresh label.
+                    self.known.remove(&f.id);
+                    let open = self.known.values().filter(|k| k.handles.is_some()).count();
+                    let handles = if open < MAX_OPEN_CONTAINERS {
+                        Some(Handles::open(&f.dir)?)
+                    } else {
+                        None
+                    };
+                    let label = label_of(f, &self.proc, &self.rules, &mut self.buf);
+                    // Staggered, so containers found together do not all re-read their
+                    // labels in the same sample.
+                    let age = f.id.bytes().map(u32::from).sum::<u32>() % LABEL_REFRESH_SAMPLES;
+                    self.known.insert(
+                        f.id.clone(),
+                        Known {
+                            ino: f.ino,
+                            handles,
+                            label,
+                            limit: None,
+                            age,
+                        },
+                    );
+                }
+            }
+            let Some(k) = self.known.get_mut(&f.id) else {
+                continue;
+            };
+            let counters = match &k.handles {
+                Some(h) => read_counters(f, h, &mut self.buf, k.limit)?,
+                None => read_counters(f, &Handles::open(&f.dir)?, &mut self.buf, None)?,
+            };
+            let Some(counters) = counters else { continue };
+            k.limit = Some(counters.memory_limit);
+            out.push(Named {
+                counters,
+                name: k.label.name.clone(),
+                command: (!k.label.command.is_empty()).then(|| k.label.command.clone()),
+                service: k.label.service.clone(),
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// How container `f` is called: the owner's rule, else its first process's command line,
+/// else its short id.
+fn label_of(f: &Found, proc: &Path, rules: &[ContainerRule], buf: &mut Vec<u8>) -> Label {
+    let (command, full) = command_of(f, proc, buf);
+    let rule = rule_for(rules, &f.id, &full);
+    Label {
+        name: match (rule, command.is_empty()) {
+            (Some(r), _) => clean(&r.name, MAX_LABEL_CHARS),
+            (None, false) => command.clone(),
+            (None, true) => short_id(&f.id).to_string(),
+        },
+        command,
+        service: rule.and_then(|r| r.service.clone()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    const ID: &str = "3f2a1b2c3d4e5f60718293a4b5c6d7e8f90123456789abcdef0123456789abcd";
+
+    #[test]
+    fn cgroup_rules_match_by_id_prefix_or_command() {
+        let rules = vec![
+            ContainerRule {
+                matches: "3f2a1b".into(),
+                name: "forgejo".into(),
+                service: Some("Forgejo".into()),
+            },
+            ContainerRule {
+                matches: "postgres".into(),
+                name: "db".into(),
+                service: None,
+            },
+        ];
+        assert_eq!(rule_for(&rules, ID, "").unwrap().name, "forgejo");
+        assert_eq!(rule_for(&rules, "ff", "postgres -c x").unwrap().name, "db");
+        assert!(rule_for(&rules, "ff", "nginx").is_none());
+    }
+
+    #[test]
+    fn cgroup_own_namespace_is_recognised() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("cgroup.controllers"), "cpu memory\n").unwrap();
+        let c = Cgroups::new(dir.path().to_path_buf(), "/nonexistent".into(), Vec::new());
+        assert!(c.looks_like_own_cgroup());
+        fs::create_dir(dir.path().join("system.slice")).unwrap();
+        assert!(!c.looks_like_own_cgroup());
+    }
+}
