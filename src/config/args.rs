@@ -54,7 +54,7 @@ pub struct Overrides {
     /// Name this replica reports (X-Served-By, /api/hosts) [default: the hostname].
     #[arg(long, global = true, env = "KITEPORTAL_HOSTNAME", value_name = "NAME")]
     pub hostname: Option<String>,
-    /// Weather service base URL [default: https://wttr.in].
+    /// Weather service base URL [default: `https://wttr.in`].
     #[arg(
         long,
         global = true,

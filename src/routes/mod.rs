@@ -12,7 +12,10 @@ pub mod prometheus;
 pub mod stream;
 pub mod view;
 pub mod view_containers;
+pub mod view_feeds;
 pub mod view_hosts;
+pub mod view_services;
+pub mod view_system;
 
 use actix_web::{guard, web, Route};
 

@@ -1,0 +1,168 @@
+//! The weather and activity tiles' views, and the freshness line every feed card shows.
+
+use super::view::*;
+use crate::access::Audience;
+use crate::feeds::{FeedStatus, Snapshot, Weather};
+
+/// A feed's state line: what the card says about its data's freshness.
+pub struct FeedState {
+    /// The envelope status ("ok", "stale", "pending", "error", "disabled").
+    pub status: &'static str,
+    /// Short human text ("updated 3 min ago", "stale · 2 h old").
+    pub label: String,
+    /// The last error, shown for stale and error.
+    pub error: Option<String>,
+    /// What the card says when it has nothing to list.
+    pub empty: String,
+}
+
+impl FeedState {
+    /// The state line of `s` as `audience` may read it: the owner gets the error's
+    /// detail, the public its short class.
+    pub fn of<T>(s: &Snapshot<T>, what: &str, audience: Audience) -> Self {
+        let age_text = s.age_seconds.map(age);
+        let label = match s.status {
+            FeedStatus::Ok => format!("updated {}", age_text.as_deref().unwrap_or("just now")),
+            FeedStatus::Stale => format!(
+                "stale · last good {}",
+                age_text.as_deref().unwrap_or("a while ago")
+            ),
+            FeedStatus::Pending => format!("pending · fetching {what}…"),
+            FeedStatus::Error => format!("error · no {what} yet"),
+            FeedStatus::Disabled => format!("disabled · {what} is not configured"),
+        };
+        FeedState {
+            status: s.status.as_str(),
+            label,
+            error: s.error.as_ref().map(|e| match audience {
+                Audience::Private => e.detail.clone(),
+                Audience::Public => e.reason.label().into_owned(),
+            }),
+            empty: empty_text(s.status, what),
+        }
+    }
+}
+
+/// The body of a card with nothing to show, by feed status (mirrored in app.js).
+pub fn empty_text(status: FeedStatus, what: &str) -> String {
+    match status {
+        FeedStatus::Pending => format!("Fetching {what}…"),
+        FeedStatus::Error => format!("No {what} yet; retrying in the background."),
+        FeedStatus::Disabled if what == "activity" => {
+            "Set forgejo.url (and a token) to list recent commits here.".to_string()
+        }
+        FeedStatus::Disabled => format!("{what} is turned off."),
+        FeedStatus::Ok | FeedStatus::Stale => format!("No {what} to show."),
+    }
+}
+
+pub struct ForecastView {
+    pub day: String,
+    pub max: String,
+    pub min: String,
+    pub description: String,
+}
+
+pub struct WeatherView {
+    /// Glyph for the current conditions (`#wx-<kind>` in the page's sprite).
+    pub kind: &'static str,
+    pub location: String,
+    pub temp: String,
+    pub feels: String,
+    pub humidity: String,
+    pub wind: String,
+    pub description: String,
+    pub forecast: Vec<ForecastView>,
+}
+
+impl WeatherView {
+    pub fn new(w: &Weather) -> Self {
+        WeatherView {
+            kind: weather_kind(w.code),
+            location: w.location.clone(),
+            temp: format!("{:.0}°C", w.temp_c),
+            feels: format!("{:.0}°C", w.feels_like_c),
+            humidity: format!("{:.0}%", w.humidity),
+            wind: format!("{:.0} km/h {}", w.wind_kmph, w.wind_dir),
+            description: w.description.clone(),
+            forecast: w
+                .forecast
+                .iter()
+                .take(3)
+                .map(|f| ForecastView {
+                    day: day_label(&f.date),
+                    max: format!("{:.0}°", f.max_c),
+                    min: format!("{:.0}°", f.min_c),
+                    description: f.description.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The glyph for a wttr.in (WWO) weather code: sun, part, cloud, fog, rain, snow, storm.
+pub fn weather_kind(code: u32) -> &'static str {
+    match code {
+        113 => "sun",
+        116 => "part",
+        119 | 122 => "cloud",
+        143 | 248 | 260 => "fog",
+        200 | 386 | 389 | 392 | 395 => "storm",
+        179 | 182 | 185 | 227 | 230 | 317 | 320 | 323..=338 | 350 | 362..=377 => "snow",
+        176 | 263..=314 | 353..=359 => "rain",
+        _ => "cloud",
+    }
+}
+
+/// "2026-11-27" → "Fri 27" (the date itself when it does not parse).
+pub fn day_label(date: &str) -> String {
+    chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d")
+        .map(|d| d.format("%a %d").to_string())
+        .unwrap_or_else(|_| date.chars().take(16).collect())
+}
+
+pub struct CommitView {
+    pub repo: String,
+    pub repo_url: String,
+    pub short_sha: String,
+    pub message: String,
+    pub author: String,
+    pub when: String,
+    pub date: String,
+    pub url: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn feed_states_say_what_is_going_on() {
+        use crate::feeds::{Cached, FetchError, Reason};
+        let private = Audience::Private;
+        let c: Cached<u32> = Cached::new(std::time::Duration::from_secs(60));
+        assert!(FeedState::of(&c.snapshot(), "weather", private)
+            .label
+            .starts_with("pending"));
+        c.set_error(FetchError::new(
+            Reason::Refused,
+            "connection refused by 10.0.0.5:8080",
+        ));
+        let s = FeedState::of(&c.snapshot(), "weather", private);
+        assert_eq!(
+            (s.status, s.error.as_deref()),
+            ("error", Some("connection refused by 10.0.0.5:8080"))
+        );
+        let public = FeedState::of(&c.snapshot(), "weather", Audience::Public);
+        assert_eq!(public.error.as_deref(), Some("connection refused"));
+        c.set_ok(1);
+        c.set_error(FetchError::new(Reason::Http(503), "HTTP 503 from x: busy"));
+        let s = FeedState::of(&c.snapshot(), "weather", private);
+        assert_eq!(s.status, "stale");
+        assert!(s.label.contains("just now"), "{}", s.label);
+        let d: Cached<u32> = Cached::disabled();
+        assert!(FeedState::of(&d.snapshot(), "activity", private)
+            .label
+            .contains("not configured"));
+    }
+}

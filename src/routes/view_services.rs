@@ -1,0 +1,333 @@
+//! The services tile's view: cards grouped as configured, each with its status,
+//! reason, "down since", 24 h bar and its text equivalent, and the one-line summary.
+
+use chrono::{DateTime, Utc};
+
+use super::view::*;
+use crate::config::Config;
+use crate::feeds::history::BarCell;
+use crate::feeds::{ServiceStatus, Services, Snapshot};
+use crate::timezone::Zone;
+
+/// One cell of a service's 24 h bar.
+pub struct CellView {
+    pub x: usize,
+    /// "none" (no checks), "ok" (all up), "warn" (at least 90 % up) or "bad".
+    pub level: &'static str,
+}
+
+/// One service card.
+pub struct ServiceView {
+    pub name: String,
+    pub url: String,
+    pub description: String,
+    pub group: String,
+    /// Inline SVG markup from our own embedded icons (never from config or upstream).
+    pub icon_svg: &'static str,
+    pub status: String,
+    pub latency: String,
+    /// The short reason class when not up.
+    pub reason: Option<String>,
+    /// "down since 14:02 UTC (12 min)", when down.
+    pub since: Option<String>,
+    pub since_iso: String,
+    /// "24 h 98.6%".
+    pub uptime: String,
+    /// The bar's text equivalent ("last 24 h: 98.6% up; 7 days: 99.1% up").
+    pub bar_label: String,
+    pub cells: Vec<CellView>,
+    /// "probe" or "uptime_kuma".
+    pub source: String,
+    /// OOM kills of the containers linked to this service (owner view; empty if none).
+    pub container_note: String,
+}
+
+pub struct ServiceGroup {
+    pub name: String,
+    pub services: Vec<ServiceView>,
+}
+
+/// The one-line summary at the top of the page.
+pub struct SummaryView {
+    /// "8/9 up · Forgejo down 12 min".
+    pub text: String,
+    /// "ok" (all up), "down" (any down), "unknown" (nothing known yet or some unknown).
+    pub state: &'static str,
+}
+
+/// The colour of a bar cell by share of checks up (mirrored in app.js).
+pub fn share_level(checks: u32, up: u32) -> &'static str {
+    if checks == 0 {
+        "none"
+    } else if up >= checks {
+        "ok"
+    } else if u64::from(up) * 10 >= u64::from(checks) * 9 {
+        "warn"
+    } else {
+        "bad"
+    }
+}
+
+/// An uptime ratio as a percentage, rounded down so 99.96 % never reads "100%"
+/// ("98.6%", "100%", "—").
+pub fn ratio_pct(r: Option<f64>) -> String {
+    match r {
+        Some(v) if v.is_finite() && v >= 1.0 => "100%".to_string(),
+        Some(v) if v.is_finite() => format!("{:.1}%", (v.max(0.0) * 1000.0).floor() / 10.0),
+        _ => NONE.to_string(),
+    }
+}
+
+/// A span of time, short ("<1 min", "12 min", "3 h 5 min", "2 d 4 h").
+pub fn span(secs: u64) -> String {
+    let (d, h, m) = (secs / 86_400, secs / 3600 % 24, secs / 60 % 60);
+    match (d, h, m) {
+        (0, 0, 0) => "<1 min".to_string(),
+        (0, 0, m) => format!("{m} min"),
+        (0, h, 0) => format!("{h} h"),
+        (0, h, m) => format!("{h} h {m} min"),
+        (d, 0, _) => format!("{d} d"),
+        (d, h, _) => format!("{d} d {h} h"),
+    }
+}
+
+/// The bar's text equivalent for screen readers.
+pub fn bar_label(s: &ServiceStatus) -> String {
+    match (s.uptime.day, s.uptime.week) {
+        (None, _) => "last 24 h: no checks yet".to_string(),
+        (Some(d), None) => format!("last 24 h: {} up", ratio_pct(Some(d))),
+        (Some(d), Some(w)) => format!(
+            "last 24 h: {} up; 7 days: {} up",
+            ratio_pct(Some(d)),
+            ratio_pct(Some(w))
+        ),
+    }
+}
+
+/// "down since 14:02 UTC (12 min)" for a service that is down with a known start.
+pub fn since_text(s: &ServiceStatus, now: DateTime<Utc>, zone: &Zone) -> Option<String> {
+    let t = s.since.filter(|_| s.status == "down")?;
+    Some(format!(
+        "down since {} ({})",
+        zone.format(t, "%H:%M"),
+        span((now - t).num_seconds().max(0) as u64)
+    ))
+}
+
+/// The one-line summary ("8/9 up · Forgejo down 12 min"), mirrored in app.js.
+pub fn summary(d: &Services, now: DateTime<Utc>) -> SummaryView {
+    let s = &d.summary;
+    if s.total == 0 {
+        return SummaryView {
+            text: "no services configured".into(),
+            state: "unknown",
+        };
+    }
+    if s.unknown == s.total {
+        return SummaryView {
+            text: format!("checking {} services…", s.total),
+            state: "unknown",
+        };
+    }
+    let mut parts = vec![format!("{}/{} up", s.up, s.total)];
+    let down: Vec<&ServiceStatus> = d.services.iter().filter(|x| x.status == "down").collect();
+    match down.as_slice() {
+        [] => {}
+        [one] => parts.push(match one.since {
+            Some(t) => format!(
+                "{} down {}",
+                one.name,
+                span((now - t).num_seconds().max(0) as u64)
+            ),
+            None => format!("{} down", one.name),
+        }),
+        [a, b] => parts.push(format!("{}, {} down", a.name, b.name)),
+        many => parts.push(format!("{} down", many.len())),
+    }
+    if s.maintenance > 0 {
+        parts.push(format!("{} in maintenance", s.maintenance));
+    }
+    if s.unknown > 0 {
+        parts.push(format!("{} unknown", s.unknown));
+    }
+    SummaryView {
+        text: parts.join(" · "),
+        state: if s.down > 0 {
+            "down"
+        } else if s.up == s.total {
+            "ok"
+        } else {
+            "unknown"
+        },
+    }
+}
+
+pub(crate) fn service_view(s: &ServiceStatus, now: DateTime<Utc>, zone: &Zone) -> ServiceView {
+    ServiceView {
+        name: s.name.clone(),
+        url: safe_url(&s.url),
+        description: s.description.clone(),
+        group: s.group.clone(),
+        icon_svg: icon_svg(&s.icon),
+        status: s.status.clone(),
+        latency: s.latency_ms.map_or(NONE.to_string(), |l| format!("{l} ms")),
+        reason: s.reason.clone().filter(|_| s.status != "up"),
+        since: since_text(s, now, zone),
+        since_iso: s
+            .since
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+            .unwrap_or_default(),
+        uptime: format!("24 h {}", ratio_pct(s.uptime.day)),
+        bar_label: bar_label(s),
+        cells: cells(&s.history),
+        source: s.source.clone(),
+        container_note: String::new(),
+    }
+}
+
+pub(crate) fn cells(history: &[BarCell]) -> Vec<CellView> {
+    history
+        .iter()
+        .enumerate()
+        .map(|(x, c)| CellView {
+            x,
+            level: share_level(c.checks, c.up),
+        })
+        .collect()
+}
+
+/// The services to show: the feed's data, or the configured list as "unknown".
+pub(crate) fn services_data(
+    config: &Config,
+    snap: &Snapshot<Services>,
+    now: DateTime<Utc>,
+) -> Services {
+    match snap.data.as_deref() {
+        Some(d) => d.clone(),
+        None => {
+            let list: Vec<ServiceStatus> = config
+                .services
+                .iter()
+                .map(|s| crate::feeds::services::unknown(s, now))
+                .collect();
+            Services {
+                summary: crate::feeds::Summary {
+                    unknown: list.len(),
+                    total: list.len(),
+                    ..Default::default()
+                },
+                uptime_kuma: String::new(),
+                services: list,
+            }
+        }
+    }
+}
+
+pub(crate) fn groups(d: &Services, now: DateTime<Utc>, zone: &Zone) -> Vec<ServiceGroup> {
+    let mut groups: Vec<ServiceGroup> = Vec::new();
+    for s in &d.services {
+        let row = service_view(s, now, zone);
+        match groups.iter_mut().find(|x| x.name == s.group) {
+            Some(x) => x.services.push(row),
+            None => groups.push(ServiceGroup {
+                name: s.group.clone(),
+                services: vec![row],
+            }),
+        }
+    }
+    groups
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn service_texts_read_like_a_human_wrote_them() {
+        assert_eq!(span(0), "<1 min");
+        assert_eq!(span(12 * 60 + 5), "12 min");
+        assert_eq!(span(3 * 3600), "3 h");
+        assert_eq!(span(3 * 3600 + 5 * 60), "3 h 5 min");
+        assert_eq!(span(2 * 86_400 + 4 * 3600), "2 d 4 h");
+        assert_eq!(ratio_pct(Some(0.9996)), "99.9%");
+        assert_eq!(ratio_pct(Some(1.0)), "100%");
+        assert_eq!(ratio_pct(Some(0.0)), "0.0%");
+        assert_eq!(ratio_pct(None), "—");
+        assert_eq!(share_level(0, 0), "none");
+        assert_eq!(share_level(60, 60), "ok");
+        assert_eq!(share_level(60, 54), "warn");
+        assert_eq!(share_level(60, 53), "bad");
+    }
+
+    #[test]
+    fn the_summary_line_names_what_is_down() {
+        use crate::feeds::{Summary, Uptime};
+        let now = DateTime::parse_from_rfc3339("2026-11-30T14:14:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let svc = |name: &str, status: &str, since_min: i64| ServiceStatus {
+            name: name.into(),
+            url: String::new(),
+            description: String::new(),
+            icon: String::new(),
+            group: String::new(),
+            status: status.into(),
+            latency_ms: None,
+            http_status: None,
+            reason: None,
+            since: Some(now - chrono::Duration::minutes(since_min)),
+            checked_at: None,
+            source: "probe".into(),
+            uptime: Uptime::default(),
+            history: Vec::new(),
+        };
+        let data = |list: Vec<ServiceStatus>| {
+            let mut s = Summary {
+                total: list.len(),
+                ..Summary::default()
+            };
+            for x in &list {
+                match x.status.as_str() {
+                    "up" => s.up += 1,
+                    "down" => s.down += 1,
+                    "maintenance" => s.maintenance += 1,
+                    _ => s.unknown += 1,
+                }
+            }
+            Services {
+                summary: s,
+                uptime_kuma: "disabled".into(),
+                services: list,
+            }
+        };
+        let one = data(vec![svc("Grafana", "up", 90), svc("Forgejo", "down", 12)]);
+        let v = summary(&one, now);
+        assert_eq!(
+            (v.text.as_str(), v.state),
+            ("1/2 up · Forgejo down 12 min", "down")
+        );
+        assert_eq!(
+            since_text(&one.services[1], now, &Zone::utc()).as_deref(),
+            Some("down since 14:02 UTC (12 min)")
+        );
+        assert_eq!(since_text(&one.services[0], now, &Zone::utc()), None);
+        let all = summary(&data(vec![svc("a", "up", 1), svc("b", "up", 1)]), now);
+        assert_eq!((all.text.as_str(), all.state), ("2/2 up", "ok"));
+        let many = data(vec![
+            svc("a", "down", 1),
+            svc("b", "down", 1),
+            svc("c", "down", 1),
+            svc("d", "maintenance", 1),
+            svc("e", "unknown", 1),
+        ]);
+        assert_eq!(
+            summary(&many, now).text,
+            "0/5 up · 3 down · 1 in maintenance · 1 unknown"
+        );
+        let fresh = summary(&data(vec![svc("a", "unknown", 0)]), now);
+        assert_eq!(
+            (fresh.text.as_str(), fresh.state),
+            ("checking 1 services…", "unknown")
+        );
+    }
+}
