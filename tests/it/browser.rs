@@ -1132,3 +1132,57 @@ fn one_time_zone_for_the_server_and_the_live_page() {
     let errors = s.console_errors();
     assert!(errors.is_empty(), "console errors: {errors:#?}");
 }
+
+/// Every text and level the system panel shows, as the browser sees it now.
+fn system_panel_texts(s: &Session<'_>) -> Value {
+    s.js(
+        "const sys = document.querySelector('#sys');\
+         const t = (sel) => Array.from(sys.querySelectorAll(sel)).map((e) => e.textContent.replace(/\\s+/g, ''));\
+         const lv = (sel) => Array.from(sys.querySelectorAll(sel)).map((e) => e.getAttribute('data-level'));\
+         return { m: Array.from(sys.querySelectorAll('[data-m]')).map((e) => e.dataset.m + '=' + e.textContent.trim()),\
+           rows: t('#ifaces li, #disks li, #io li, #temps li, #errors li'),\
+           cores: t('#cores title'), levels: lv('[data-level]'),\
+           every: document.querySelector('#every').textContent, host: document.querySelector('#sys-host').textContent };",
+        json!([]),
+    )
+}
+
+#[test]
+fn the_live_system_panel_reads_exactly_like_the_first_paint() {
+    let _g = serial();
+    let Some(d) = Driver::start() else { return };
+    // The committed fake host, sampled once an hour: the page and the script show the
+    // very same sample (the one primed at start).
+    let host = fixture("host");
+    let portal = Portal::builder()
+        .config("[metrics]\ninterval = \"1h\"\nhistory = \"2h\"\n")
+        .env("HOST_PROC", host.join("proc").to_str().unwrap())
+        .env("HOST_SYS", host.join("sys").to_str().unwrap())
+        .env("HOST_ROOT", host.join("root").to_str().unwrap())
+        .env("HOST_CGROUP", "/nonexistent")
+        .start();
+    let off = d.session(false);
+    off.goto(&portal.url("/"));
+    let first_paint = system_panel_texts(&off);
+    let on = d.session(true);
+    on.goto(&portal.url("/"));
+    on.wait("the live indicator", WAIT, |s| {
+        (s.attr("#live", "data-state") == "live").then_some(())
+    });
+    // The stream's first burst re-rendered the panel from the JSON sample.
+    on.wait("the script's render", WAIT, |s| {
+        (s.attr("#sys", "data-ready") == "true").then_some(())
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let live = system_panel_texts(&on);
+    assert!(
+        first_paint["m"].as_array().is_some_and(|m| m.len() > 10),
+        "{first_paint}"
+    );
+    for key in ["m", "rows", "cores", "levels", "every", "host"] {
+        assert_eq!(
+            live[key], first_paint[key],
+            "{key}: the script writes it differently from the server"
+        );
+    }
+}
