@@ -1186,3 +1186,27 @@ fn the_live_system_panel_reads_exactly_like_the_first_paint() {
         );
     }
 }
+
+/// Lighthouse's mobile viewport: the script taking over (live indicator, clock, feeds)
+/// must not move what the first paint laid out.
+#[test]
+fn no_layout_shift_when_the_script_takes_over_on_a_phone() {
+    let _g = serial();
+    let Some(d) = Driver::start() else { return };
+    let portal = Portal::builder().start();
+    let s = d.session(true);
+    s.viewport(412, 823);
+    s.goto(&portal.url("/"));
+    std::thread::sleep(Duration::from_secs(3));
+    let v = s.js(
+        "return new Promise((done) => { const out = []; new PerformanceObserver((l) => { for (const e of l.getEntries()) out.push({v: e.value, t: e.startTime, src: (e.sources||[]).map((x) => (x.node && x.node.outerHTML ? x.node.outerHTML.slice(0, 120) : String(x.node)) + ' ' + JSON.stringify(x.previousRect) + ' -> ' + JSON.stringify(x.currentRect))}); }).observe({type: 'layout-shift', buffered: true}); setTimeout(() => done(out), 500); });",
+        json!([]),
+    );
+    let total: f64 = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["v"].as_f64().unwrap_or(0.0))
+        .sum();
+    assert!(total < 0.01, "layout shifts {total:.3}: {v:#}");
+}
