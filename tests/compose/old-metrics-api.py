@@ -1,8 +1,11 @@
 """Stand-in for the old kitestacks-metrics-api (scripts/compose-test): answers
-/api/health like the FastAPI service did, and a tiny /api/metrics."""
+/api/health like the FastAPI service did, and a tiny /api/metrics. Stops on SIGTERM as
+uvicorn does (as PID 1 a Python process would otherwise ignore it until SIGKILL)."""
 import http.server
 import json
+import signal
 import socket
+import sys
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -20,4 +23,5 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 http.server.ThreadingHTTPServer(("0.0.0.0", 8000), Handler).serve_forever()
