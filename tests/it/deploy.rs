@@ -145,9 +145,12 @@ fn compose_and_unit_use_the_binary_as_it_is() {
         "target: /host",
         "propagation: rslave",
         "KITEPORTAL_FORGEJO_TOKEN_FILE: /run/secrets/forgejo_token",
-        "source: ./deploy/${KITEPORTAL_HOST:-monk}.toml",
-        "target: /etc/kiteportal/kiteportal.toml",
-        "KITEPORTAL_CONFIG: /etc/kiteportal/kiteportal.toml",
+        // The folder, so a config saved as a new file is what SIGHUP reloads.
+        "source: ./deploy\n",
+        "target: /etc/kiteportal\n",
+        "KITEPORTAL_CONFIG: /etc/kiteportal/${KITEPORTAL_HOST:-monk}.toml",
+        "target: /var/lib/kiteportal",
+        "KITEPORTAL_STATE_DIR: /var/lib/kiteportal",
         "external: true",
         "\"/usr/local/bin/kiteportal\", \"healthcheck\"",
     ] {
