@@ -149,6 +149,7 @@ fn compose_and_unit_use_the_binary_as_it_is() {
         "source: ./deploy\n",
         "target: /etc/kiteportal\n",
         "KITEPORTAL_CONFIG: /etc/kiteportal/${KITEPORTAL_HOST:-monk}.toml",
+        "source: kiteportal-state",
         "target: /var/lib/kiteportal",
         "KITEPORTAL_STATE_DIR: /var/lib/kiteportal",
         "external: true",
