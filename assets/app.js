@@ -66,6 +66,10 @@ function age(s) {
   return `${Math.floor(s / 86400)} d ago`;
 }
 const level = (v, warn, bad) => (!num(v) ? "unknown" : v >= bad ? "bad" : v >= warn ? "warn" : "ok");
+// The gauges' thresholds as the server rendered with them (data-levels on the page).
+const LEVELS = Object.fromEntries((doc.body.dataset.levels || "").split(" ").filter(Boolean)
+  .map((e) => { const [k, w, b] = e.split(":"); return [k, [Number(w), Number(b)]]; }));
+const lvl = (kind, v) => (LEVELS[kind] ? level(v, LEVELS[kind][0], LEVELS[kind][1]) : "unknown");
 const safeUrl = (u) => (typeof u === "string" && /^https?:\/\/./i.test(u.trim()) ? u.trim() : "#");
 const str = (v) => (v == null ? "" : String(v));
 function dayLabel(date) {
@@ -216,7 +220,7 @@ function renderSample(host, s) {
   sys.dataset.stale = String(!!note && !!s);
   const c = (s && s.cpu) || null, m = (s && s.memory) || null, n = (s && s.network) || null;
 
-  const cpuL = level(c && c.percent, 75, 90);
+  const cpuL = lvl("cpu", c && c.percent);
   setM("cpu_pct", pct(c && c.percent), true);
   $("#cpu-level").dataset.level = cpuL;
   setBar("cpu", c && c.percent, cpuL);
@@ -231,14 +235,14 @@ function renderSample(host, s) {
   cores.setAttribute("width", String(Math.min(256, Math.max(1, list.length)) * 14));
   cores.replaceChildren(...list.flatMap((p, i) => {
     const h = (num(p) ? Math.min(100, Math.max(0, p)) : 0) / 100 * 31 + 1;
-    const r = svgEl("rect", { x: i * 4, y: (32 - h).toFixed(1), width: 3, height: h.toFixed(1), "data-level": level(p, 75, 90) });
+    const r = svgEl("rect", { x: i * 4, y: (32 - h).toFixed(1), width: 3, height: h.toFixed(1), "data-level": lvl("cpu", p) });
     const t = svgEl("title", {});
     t.textContent = `core ${ids[i] ?? i}: ${pct(p)}`;
     r.append(t);
     return [svgEl("rect", { class: "trk", x: i * 4, width: 3, height: 32 }), r];
   }));
 
-  const memL = m ? level(m.percent, 80, 92) : "unknown";
+  const memL = m ? lvl("mem", m.percent) : "unknown";
   setM("mem_pct", pct(m && m.percent), true);
   $("#mem-level").dataset.level = memL;
   setBar("mem", m && m.percent, memL);
@@ -261,10 +265,10 @@ function renderSample(host, s) {
   setM("view", s && s.view ? `pid ${str(s.view.pid_namespace)} · net ${str(s.view.net_namespace)} · ${str(s.view.proc)}` : NONE);
   rows("temps", (s && s.temperatures) || [], (t) =>
     el("li", {}, el("span", { class: "k", text: str(t.label) }),
-      el("span", { class: "v", "data-level": level(t.celsius, 70, 85), text: num(t.celsius) ? `${t.celsius.toFixed(0)} °C` : NONE })),
+      el("span", { class: "v", "data-level": lvl("temp", t.celsius), text: num(t.celsius) ? `${t.celsius.toFixed(0)} °C` : NONE })),
   s ? "no sensors" : NONE);
   rows("disks", (s && s.disks) || [], (d) => {
-    const l = level(d.percent, 80, 90);
+    const l = lvl("disk", d.percent);
     return el("li", {},
       el("span", { class: "k", text: str(d.mount) }),
       el("b", { class: "v", "data-level": l, text: pct(d.percent) }),
@@ -760,8 +764,8 @@ function renderContainers(host, s) {
       el("th", { scope: "row", title, text: str(c.name) }),
       el("td", { class: "num", text: num(c.memory_bytes) ? bytes(c.memory_bytes) : NONE }),
       el("td", { class: "num", text: pct(containerShare(c.memory_bytes, total)) }),
-      el("td", { class: "num lim", "data-level": level(ofLimit, 80, 95), text: num(c.memory_limit_bytes) ? pct(ofLimit) : "no limit" }),
-      el("td", { class: "num", "data-level": level(cpu, 75, 90), text: pct(cpu) }),
+      el("td", { class: "num lim", "data-level": lvl("limit", ofLimit), text: num(c.memory_limit_bytes) ? pct(ofLimit) : "no limit" }),
+      el("td", { class: "num", "data-level": lvl("cpu", cpu), text: pct(cpu) }),
       el("td", { class: "oom" }, mark));
   }));
 }

@@ -95,6 +95,33 @@ pub fn safe_url(url: &str) -> String {
     crate::config::HttpUrl::check(url).map_or_else(|_| "#".to_string(), str::to_string)
 }
 
+/// The warn and bad thresholds of every gauge: the one table the server renders with and
+/// the script reads (the page's `data-levels`), so the two cannot disagree.
+pub const LEVELS: &[(&str, f64, f64)] = &[
+    ("cpu", 75.0, 90.0),
+    ("mem", 80.0, 92.0),
+    ("disk", 80.0, 90.0),
+    ("temp", 70.0, 85.0),
+    ("limit", 80.0, 95.0),
+];
+
+/// The status class of `v` for gauge `kind` (see [`LEVELS`]).
+pub fn level_of(kind: &str, v: Option<f64>) -> &'static str {
+    match LEVELS.iter().find(|(k, _, _)| *k == kind) {
+        Some((_, warn, bad)) => level(v, *warn, *bad),
+        None => "unknown",
+    }
+}
+
+/// [`LEVELS`] as the page hands them to the script: `cpu:75:90 mem:80:92 …`.
+pub fn levels_attr() -> String {
+    LEVELS
+        .iter()
+        .map(|(k, w, b)| format!("{k}:{w}:{b}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Status class for a value against warn/bad thresholds ("ok", "warn", "bad").
 pub fn level(v: Option<f64>, warn: f64, bad: f64) -> &'static str {
     match v {
@@ -118,6 +145,8 @@ pub struct PageView {
     pub tz_name: String,
     pub tz_abbr: String,
     pub tz_offset_min: i32,
+    /// [`levels_attr`]: the gauges' thresholds for the script.
+    pub levels: String,
     /// The host switcher (empty for a single host).
     pub hosts: Vec<HostTab>,
     /// The system panel's host, interval, numbers and state.
@@ -203,6 +232,7 @@ impl PageView {
             tz_name: zone.name().to_string(),
             tz_abbr: zone.at(now).1,
             tz_offset_min: zone.at(now).0.local_minus_utc() / 60,
+            levels: levels_attr(),
             hosts,
             sys_host: panel.host,
             sys_interval: panel.interval,

@@ -4,7 +4,7 @@
 //! `assets/app.js` redraws it from the live samples with the same formatting rules.
 
 use crate::host::{Container, Sample};
-use crate::routes::view::{bytes, level, pct};
+use crate::routes::view::{bytes, level_of, pct};
 
 /// "—" for a value that is not known (yet).
 const NONE: &str = "—";
@@ -64,9 +64,9 @@ impl ContainerRow {
                 None => "no limit".to_string(),
                 Some(_) => pct(of_limit),
             },
-            limit_level: level(of_limit, 80.0, 95.0),
+            limit_level: level_of("limit", of_limit),
             cpu: pct(c.cpu_percent),
-            cpu_level: level(c.cpu_percent, 75.0, 90.0),
+            cpu_level: level_of("cpu", c.cpu_percent),
             oom_24h: c.oom_kills_24h,
             oom_label: if c.oom_kills_24h > 0 {
                 format!("OOM-killed {}× in 24 h", c.oom_kills_24h)

@@ -207,7 +207,7 @@ impl SystemView {
         let v = self;
         v.cpu_pct = pct(c.percent);
         v.cpu_bar = bar(c.percent);
-        v.cpu_level = level(c.percent, 75.0, 90.0);
+        v.cpu_level = level_of("cpu", c.percent);
         v.cpu_count = c.count;
         v.cores_w = c.cores.len().max(1) * 4;
         v.cores_px = cores_px(c.cores.len());
@@ -226,7 +226,7 @@ impl SystemView {
                         c.core_ids.get(i).copied().unwrap_or(i as u32),
                         pct(*p)
                     ),
-                    level: level(*p, 75.0, 90.0),
+                    level: level_of("cpu", *p),
                 }
             })
             .collect();
@@ -241,7 +241,7 @@ impl SystemView {
         let v = self;
         v.mem_pct = pct(Some(m.percent));
         v.mem_bar = bar(Some(m.percent));
-        v.mem_level = level(Some(m.percent), 80.0, 92.0);
+        v.mem_level = level_of("mem", Some(m.percent));
         v.mem_used = bytes(m.used_bytes as f64);
         v.mem_total = bytes(m.total_bytes as f64);
         v.mem_avail = bytes(m.available_bytes as f64);
@@ -287,7 +287,7 @@ impl SystemView {
                 total: bytes(d.total_bytes as f64),
                 pct: pct(Some(d.percent)),
                 bar: bar(Some(d.percent)),
-                level: level(Some(d.percent), 80.0, 90.0),
+                level: level_of("disk", Some(d.percent)),
             })
             .collect();
         v.io = s
@@ -307,7 +307,7 @@ impl SystemView {
             .map(|t| TempView {
                 label: t.label.clone(),
                 value: format!("{:.0} °C", t.celsius),
-                level: level(Some(t.celsius), 70.0, 85.0),
+                level: level_of("temp", Some(t.celsius)),
             })
             .collect();
     }
