@@ -89,29 +89,25 @@ impl<T> Cached<T> {
         }
     }
 
-    /// Records a successful fetch. Returns the status before, to spot changes.
-    pub fn set_ok(&self, data: T) -> FeedStatus {
-        self.set_ok_at(data, Utc::now())
+    /// Records a successful fetch (the scheduler compares snapshots to spot changes).
+    pub fn set_ok(&self, data: T) {
+        self.set_ok_at(data, Utc::now());
     }
 
     /// As [`Cached::set_ok`], with the time given (for tests).
-    pub fn set_ok_at(&self, data: T, at: DateTime<Utc>) -> FeedStatus {
-        let before = self.snapshot_at(at).status;
+    pub fn set_ok_at(&self, data: T, at: DateTime<Utc>) {
         let mut s = self.state.write().unwrap_or_else(|e| e.into_inner());
         s.data = Some(Arc::new(data));
         s.updated_at = Some(at);
         s.error = None;
         s.attempted = true;
-        before
     }
 
-    /// Records a failed fetch; the last good data is kept. Returns the status before.
-    pub fn set_error(&self, error: FetchError) -> FeedStatus {
-        let before = self.snapshot().status;
+    /// Records a failed fetch; the last good data is kept.
+    pub fn set_error(&self, error: FetchError) {
         let mut s = self.state.write().unwrap_or_else(|e| e.into_inner());
         s.error = Some(error);
         s.attempted = true;
-        before
     }
 
     pub fn snapshot(&self) -> Snapshot<T> {

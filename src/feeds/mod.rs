@@ -142,6 +142,45 @@ pub struct Uptime {
     pub week: Option<f64>,
 }
 
+/// A service's status as served: our own probes' debounced status, or Uptime Kuma's
+/// (which adds maintenance).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ServiceState {
+    Up,
+    Down,
+    Unknown,
+    Maintenance,
+}
+
+impl ServiceState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ServiceState::Up => "up",
+            ServiceState::Down => "down",
+            ServiceState::Unknown => "unknown",
+            ServiceState::Maintenance => "maintenance",
+        }
+    }
+
+    /// The state named `s` ("up", "down", "unknown", "maintenance").
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Up, Self::Down, Self::Unknown, Self::Maintenance]
+            .into_iter()
+            .find(|x| x.as_str() == s)
+    }
+}
+
+impl From<history::Status> for ServiceState {
+    fn from(s: history::Status) -> Self {
+        match s {
+            history::Status::Up => ServiceState::Up,
+            history::Status::Down => ServiceState::Down,
+            history::Status::Unknown => ServiceState::Unknown,
+        }
+    }
+}
+
 /// One entry of `/api/services` data.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ServiceStatus {
@@ -150,8 +189,7 @@ pub struct ServiceStatus {
     pub description: String,
     pub icon: String,
     pub group: String,
-    /// "up", "down", "unknown" or "maintenance".
-    pub status: String,
+    pub status: ServiceState,
     pub latency_ms: Option<u64>,
     pub http_status: Option<u16>,
     /// Why it is not up, as a short class ("timeout", "HTTP 502"); `null` when up.

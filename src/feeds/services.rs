@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use super::history::{bar_from, History, Status, Track, DAY_BUCKETS, WEEK_BUCKETS};
 use super::http;
 use super::uptime_kuma::{Beat, Kuma};
-use super::{ServiceStatus, Services, Summary, Uptime};
+use super::{ServiceState, ServiceStatus, Services, Summary, Uptime};
 use crate::config::Service;
 
 /// Probes in flight at once.
@@ -179,11 +179,11 @@ pub fn assemble(
                 return own;
             };
             let (status, reason) = match last {
-                Beat::Up => ("up", None),
-                Beat::Maintenance => ("maintenance", None),
-                Beat::Pending => ("unknown", Some("pending".to_string())),
+                Beat::Up => (ServiceState::Up, None),
+                Beat::Maintenance => (ServiceState::Maintenance, None),
+                Beat::Pending => (ServiceState::Unknown, Some("pending".to_string())),
                 Beat::Down => (
-                    "down",
+                    ServiceState::Down,
                     Some(
                         probe
                             .and_then(|p| p.reason.clone())
@@ -192,7 +192,7 @@ pub fn assemble(
                 ),
             };
             ServiceStatus {
-                status: status.into(),
+                status,
                 reason,
                 since: m.since,
                 latency_ms: m.ping_ms,
@@ -211,11 +211,11 @@ pub fn assemble(
         ..Summary::default()
     };
     for s in &list {
-        match s.status.as_str() {
-            "up" => summary.up += 1,
-            "down" => summary.down += 1,
-            "maintenance" => summary.maintenance += 1,
-            _ => summary.unknown += 1,
+        match s.status {
+            ServiceState::Up => summary.up += 1,
+            ServiceState::Down => summary.down += 1,
+            ServiceState::Maintenance => summary.maintenance += 1,
+            ServiceState::Unknown => summary.unknown += 1,
         }
     }
     Services {
@@ -233,7 +233,7 @@ fn from_probe(
 ) -> ServiceStatus {
     let status = track.status;
     ServiceStatus {
-        status: status.as_str().to_string(),
+        status: status.into(),
         latency_ms: probe.filter(|p| p.up).and_then(|p| p.latency_ms),
         http_status: probe.and_then(|p| p.http_status),
         // Up: no reason, even after one failed check (it is not down yet).
@@ -260,7 +260,7 @@ pub fn unknown(service: &Service, now: DateTime<Utc>) -> ServiceStatus {
         description: service.description.clone(),
         icon: service.icon.clone(),
         group: service.group.clone(),
-        status: "unknown".into(),
+        status: ServiceState::Unknown,
         latency_ms: None,
         http_status: None,
         reason: None,

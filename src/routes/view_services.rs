@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use super::view::*;
 use crate::config::Config;
 use crate::feeds::history::BarCell;
-use crate::feeds::{ServiceStatus, Services, Snapshot};
+use crate::feeds::{ServiceState, ServiceStatus, Services, Snapshot};
 use crate::timezone::Zone;
 
 /// One cell of a service's 24 h bar.
@@ -106,7 +106,7 @@ pub fn bar_label(s: &ServiceStatus) -> String {
 
 /// "down since 14:02 UTC (12 min)" for a service that is down with a known start.
 pub fn since_text(s: &ServiceStatus, now: DateTime<Utc>, zone: &Zone) -> Option<String> {
-    let t = s.since.filter(|_| s.status == "down")?;
+    let t = s.since.filter(|_| s.status == ServiceState::Down)?;
     Some(format!(
         "down since {} ({})",
         zone.format(t, "%H:%M"),
@@ -130,7 +130,11 @@ pub fn summary(d: &Services, now: DateTime<Utc>) -> SummaryView {
         };
     }
     let mut parts = vec![format!("{}/{} up", s.up, s.total)];
-    let down: Vec<&ServiceStatus> = d.services.iter().filter(|x| x.status == "down").collect();
+    let down: Vec<&ServiceStatus> = d
+        .services
+        .iter()
+        .filter(|x| x.status == ServiceState::Down)
+        .collect();
     match down.as_slice() {
         [] => {}
         [one] => parts.push(match one.since {
@@ -169,9 +173,9 @@ pub(crate) fn service_view(s: &ServiceStatus, now: DateTime<Utc>, zone: &Zone) -
         description: s.description.clone(),
         group: s.group.clone(),
         icon_svg: icon_svg(&s.icon),
-        status: s.status.clone(),
+        status: s.status.as_str().to_string(),
         latency: s.latency_ms.map_or(NONE.to_string(), |l| format!("{l} ms")),
-        reason: s.reason.clone().filter(|_| s.status != "up"),
+        reason: s.reason.clone().filter(|_| s.status != ServiceState::Up),
         since: since_text(s, now, zone),
         since_iso: s
             .since
@@ -271,7 +275,7 @@ mod tests {
             description: String::new(),
             icon: String::new(),
             group: String::new(),
-            status: status.into(),
+            status: ServiceState::parse(status).unwrap(),
             latency_ms: None,
             http_status: None,
             reason: None,
