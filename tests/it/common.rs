@@ -325,3 +325,37 @@ pub fn fixture(rel: &str) -> PathBuf {
         .join("tests/fixtures")
         .join(rel)
 }
+
+/// Polls `f` every 50 ms until it gives `Some`, at most `limit`; panics with `what`.
+pub fn wait_for<T>(limit: Duration, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let t = Instant::now();
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(t.elapsed() < limit, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// `GET /api/metrics` as JSON (the owner's view), asserting a 200 JSON answer.
+pub fn metrics_json(p: &Portal) -> serde_json::Value {
+    let r = get(p.addr, "/api/metrics", &[]).unwrap();
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+    r.json()
+}
+
+/// Polls until a sample newer than `after` is published (10 s at most).
+pub fn next_sample(p: &Portal, after: &serde_json::Value) -> serde_json::Value {
+    let t = Instant::now();
+    while t.elapsed() < Duration::from_secs(10) {
+        let s = metrics_json(p);
+        if s["timestamp"] != after["timestamp"] {
+            return s;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    panic!("no new sample within 10 s: {}", p.log_text());
+}

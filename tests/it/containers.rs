@@ -14,7 +14,7 @@ use kiteportal::host::Sampler;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
-use crate::common::{closed_port, fixture, get, Portal};
+use crate::common::{closed_port, fixture, get, metrics_json, next_sample, Portal};
 use crate::host::copy_tree;
 
 const A: &str = "3f2a1b2c3d4e5f60718293a4b5c6d7e8f90123456789abcdef0123456789abcd";
@@ -251,25 +251,6 @@ pub(crate) fn start(fake: &FakeCgroups, cgroup: &Path) -> Portal {
         .env("HOST_ROOT", fake.path("root").to_str().unwrap())
         .env("HOST_CGROUP", cgroup.to_str().unwrap())
         .start()
-}
-
-fn metrics_json(p: &Portal) -> Value {
-    let r = get(p.addr, "/api/metrics", &[]).unwrap();
-    assert_eq!(r.status, 200, "{}", r.text());
-    r.json()
-}
-
-/// Polls until a sample newer than `after` is published (10 s at most).
-fn next_sample(p: &Portal, after: &Value) -> Value {
-    let t = Instant::now();
-    while t.elapsed() < Duration::from_secs(10) {
-        let s = metrics_json(p);
-        if s["timestamp"] != after["timestamp"] {
-            return s;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    panic!("no new sample within 10 s: {}", p.log_text());
 }
 
 #[test]

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::common::{get, raw, request, Portal};
+use crate::common::{get, raw, request, wait_for, Portal};
 use crate::stub::{Reply, Stub};
 
 /// A visitor on the internet, as the tunnel (a trusted proxy on loopback) reports it.
@@ -26,17 +26,6 @@ const LEAKS: &[&str] = &[
     "postgres://",
     "127.0.0.1",
 ];
-
-fn wait_for<T>(limit: Duration, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let t = Instant::now();
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(t.elapsed() < limit, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
 
 fn json(p: &Portal, path: &str, headers: &[(&str, &str)]) -> Value {
     let r = get(p.addr, path, headers).unwrap();

@@ -8,20 +8,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::common::{closed_port, fixture, get, Portal};
+use crate::common::{closed_port, fixture, get, wait_for, Portal};
 use crate::stub::{Reply, Stub};
-
-/// Polls `f` every 50 ms until it gives `Some`, at most `limit`; panics with `what`.
-fn wait_for<T>(limit: Duration, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let t = Instant::now();
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(t.elapsed() < limit, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
 
 fn api(p: &Portal, path: &str) -> Value {
     let r = get(p.addr, path, &[]).unwrap();

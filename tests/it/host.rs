@@ -11,7 +11,7 @@ use kiteportal::config::{HostConfig, MetricsConfig};
 use kiteportal::host::Sampler;
 use serde_json::{json, Value};
 
-use crate::common::{fixture, get, Portal};
+use crate::common::{fixture, get, metrics_json, next_sample, Portal};
 
 // ---------------------------------------------------------------------------------------
 // The fake host and how its counters advance.
@@ -486,27 +486,6 @@ fn start_fake(fake: &FakeHost) -> Portal {
         .env("HOST_SYS", fake.path("sys").to_str().unwrap())
         .env("HOST_ROOT", fake.path("root").to_str().unwrap())
         .start()
-}
-
-fn metrics_json(p: &Portal) -> Value {
-    let r = get(p.addr, "/api/metrics", &[]).unwrap();
-    assert_eq!(r.status, 200, "{}", r.text());
-    assert_eq!(r.header("content-type"), Some("application/json"));
-    assert_eq!(r.header("cache-control"), Some("no-store"));
-    r.json()
-}
-
-/// Polls until a sample newer than `after` is published (10 s at most).
-fn next_sample(p: &Portal, after: &Value) -> Value {
-    let t = Instant::now();
-    while t.elapsed() < Duration::from_secs(10) {
-        let s = metrics_json(p);
-        if s["timestamp"] != after["timestamp"] {
-            return s;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    panic!("no new sample within 10 s: {}", p.log_text());
 }
 
 #[test]

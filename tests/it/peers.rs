@@ -1,22 +1,11 @@
 //! The peer replica on the page and in the API: its own interval, its history at once,
 //! links that switch hosts without JavaScript, and an honest state when it is gone.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::common::{get, Portal};
-
-fn wait_for<T>(limit: Duration, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let t = Instant::now();
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(t.elapsed() < limit, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
+use crate::common::{get, wait_for, Portal};
 
 fn hosts(p: &Portal, headers: &[(&str, &str)]) -> Value {
     get(p.addr, "/api/hosts", headers).unwrap().json()
