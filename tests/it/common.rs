@@ -359,3 +359,27 @@ pub fn next_sample(p: &Portal, after: &serde_json::Value) -> serde_json::Value {
     }
     panic!("no new sample within 10 s: {}", p.log_text());
 }
+
+/// Runs `promtool check metrics` on an exposition text and asserts it passes.
+pub fn promtool_check(promtool: &Path, text: &str) {
+    let mut child = Command::new(promtool)
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "promtool: {}{}\n{text}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

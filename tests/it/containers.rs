@@ -349,31 +349,10 @@ fn containers_golden_values_from_the_binary_while_counters_advance() {
 /// `promtool check metrics` accepts the exposition (skipped where promtool is missing;
 /// `host.rs` requires it in CI).
 fn promtool_check(text: &str) {
-    use std::io::Write;
     let promtool = Path::new("/usr/bin/promtool");
-    if !promtool.exists() {
-        return;
+    if promtool.exists() {
+        crate::common::promtool_check(promtool, text);
     }
-    let mut child = std::process::Command::new(promtool)
-        .args(["check", "metrics"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "promtool: {}{}\n{text}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 #[test]
