@@ -153,6 +153,9 @@ fn start_services(
     let (kuma, history) = (caches.uptime_kuma.clone(), caches.service_history.clone());
     let cfg = config.clone();
     let mut saver = Saver::new(config);
+    // A reload starts these tasks again: the kept history drops the services that are
+    // gone, once, on the first round of the new configuration.
+    let mut fitted = false;
     let mut feed = Feed::new("services", Some("services"), config.services_interval);
     feed.timeout = services::PROBE_TIMEOUT.min(feed.timeout);
     spawn(
@@ -167,12 +170,14 @@ fn start_services(
             let now = Utc::now();
             let mut guard = history.lock().unwrap_or_else(|e| e.into_inner());
             let h = match guard.as_mut() {
-                Some(h) => {
+                Some(h) if !fitted => {
                     h.retain_names(names());
                     h
                 }
+                Some(h) => h,
                 None => guard.insert(load_history(&cfg)),
             };
+            fitted = true;
             services::record(h, list, &probes, now);
             let kuma = kuma.snapshot();
             let k = match (kuma.status, kuma.data.as_deref()) {

@@ -215,6 +215,7 @@ impl PageView {
         let weather = feeds.weather.snapshot();
         let activity: Snapshot<Activity> = feeds.activity.snapshot();
         let zone = state.zone();
+        let zone_now = zone.at(now);
         let mut groups = groups(&svc_data, now, &zone);
         if let Some(sample) = owner_sample {
             for s in groups.iter_mut().flat_map(|g| g.services.iter_mut()) {
@@ -230,8 +231,8 @@ impl PageView {
             now_iso: now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             now_label: zone.format(now, "%H:%M"),
             tz_name: zone.name().to_string(),
-            tz_abbr: zone.at(now).1,
-            tz_offset_min: zone.at(now).0.local_minus_utc() / 60,
+            tz_abbr: zone_now.1,
+            tz_offset_min: zone_now.0.local_minus_utc() / 60,
             levels: levels_attr(),
             hosts,
             sys_host: panel.host,

@@ -383,3 +383,12 @@ pub fn promtool_check(promtool: &Path, text: &str) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Points the symlink `at` to `target` atomically (a new link renamed over the old), so a
+/// reader of the tree never sees it missing: how the fake host trees advance a step.
+pub fn swap_symlink(target: &Path, at: &Path) {
+    let new = at.with_extension("new");
+    let _ = std::fs::remove_file(&new);
+    std::os::unix::fs::symlink(target, &new).unwrap();
+    std::fs::rename(&new, at).unwrap();
+}

@@ -110,11 +110,7 @@ impl FakeCgroups {
         state
     }
     pub(crate) fn set_state(&self, k: u64) {
-        let state = self.state(k);
-        let link = self.path("cgroup.new");
-        let _ = fs::remove_file(&link);
-        std::os::unix::fs::symlink(&state, &link).unwrap();
-        fs::rename(&link, self.path("cgroup")).unwrap();
+        crate::common::swap_symlink(&self.state(k), &self.path("cgroup"));
     }
     fn host_config(&self) -> HostConfig {
         HostConfig {

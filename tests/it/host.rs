@@ -138,10 +138,7 @@ impl FakeHost {
             copy_tree(&fixture("host/proc"), &state);
             advance(&state, k);
         }
-        let link = self.path("proc.new");
-        let _ = fs::remove_file(&link);
-        std::os::unix::fs::symlink(&state, &link).unwrap();
-        fs::rename(&link, self.path("proc")).unwrap();
+        crate::common::swap_symlink(&state, &self.path("proc"));
     }
     fn host_config(&self) -> HostConfig {
         HostConfig {
