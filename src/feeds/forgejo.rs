@@ -380,4 +380,108 @@ mod tests {
         assert_eq!(order, ["bbbbbbb2", "ccccccc3", "aaaaaaa1"]);
         assert_eq!(merge(vec![merged], 2).len(), 2);
     }
+
+    #[test]
+    fn upstream_links_are_kept_when_safe_and_replaced_when_not() {
+        let commit = |link: &str| {
+            let doc = serde_json::json!([{"sha": "abcdef1234567", "html_url": link,
+                "commit": {"committer": {"date": "2025-06-01T00:00:00Z"}}}]);
+            parse_commits(&doc, &repo(), BASE).remove(0).url
+        };
+        let own = "https://git.example.net/mirror/commit/abcdef1234567";
+        assert_eq!(commit(own), own);
+        let fallback = format!("{BASE}/user2/kiteportal/commit/abcdef1234567");
+        for bad in [
+            "https://git.example.net/a b",
+            "javascript:alert(1)",
+            "//evil.example",
+        ] {
+            assert_eq!(commit(bad), fallback, "{bad}");
+        }
+        let doc = serde_json::json!([{"owner": {"login": "o"}, "name": "r",
+            "html_url": "https://git.example.net/o/r"}]);
+        assert_eq!(
+            parse_repos(&doc, BASE).unwrap()[0].html_url,
+            "https://git.example.net/o/r"
+        );
+    }
+
+    fn config(base: &str, token: &str) -> ForgejoConfig {
+        ForgejoConfig {
+            url: Some(crate::config::HttpUrl::parse("forgejo.url", base).unwrap()),
+            token: Some(crate::config::Secret::new(token.into())),
+            limit: 10,
+            refresh: std::time::Duration::from_secs(300),
+        }
+    }
+
+    fn search(repos: &[&str]) -> String {
+        let data: Vec<Value> = repos
+            .iter()
+            .map(|r| serde_json::json!({"owner": {"login": "user2"}, "name": r}))
+            .collect();
+        serde_json::json!({"ok": true, "data": data}).to_string()
+    }
+
+    #[test]
+    fn a_repository_that_vanishes_or_has_no_commits_is_not_a_failure() {
+        use super::super::stub::{json, serve};
+        let stub = serve(vec![
+            json("/api/v1/repos/search", 200, &search(&["gone"])),
+            json(
+                "/api/v1/repos/user2/gone/commits",
+                404,
+                r#"{"message":"not found"}"#,
+            ),
+        ]);
+        let agent = http::agent(std::time::Duration::from_secs(3));
+        let token = "s3cr3t-token-value";
+        let activity = fetch(&agent, &config(&stub.base, token)).expect("not a failure");
+        assert!(activity.items.is_empty());
+        let seen = stub.seen();
+        assert_eq!(seen.len(), 2);
+        let auth = format!("authorization: token {token}");
+        assert!(
+            seen.iter().all(|h| h.to_ascii_lowercase().contains(&auth)),
+            "{seen:?}"
+        );
+
+        let stub = serve(vec![
+            json(
+                "/api/v1/repos/search",
+                200,
+                &search(&["fresh", "kiteportal"]),
+            ),
+            json(
+                "/api/v1/repos/user2/fresh/commits",
+                409,
+                r#"{"message":"empty"}"#,
+            ),
+            json("/api/v1/repos/user2/kiteportal/commits", 200, FAST),
+        ]);
+        let activity = fetch(&agent, &config(&stub.base, token)).expect("one list is enough");
+        assert_eq!(activity.items.len(), 3);
+    }
+
+    #[test]
+    fn a_failing_repository_fails_the_round_only_when_none_answers() {
+        use super::super::stub::{json, serve};
+        let token = "s3cr3t-token-value";
+        let stub = serve(vec![
+            json("/api/v1/repos/search", 200, &search(&["broken"])),
+            json(
+                "/api/v1/repos/user2/broken/commits",
+                500,
+                &format!(r#"{{"message":"db error {token}"}}"#),
+            ),
+        ]);
+        let agent = http::agent(std::time::Duration::from_secs(3));
+        let e = fetch(&agent, &config(&stub.base, token)).expect_err("nothing answered");
+        let detail = e.error.detail;
+        assert!(
+            detail.starts_with("user2/broken: HTTP 500 from"),
+            "{detail}"
+        );
+        assert!(!detail.contains(token), "{detail}");
+    }
 }

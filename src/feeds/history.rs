@@ -27,16 +27,6 @@ pub enum Status {
     Unknown,
 }
 
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Up => "up",
-            Status::Down => "down",
-            Status::Unknown => "unknown",
-        }
-    }
-}
-
 /// One half-hour bucket: `slot` is the Unix time divided by [`BUCKET_SECS`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Bucket {
@@ -323,5 +313,50 @@ mod tests {
             b.iter().map(|b| (b.checks, b.up)).collect::<Vec<_>>(),
             [(1, 0), (2, 1)]
         );
+    }
+
+    #[test]
+    fn the_week_keeps_its_oldest_bucket_and_drops_the_one_before_and_empty_ones() {
+        let now = at("2026-11-30T10:00:00Z");
+        let newest = slot_of(now);
+        let oldest = newest - WEEK_BUCKETS + 1;
+        let mut t = Track::default();
+        t.buckets = vec![
+            Bucket {
+                slot: oldest - 1,
+                checks: 1,
+                up: 1,
+            },
+            Bucket {
+                slot: oldest,
+                checks: 1,
+                up: 1,
+            },
+            Bucket {
+                slot: newest - 1,
+                checks: 0,
+                up: 0,
+            },
+            Bucket {
+                slot: newest,
+                checks: 2,
+                up: 1,
+            },
+        ];
+        t.prune(now);
+        let slots: Vec<i64> = t.buckets.iter().map(|b| b.slot).collect();
+        assert_eq!(slots, [oldest, newest]);
+    }
+
+    #[test]
+    fn checks_in_one_half_hour_share_a_bucket_and_the_next_half_hour_starts_one() {
+        let t0 = at("2026-11-30T10:00:00Z");
+        let mut t = Track::default();
+        t.record(true, t0);
+        t.record(false, t0 + chrono::Duration::minutes(10));
+        t.record(true, t0 + chrono::Duration::minutes(40));
+        let got: Vec<(i64, u32, u32)> =
+            t.buckets.iter().map(|b| (b.slot, b.checks, b.up)).collect();
+        assert_eq!(got, [(slot_of(t0), 2, 1), (slot_of(t0) + 1, 1, 1)]);
     }
 }

@@ -249,3 +249,107 @@ impl Redact for HostEntry {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    fn failed<T>(data: Option<T>) -> Snapshot<T> {
+        Snapshot {
+            status: FeedStatus::Stale,
+            updated_at: None,
+            age_seconds: Some(90),
+            error: Some(FetchError::new(
+                Reason::Refused,
+                "connect 10.0.0.5:3000: refused",
+            )),
+            data: data.map(Arc::new),
+        }
+    }
+
+    fn json(b: Bytes) -> serde_json::Value {
+        serde_json::from_slice(&b).expect("an envelope is JSON")
+    }
+
+    #[test]
+    fn the_envelope_gives_the_owner_the_detail_and_the_public_the_class() {
+        let weather = Weather {
+            location: "Bengaluru".into(),
+            ..Weather::default()
+        };
+        let snap = failed(Some(weather));
+        let private = json(envelope_json(&snap, Audience::Private));
+        assert_eq!(private["status"], "stale");
+        assert_eq!(private["age_seconds"], 90);
+        assert_eq!(private["updated_at"], serde_json::Value::Null);
+        assert_eq!(private["error"], "connect 10.0.0.5:3000: refused");
+        assert_eq!(private["data"]["location"], "Bengaluru");
+        let public = json(envelope_json(&snap, Audience::Public));
+        assert_eq!(public["error"], "connection refused");
+        assert_eq!(public["data"]["location"], "Bengaluru");
+        let empty = json(envelope_json(&failed::<Weather>(None), Audience::Public));
+        assert_eq!(empty["data"], serde_json::Value::Null);
+    }
+
+    #[test]
+    fn a_public_host_entry_says_the_class_of_its_error_and_hides_the_samples_paths() {
+        let mut metrics = Sample::default();
+        metrics.view.proc = Some("/host/proc".into());
+        let entry = HostEntry {
+            name: "kscloud1".into(),
+            is_self: false,
+            status: FeedStatus::Stale,
+            updated_at: None,
+            age_seconds: Some(70),
+            error: Some("GET http://100.64.0.2:8080/api/metrics: timed out".into()),
+            reason: Some(Reason::Timeout),
+            interval_seconds: Some(5.0),
+            metrics: Some(metrics),
+        };
+        let public = entry.redacted().expect("a public copy");
+        assert_eq!(public.error.as_deref(), Some("timeout"));
+        assert_eq!(public.metrics.expect("metrics kept").view.proc, None);
+        assert_eq!(
+            (public.name.as_str(), public.age_seconds),
+            ("kscloud1", Some(70))
+        );
+        let unclassed = HostEntry {
+            reason: None,
+            ..entry.clone()
+        };
+        assert_eq!(
+            unclassed.redacted().and_then(|e| e.error).as_deref(),
+            Some("unavailable")
+        );
+        let envelope = json(envelope_json(&failed(Some(entry)), Audience::Public));
+        assert_eq!(envelope["data"]["error"], "timeout");
+    }
+
+    #[test]
+    fn service_states_read_back_from_their_names() {
+        for s in [
+            ServiceState::Up,
+            ServiceState::Down,
+            ServiceState::Unknown,
+            ServiceState::Maintenance,
+        ] {
+            assert_eq!(ServiceState::parse(s.as_str()), Some(s));
+            assert_eq!(serde_json::to_value(s).expect("json"), s.as_str());
+        }
+        assert_eq!(ServiceState::parse("UP"), None);
+        assert_eq!(
+            ServiceState::from(history::Status::Down),
+            ServiceState::Down
+        );
+        assert_eq!(ServiceState::from(history::Status::Up), ServiceState::Up);
+        assert_eq!(
+            ServiceState::from(history::Status::Unknown),
+            ServiceState::Unknown
+        );
+    }
+}
+
+#[cfg(test)]
+mod stub;

@@ -145,4 +145,24 @@ mod tests {
             .starts_with("not a metrics sample"));
         assert_eq!(refresh(Duration::from_secs(2)), MIN_REFRESH);
     }
+
+    #[test]
+    fn peer_history_keeps_the_newest_points_in_order_and_none_from_the_future() {
+        let now = chrono::Utc::now();
+        let at = |secs: i64| HistoryPoint {
+            timestamp: now + chrono::Duration::seconds(secs),
+            ..HistoryPoint::default()
+        };
+        // A peer's clock a little ahead is fine; ten minutes ahead is not believed.
+        let kept = bounded(vec![at(60), at(-60), at(600), at(0), at(240)]);
+        let secs: Vec<i64> = kept
+            .iter()
+            .map(|p| (p.timestamp - now).num_seconds())
+            .collect();
+        assert_eq!(secs, [-60, 0, 60, 240]);
+        let many: Vec<HistoryPoint> = (0..MAX_HISTORY as i64 + 10).map(|i| at(-i)).collect();
+        let kept = bounded(many);
+        assert_eq!(kept.len(), MAX_HISTORY);
+        assert_eq!(kept.last().map(|p| p.timestamp), Some(now));
+    }
 }

@@ -121,15 +121,30 @@ pub fn run<T, F, C>(
 /// One line per status change; nothing while the status holds (a feed failing every
 /// minute for a day logs once, when it failed).
 fn log_transition(name: &str, from: FeedStatus, to: FeedStatus, error: Option<&str>) {
+    if let Some((level, line)) = transition_line(name, from, to, error) {
+        log::log!(level, "{line}");
+    }
+}
+
+/// The line [`log_transition`] writes, and at which level: `None` when nothing changed.
+fn transition_line(
+    name: &str,
+    from: FeedStatus,
+    to: FeedStatus,
+    error: Option<&str>,
+) -> Option<(log::Level, String)> {
     if from == to {
-        return;
+        return None;
     }
     let (from, to_s) = (from.as_str(), to.as_str());
-    match (to, error) {
-        (FeedStatus::Ok, _) => log::info!("feed {name}: {from} -> {to_s}"),
-        (_, Some(e)) => log::warn!("feed {name}: {from} -> {to_s}: {e}"),
-        (_, None) => log::warn!("feed {name}: {from} -> {to_s}"),
-    }
+    Some(match (to, error) {
+        (FeedStatus::Ok, _) => (log::Level::Info, format!("feed {name}: {from} -> {to_s}")),
+        (_, Some(e)) => (
+            log::Level::Warn,
+            format!("feed {name}: {from} -> {to_s}: {e}"),
+        ),
+        (_, None) => (log::Level::Warn, format!("feed {name}: {from} -> {to_s}")),
+    })
 }
 
 #[cfg(test)]
@@ -210,5 +225,29 @@ mod tests {
             ]
         );
         assert_eq!(cache.snapshot().data.as_deref(), Some(&2));
+    }
+
+    #[test]
+    fn a_feed_logs_once_per_change_of_status() {
+        use FeedStatus as F;
+        assert_eq!(
+            transition_line("weather", F::Error, F::Error, Some("timeout")),
+            None
+        );
+        assert_eq!(
+            transition_line("weather", F::Ok, F::Stale, Some("timed out after 10s")),
+            Some((
+                log::Level::Warn,
+                "feed weather: ok -> stale: timed out after 10s".into()
+            ))
+        );
+        assert_eq!(
+            transition_line("weather", F::Stale, F::Ok, None),
+            Some((log::Level::Info, "feed weather: stale -> ok".into()))
+        );
+        assert_eq!(
+            transition_line("peer", F::Ok, F::Error, None),
+            Some((log::Level::Warn, "feed peer: ok -> error".into()))
+        );
     }
 }

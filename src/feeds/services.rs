@@ -119,12 +119,22 @@ pub fn check_all(agent: &ureq::Agent, services: &[Service]) -> Vec<Probe> {
 pub fn record(history: &mut History, services: &[Service], probes: &[Probe], now: DateTime<Utc>) {
     for (s, p) in services.iter().zip(probes) {
         if let Some(c) = history.track_mut(&s.name).record(p.up, now) {
-            let (from, to) = (c.from.as_str(), c.to.as_str());
-            match &p.detail {
-                Some(d) if !p.up => log::warn!("service {}: {from} -> {to}: {d}", s.name),
-                _ => log::info!("service {}: {from} -> {to}", s.name),
-            }
+            let (level, line) = change_line(&s.name, c, p);
+            log::log!(level, "{line}");
         }
+    }
+}
+
+/// The log line of a status change: a warning with the probe's detail when it failed.
+fn change_line(name: &str, c: super::history::Change, p: &Probe) -> (log::Level, String) {
+    let (from, to) = (ServiceState::from(c.from), ServiceState::from(c.to));
+    let (from, to) = (from.as_str(), to.as_str());
+    match &p.detail {
+        Some(d) if !p.up => (
+            log::Level::Warn,
+            format!("service {name}: {from} -> {to}: {d}"),
+        ),
+        _ => (log::Level::Info, format!("service {name}: {from} -> {to}")),
     }
 }
 
@@ -349,5 +359,120 @@ mod tests {
         let json = serde_json::to_value(&d).unwrap();
         assert!(json["services"][0]["uptime"]["24h"].is_number());
         assert!(!json.to_string().contains("internal:8080"));
+    }
+
+    #[test]
+    fn own_probes_show_latency_and_when_they_were_checked() {
+        let now = Utc::now();
+        let services = [svc("a")];
+        let mut h = History::new(["a"]);
+        let probes = [probe_at(true, now)];
+        record(&mut h, &services, &probes, now);
+        let a = &assemble(&services, &probes, &h, KumaState::Pending, now).services[0];
+        assert_eq!(
+            (a.latency_ms, a.http_status, a.checked_at),
+            (Some(12), Some(200), Some(now))
+        );
+        assert_eq!((a.source.as_str(), a.since), ("probe", Some(now)));
+    }
+
+    #[test]
+    fn uptime_kuma_monitors_win_where_they_have_beats() {
+        use super::super::history::{slot_of, Bucket};
+        use super::super::uptime_kuma::Monitor;
+        let now = Utc::now();
+        let since = now - chrono::Duration::hours(3);
+        let monitor = |name: &str, last| Monitor {
+            name: name.into(),
+            last: Some(last),
+            since: Some(since),
+            ping_ms: Some(34),
+            uptime_24h: Some(0.99),
+            buckets: vec![Bucket {
+                slot: slot_of(now),
+                checks: 4,
+                up: 3,
+            }],
+        };
+        let kuma = Kuma {
+            monitors: vec![
+                monitor("A", Beat::Up),
+                monitor("m", Beat::Maintenance),
+                monitor("d", Beat::Down),
+                monitor("p", Beat::Pending),
+            ],
+        };
+        let services = [svc("a"), svc("m"), svc("d"), svc("p"), svc("own")];
+        let h = History::new(["a", "m", "d", "p", "own"]);
+        let d = assemble(&services, &[], &h, KumaState::Ok(&kuma), now);
+        let a = &d.services[0];
+        assert_eq!(
+            (a.status, a.since, a.latency_ms),
+            (ServiceState::Up, Some(since), Some(34))
+        );
+        assert_eq!(
+            (a.source.as_str(), a.uptime.day),
+            ("uptime_kuma", Some(0.99))
+        );
+        let newest = a.history.last().expect("a 24 h bar");
+        assert_eq!((newest.checks, newest.up), (4, 3));
+        assert_eq!(d.services[2].reason.as_deref(), Some("down in Uptime Kuma"));
+        assert_eq!(d.services[3].reason.as_deref(), Some("pending"));
+        assert_eq!(d.services[4].source, "probe");
+        let s = &d.summary;
+        assert_eq!(
+            (s.up, s.maintenance, s.down, s.unknown, s.total),
+            (1, 1, 1, 2, 5)
+        );
+        assert_eq!(d.uptime_kuma, "ok");
+    }
+
+    #[test]
+    fn a_probe_reads_the_status_the_service_answers_over_http() {
+        use super::super::stub::{json, serve};
+        let stub = serve(vec![json("/ok", 200, "{}"), json("/busy", 503, "{}")]);
+        let at = |path: &str, accept: Vec<u16>| Service {
+            url: HttpUrl::parse("u", &format!("{}{path}", stub.base)).unwrap(),
+            accept_status: accept,
+            ..svc("x")
+        };
+        let agent = http::agent(Duration::from_secs(3));
+        let ok = probe(&agent, &at("/ok", vec![]));
+        assert_eq!((ok.up, ok.http_status, ok.reason), (true, Some(200), None));
+        assert!(ok.latency_ms.is_some());
+        let busy = probe(&agent, &at("/busy", vec![]));
+        assert_eq!((busy.up, busy.reason.as_deref()), (false, Some("HTTP 503")));
+        assert!(busy
+            .detail
+            .is_some_and(|d| d.starts_with("HTTP 503 from 127.0.0.1:")));
+        assert!(probe(&agent, &at("/busy", vec![503])).up);
+        assert!(stub.seen().iter().all(|h| h.starts_with("HEAD ")));
+    }
+
+    #[test]
+    fn a_change_is_logged_with_the_failure_detail_only_when_down() {
+        use super::super::history::Change;
+        let now = Utc::now();
+        let down = Change {
+            from: Status::Up,
+            to: Status::Down,
+        };
+        assert_eq!(
+            change_line("git", down, &probe_at(false, now)),
+            (
+                log::Level::Warn,
+                "service git: up -> down: HTTP 502 from internal:8080".into()
+            )
+        );
+        let up = Change {
+            from: Status::Down,
+            to: Status::Up,
+        };
+        let mut recovered = probe_at(true, now);
+        recovered.detail = Some("stale detail".into());
+        assert_eq!(
+            change_line("git", up, &recovered),
+            (log::Level::Info, "service git: down -> up".into())
+        );
     }
 }

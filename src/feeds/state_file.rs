@@ -265,6 +265,49 @@ mod tests {
             assert!(e.contains(want), "{text}: {e}");
         }
         assert!(decode(svc(&format!("[[{slot},2,1]]")).as_bytes(), ["a"], now).is_ok());
+        // A half hour holds at most one check every 250 ms: 7,200.
+        let full = svc(&format!("[[{slot},7200,7200]]"));
+        assert!(decode(full.as_bytes(), ["a"], now).is_ok());
+        let over = svc(&format!("[[{slot},7201,1]]"));
+        assert_eq!(
+            decode(over.as_bytes(), ["a"], now).unwrap_err(),
+            "has an invalid bucket for 'a'"
+        );
+    }
+
+    #[test]
+    fn a_file_is_believed_about_the_last_week_and_its_statuses_only() {
+        let now = at("2026-11-30T10:00:00Z");
+        let newest = slot_of(now);
+        let file = |status: &str, since: &str, name: &str| {
+            format!(
+                r#"{{"format":"{FORMAT}","version":1,"saved_at":"2026-11-30T09:00:00Z","services":[{{"name":"{name}","status":"{status}","since":{since},"buckets":[[{},1,1],[{},1,1]]}}]}}"#,
+                newest - WEEK_BUCKETS,
+                newest - WEEK_BUCKETS + 1
+            )
+        };
+        let h = decode(
+            file("up", r#""2026-11-30T09:00:00Z""#, "a").as_bytes(),
+            ["a"],
+            now,
+        )
+        .expect("a good file");
+        let slots: Vec<i64> = h.get("a").unwrap().buckets.iter().map(|b| b.slot).collect();
+        assert_eq!(slots, [newest - WEEK_BUCKETS + 1]);
+        for (status, since) in [
+            ("up", r#""2026-11-30T11:00:00Z""#), // began in the future
+            ("unknown", r#""2026-11-30T09:00:00Z""#),
+            ("down", "null"),
+        ] {
+            let e = decode(file(status, since, "a").as_bytes(), ["a"], now).unwrap_err();
+            assert_eq!(e, "has an invalid status for 'a'", "{status} {since}");
+        }
+        let named = file("down", "null", &format!("x\\u001b[2J{}", "y".repeat(100)));
+        let e = decode(named.as_bytes(), ["a"], now).unwrap_err();
+        assert_eq!(
+            e,
+            format!("has an invalid status for 'x[2J{}'", "y".repeat(56))
+        );
     }
 
     #[test]

@@ -315,3 +315,86 @@ impl HistoryPoint {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn read_text_takes_a_file_of_exactly_the_cap_and_refuses_one_byte_more() {
+        let mut buf = String::new();
+        let cap = MAX_FILE_BYTES as usize;
+        read_text(&vec![b'x'; cap][..], &mut buf).expect("a file of exactly the cap");
+        assert_eq!(buf.len(), cap);
+        let err = read_text(&vec![b'x'; cap + 1][..], &mut buf).expect_err("one byte over");
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+        // The buffer is cleared before each read, not appended to.
+        read_text(&b"short"[..], &mut buf).expect("small");
+        assert_eq!(buf, "short");
+    }
+
+    #[test]
+    fn rates_refuse_counters_that_went_back_and_intervals_too_short_to_divide_by() {
+        assert_eq!(rate(100, 300, 2.0), Some(100.0));
+        assert_eq!(rate(300, 300, 2.0), Some(0.0));
+        assert_eq!(rate(300, 100, 2.0), None);
+        assert_eq!(rate(0, 10, 0.0), None);
+        assert_eq!(rate(0, 10, 0.000_9), None);
+        assert_eq!(rate(0, 10, 0.001), Some(10_000.0));
+        assert_eq!(rate(0, 10, f64::NAN), None);
+        assert_eq!(round2(1.234_9), 1.23);
+        assert_eq!(round2(1.235_1), 1.24);
+    }
+
+    #[test]
+    fn the_public_sample_has_no_containers_no_paths_and_only_unavailable_errors() {
+        let mut s = Sample {
+            containers: Containers::Unavailable,
+            ..Sample::default()
+        };
+        s.view.proc = Some("/host/proc".into());
+        s.view.sys = Some("/host/sys".into());
+        s.view.root = Some("/host".into());
+        s.errors
+            .insert("disks".into(), "/host/data: permission denied".into());
+        s.errors
+            .insert("containers".into(), "no cgroup at /host/sys".into());
+        let public = crate::access::Redact::redacted(&s).expect("a public copy");
+        assert_eq!(public.containers, Containers::Hidden);
+        assert_eq!(
+            (public.view.proc, public.view.sys, public.view.root),
+            (None, None, None)
+        );
+        assert_eq!(public.errors.len(), 1);
+        assert_eq!(public.errors["disks"], PUBLIC_SECTION_ERROR);
+    }
+
+    #[test]
+    fn a_history_point_carries_the_sample_it_came_from() {
+        let s = Sample {
+            cpu: Some(Cpu {
+                percent: Some(12.5),
+                ..Cpu::default()
+            }),
+            memory: Some(Memory {
+                percent: 40.0,
+                ..Memory::default()
+            }),
+            network: Some(Network {
+                rx_bytes_per_sec: Some(1.0),
+                tx_bytes_per_sec: Some(2.0),
+                ..Network::default()
+            }),
+            ..Sample::default()
+        };
+        let p = HistoryPoint::of(&s);
+        assert_eq!(p.timestamp, s.timestamp);
+        assert_eq!(p.cpu_percent, Some(12.5));
+        assert_eq!(p.memory_percent, Some(40.0));
+        assert_eq!(
+            (p.rx_bytes_per_sec, p.tx_bytes_per_sec),
+            (Some(1.0), Some(2.0))
+        );
+        assert_eq!(HistoryPoint::of(&Sample::default()).cpu_percent, None);
+    }
+}

@@ -250,4 +250,77 @@ mod tests {
         fs::create_dir(dir.path().join("system.slice")).unwrap();
         assert!(!c.looks_like_own_cgroup());
     }
+
+    /// A cgroup v2 tree with one container of each Docker layout, and a `/proc` whose
+    /// pid 4242 runs Forgejo.
+    fn tree() -> (tempfile::TempDir, PathBuf, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("cgroup");
+        let proc = dir.path().join("proc");
+        fs::create_dir_all(proc.join("4242")).unwrap();
+        fs::write(proc.join("4242/cmdline"), b"/usr/bin/forgejo\0web\0").unwrap();
+        fs::create_dir_all(&root).unwrap();
+        fs::write(root.join("cgroup.controllers"), "cpu memory io pids\n").unwrap();
+        let other = ID.replace('3', "7");
+        for (d, usec, procs) in [
+            (format!("system.slice/docker-{ID}.scope"), 1000, "4242\n"),
+            (format!("docker/{other}"), 2000, ""),
+        ] {
+            let c = root.join(d);
+            fs::create_dir_all(&c).unwrap();
+            fs::write(c.join("cpu.stat"), format!("usage_usec {usec}\n")).unwrap();
+            fs::write(c.join("memory.current"), "1048576\n").unwrap();
+            fs::write(c.join("memory.max"), "max\n").unwrap();
+            fs::write(c.join("cgroup.procs"), procs).unwrap();
+        }
+        (dir, root, proc)
+    }
+
+    #[test]
+    fn containers_are_read_named_and_forgotten_when_gone() {
+        let (_dir, root, proc) = tree();
+        let mut c = Cgroups::new(root.clone(), proc, Vec::new());
+        let first = c.read().unwrap();
+        let seen: Vec<_> = first
+            .iter()
+            .map(|n| (n.name.as_str(), n.command.as_deref(), n.counters.usage_usec))
+            .collect();
+        let other = ID.replace('3', "7");
+        assert_eq!(
+            seen,
+            [
+                ("forgejo web", Some("forgejo web"), Some(1000)),
+                (short_id(&other), None, Some(2000)),
+            ]
+        );
+        assert_eq!(first[0].counters.memory_bytes, Some(1 << 20));
+        fs::remove_dir_all(root.join(format!("docker/{other}"))).unwrap();
+        let second = c.read().unwrap();
+        assert_eq!(second.len(), 1);
+        assert_eq!(c.known.len(), 1);
+    }
+
+    #[test]
+    fn counter_files_are_opened_once_and_labels_read_again_within_a_minute() {
+        let (_dir, root, proc) = tree();
+        let scope = root.join(format!("system.slice/docker-{ID}.scope"));
+        let mut c = Cgroups::new(root, proc.clone(), Vec::new());
+        c.read().unwrap();
+        // A new file under the same name is not what the kept handle reads: the files are
+        // opened when the container is found, not at every sample.
+        let fresh = scope.join("cpu.stat.new");
+        fs::write(&fresh, "usage_usec 5000\n").unwrap();
+        fs::rename(&fresh, scope.join("cpu.stat")).unwrap();
+        assert_eq!(c.read().unwrap()[0].counters.usage_usec, Some(1000));
+        // An entrypoint that execs into the real program is renamed within 30 samples.
+        fs::write(proc.join("4242/cmdline"), b"/bin/gitea\0web\0").unwrap();
+        let names: Vec<String> = (0..LABEL_REFRESH_SAMPLES)
+            .map(|_| c.read().unwrap()[0].name.clone())
+            .collect();
+        assert_eq!(
+            names.last().map(String::as_str),
+            Some("gitea web"),
+            "{names:?}"
+        );
+    }
 }

@@ -188,5 +188,9 @@ mod tests {
         assert_eq!(long.chars().count(), 80);
         assert!(long.ends_with('…'));
         assert_eq!(clean("  a\t\tb  ", 80), "a b");
+        // Arguments are joined until the line is well past the cap, then cut at the cap.
+        let cut = parse_cmdline(b"/usr/bin/forgejo\0web\0--port\x003000\0", 12);
+        assert_eq!(cut.chars().count(), 12);
+        assert!(cut.starts_with("forgejo web"), "{cut}");
     }
 }
