@@ -320,29 +320,31 @@ mod tests {
         let now = at("2026-11-30T10:00:00Z");
         let newest = slot_of(now);
         let oldest = newest - WEEK_BUCKETS + 1;
-        let mut t = Track::default();
-        t.buckets = vec![
-            Bucket {
-                slot: oldest - 1,
-                checks: 1,
-                up: 1,
-            },
-            Bucket {
-                slot: oldest,
-                checks: 1,
-                up: 1,
-            },
-            Bucket {
-                slot: newest - 1,
-                checks: 0,
-                up: 0,
-            },
-            Bucket {
-                slot: newest,
-                checks: 2,
-                up: 1,
-            },
-        ];
+        let mut t = Track {
+            buckets: vec![
+                Bucket {
+                    slot: oldest - 1,
+                    checks: 1,
+                    up: 1,
+                },
+                Bucket {
+                    slot: oldest,
+                    checks: 1,
+                    up: 1,
+                },
+                Bucket {
+                    slot: newest - 1,
+                    checks: 0,
+                    up: 0,
+                },
+                Bucket {
+                    slot: newest,
+                    checks: 2,
+                    up: 1,
+                },
+            ],
+            ..Track::default()
+        };
         t.prune(now);
         let slots: Vec<i64> = t.buckets.iter().map(|b| b.slot).collect();
         assert_eq!(slots, [oldest, newest]);

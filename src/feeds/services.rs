@@ -374,6 +374,8 @@ mod tests {
             (Some(12), Some(200), Some(now))
         );
         assert_eq!((a.source.as_str(), a.since), ("probe", Some(now)));
+        let newest = a.history.last().expect("a 24 h bar");
+        assert_eq!((newest.checks, newest.up), (1, 1));
     }
 
     #[test]

@@ -31,11 +31,9 @@ pub struct FsStats {
 pub fn statvfs(path: &Path) -> Result<FsStats, String> {
     let s = rustix::fs::statvfs(path).map_err(|e| format!("statvfs: {e}"))?;
     Ok(FsStats {
-        frsize: if s.f_frsize > 0 {
-            s.f_frsize
-        } else {
-            s.f_bsize
-        },
+        // Never 0: the kernel fills in f_bsize for a filesystem that sets no fragment
+        // size (fs/statfs.c), and `usage` refuses a 0 anyway.
+        frsize: s.f_frsize,
         blocks: s.f_blocks,
         bfree: s.f_bfree,
         bavail: s.f_bavail,
@@ -309,5 +307,38 @@ mod tests {
         assert!(errors.is_empty(), "{errors:?}");
         assert!(d.workers.contains_key("/mnt/hung"));
         assert!(!d.workers.contains_key("/mnt/gone"));
+    }
+
+    fn quick_probe(_: &Path) -> Result<FsStats, String> {
+        Ok(FsStats {
+            frsize: 4096,
+            blocks: 10,
+            bfree: 5,
+            bavail: 5,
+        })
+    }
+
+    #[test]
+    fn a_sample_whose_probes_all_answered_does_not_wait_for_the_deadline() {
+        // A deadline of a minute: the sample ends when the last answer is in.
+        let mut d = Disks::new(PathBuf::from("/fake"), quick_probe, Duration::from_secs(60));
+        let mounts = vec![mount("/"), mount("/srv")];
+        let started = std::time::Instant::now();
+        let disks = d.sample(&mounts, &mut BTreeMap::new());
+        assert_eq!(disks.len(), 2);
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    #[test]
+    fn statvfs_reads_a_real_filesystem() {
+        let s = statvfs(Path::new("/")).expect("statvfs /");
+        assert!(s.frsize > 0 && s.blocks > 0 && s.bfree <= s.blocks, "{s:?}");
+        assert!(statvfs(Path::new("/nonexistent/kiteportal"))
+            .unwrap_err()
+            .starts_with("statvfs: "));
     }
 }

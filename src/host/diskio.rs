@@ -267,4 +267,25 @@ mod tests {
             .iter()
             .all(|d| d.read_bytes_per_sec.is_none() && d.write_bytes_per_sec.is_none()));
     }
+
+    #[test]
+    fn sysfs_is_listed_again_only_for_a_device_it_has_not_seen() {
+        let dir = tempfile::tempdir().unwrap();
+        let (proc, sys) = (dir.path().join("proc"), dir.path().join("sys"));
+        // s390 DASD: `dasda1` is a partition the name rules do not know; sysfs does.
+        std::fs::create_dir_all(sys.join("block/dasda")).unwrap();
+        std::fs::create_dir_all(&proc).unwrap();
+        let line = |d: &str| format!("94 0 {d} 1 0 2 0 3 0 4 0 0 0 0\n");
+        std::fs::write(proc.join("diskstats"), line("dasda") + &line("dasda1")).unwrap();
+        let mut b = BlockDevices::new(sys.clone());
+        let mut buf = String::new();
+        let names = |v: Vec<Counters>| v.into_iter().map(|c| c.device).collect::<Vec<_>>();
+        assert_eq!(names(b.read(&proc, &mut buf).unwrap()), ["dasda"]);
+        // The listing is kept while diskstats names nothing new.
+        std::fs::remove_dir_all(sys.join("block/dasda")).unwrap();
+        assert_eq!(names(b.read(&proc, &mut buf).unwrap()), ["dasda"]);
+        assert_eq!(b.absent.len(), 1);
+        assert!(read_sys_block(&dir.path().join("nowhere")).is_none());
+        assert_eq!(read_sys_block(&sys).map(|s| s.len()), Some(0));
+    }
 }

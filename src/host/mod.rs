@@ -397,4 +397,27 @@ mod tests {
         );
         assert_eq!(HistoryPoint::of(&Sample::default()).cpu_percent, None);
     }
+
+    #[test]
+    fn containers_read_back_in_all_three_states() {
+        let mut v = serde_json::to_value(Sample::default()).unwrap();
+        assert!(v.get("containers").is_none(), "hidden leaves the key out");
+        let back = |v: &serde_json::Value| serde_json::from_value::<Sample>(v.clone()).unwrap();
+        assert_eq!(back(&v).containers, Containers::Hidden);
+        v["containers"] = serde_json::Value::Null;
+        assert_eq!(back(&v).containers, Containers::Unavailable);
+        v["containers"] = serde_json::json!([]);
+        assert_eq!(back(&v).containers, Containers::List(Vec::new()));
+        let one = Sample {
+            containers: Containers::List(vec![Container {
+                id: "3f2a1b2c3d4e".into(),
+                name: "forgejo".into(),
+                ..Container::default()
+            }]),
+            ..Sample::default()
+        };
+        let again = back(&serde_json::to_value(&one).unwrap());
+        assert_eq!(again.containers, one.containers);
+        assert_eq!(again.containers.list().map(Vec::len), Some(1));
+    }
 }

@@ -277,6 +277,9 @@ gvfsd-fuse /run/user/1000/gvfs fuse.gvfsd-fuse rw,nosuid,nodev,relatime,user_id=
         let got = select(parse_str(text));
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].mount_point, "/");
+        // Among mount points of the same length, the first in the table (mounted first).
+        let text = "/dev/vdb1 /srv ext4 rw 0 0\n/dev/vdb1 /opt ext4 rw 0 0\n";
+        assert_eq!(select(parse_str(text))[0].mount_point, "/srv");
     }
 
     #[test]
@@ -299,5 +302,38 @@ gvfsd-fuse /run/user/1000/gvfs fuse.gvfsd-fuse rw,nosuid,nodev,relatime,user_id=
         ] {
             assert!(!is_skipped_path(p), "{p}");
         }
+    }
+
+    #[test]
+    fn at_most_max_mounts_are_kept() {
+        let text: String = (0..=MAX_MOUNTS)
+            .map(|i| format!("/dev/vd{i} /srv/{i} ext4 rw 0 0\n"))
+            .collect();
+        let got = select(parse_str(&text));
+        assert_eq!(got.len(), MAX_MOUNTS);
+        assert_eq!(got.last().map(|m| m.mount_point.as_str()), Some("/srv/63"));
+    }
+
+    #[test]
+    fn the_table_follows_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let proc = dir.path();
+        std::fs::create_dir_all(proc.join("1")).unwrap();
+        let write = |t: &str| std::fs::write(proc.join("1/mounts"), t).unwrap();
+        let (mut table, mut buf) = (MountTable::default(), String::new());
+        let points = |t: &mut MountTable, buf: &mut String| -> Vec<String> {
+            let m = t.read(proc, buf).unwrap();
+            m.iter().map(|m| m.mount_point.clone()).collect()
+        };
+        write("/dev/vda1 / ext4 rw 0 0\n");
+        assert_eq!(points(&mut table, &mut buf), ["/"]);
+        assert_eq!(points(&mut table, &mut buf), ["/"]);
+        write("/dev/vda1 / ext4 rw 0 0\n/dev/vdb1 /srv ext4 rw 0 0\n");
+        assert_eq!(points(&mut table, &mut buf), ["/", "/srv"]);
+        // Without pid 1's table, this process's own.
+        std::fs::remove_dir_all(proc.join("1")).unwrap();
+        std::fs::create_dir_all(proc.join("self")).unwrap();
+        std::fs::write(proc.join("self/mounts"), "/dev/vdc1 /data ext4 rw 0 0\n").unwrap();
+        assert_eq!(points(&mut table, &mut buf), ["/data"]);
     }
 }

@@ -208,4 +208,21 @@ wg0: 10 1 0 0 0 0 0 0 20 2 0 0 0 0 0 0
         let n = delta(Some(&[]), &[], 1.0);
         assert_eq!(n.rx_bytes_per_sec, Some(0.0));
     }
+
+    #[test]
+    fn excluded_interfaces_are_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let proc = dir.path();
+        std::fs::create_dir_all(proc.join("1/net")).unwrap();
+        let head = "Inter-|   Receive                                                |  Transmit\n face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed\n";
+        let line = |n: &str| format!("{n:>6}: 100 1 0 0 0 0 0 0 200 2 0 0 0 0 0 0\n");
+        let text = format!("{head}{}{}{}", line("lo"), line("eth0"), line("veth9f"));
+        std::fs::write(proc.join("1/net/dev"), text).unwrap();
+        let exclude = vec!["lo".to_string(), "veth*".to_string()];
+        let got = read(proc, &exclude, &mut String::new()).unwrap();
+        let names: Vec<&str> = got.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["eth0"]);
+        assert_eq!((got[0].rx_bytes, got[0].tx_bytes), (100, 200));
+        assert!(excluded("veth1", &exclude) && !excluded("eth1", &exclude));
+    }
 }

@@ -187,4 +187,35 @@ mod tests {
             "sampler has not published for 3s (interval 0.25s)"
         );
     }
+
+    #[test]
+    fn each_audience_gets_its_own_sample_and_body_and_history_is_a_bounded_ring() {
+        let store = MetricsStore::new(2, 5.0);
+        assert!(store.latest().is_none());
+        for host in ["a", "b", "c"] {
+            let mut s = Sample {
+                host: host.into(),
+                ..Sample::default()
+            };
+            s.view.proc = Some("/host/proc".into());
+            store.publish(s);
+        }
+        let p = store.latest().expect("published");
+        assert_eq!(
+            p.sample(Audience::Private).view.proc.as_deref(),
+            Some("/host/proc")
+        );
+        assert_eq!(p.sample(Audience::Public).view.proc, None);
+        assert_eq!(p.sample(Audience::Public).host, "c");
+        let body = |a| serde_json::from_slice::<serde_json::Value>(p.json(a)).unwrap();
+        assert_eq!(body(Audience::Private)["view"]["proc"], "/host/proc");
+        assert_eq!(
+            body(Audience::Public)["view"]["proc"],
+            serde_json::Value::Null
+        );
+        assert_eq!(store.history().len(), 2);
+        let h: serde_json::Value = serde_json::from_slice(&p.history_json).unwrap();
+        assert_eq!(h["interval_seconds"], 5.0);
+        assert_eq!(h["samples"].as_array().map(Vec::len), Some(2));
+    }
 }

@@ -129,4 +129,22 @@ mod tests {
         let pids = names.iter().filter(|n| is_pid(n.as_bytes())).count();
         assert_eq!(pids, 3);
     }
+
+    #[test]
+    fn the_files_are_read_from_the_proc_given() {
+        let dir = tempfile::tempdir().unwrap();
+        let proc = dir.path();
+        std::fs::write(proc.join("loadavg"), "0.52 0.41 0.30 1/312 12345\n").unwrap();
+        std::fs::write(proc.join("uptime"), "880.49 925.56\n").unwrap();
+        for name in ["1", "42", "31337", "self", "net"] {
+            std::fs::create_dir(proc.join(name)).unwrap();
+        }
+        let mut buf = String::new();
+        assert_eq!(read_loadavg(proc, &mut buf).unwrap(), [0.52, 0.41, 0.3]);
+        assert_eq!(read_uptime(proc, &mut buf).unwrap(), 880);
+        assert_eq!(read_processes(proc).unwrap(), 3);
+        assert!(read_processes(&proc.join("nowhere")).is_err());
+        // Just booted: zero seconds is an uptime, not an error.
+        assert_eq!(parse_uptime_str("0.00 0.00\n").unwrap(), 0);
+    }
 }

@@ -208,4 +208,40 @@ mod tests {
             "{w}"
         );
     }
+
+    #[test]
+    fn detect_reads_the_namespace_links_under_proc() {
+        use std::os::unix::fs::symlink;
+        let dir = tempfile::tempdir().unwrap();
+        let proc = dir.path().to_path_buf();
+        for (pid, pid_ns, net_ns) in [
+            ("self", PROC_PID_INIT_INO, 4_026_531_840_u64),
+            ("1", PROC_PID_INIT_INO, 4_026_531_840_u64),
+        ] {
+            std::fs::create_dir_all(proc.join(pid).join("ns")).unwrap();
+            symlink(format!("pid:[{pid_ns}]"), proc.join(pid).join("ns/pid")).unwrap();
+            symlink(format!("net:[{net_ns}]"), proc.join(pid).join("ns/net")).unwrap();
+        }
+        let host = HostConfig {
+            proc: proc.clone(),
+            sys: "/sys".into(),
+            root: "/".into(),
+            name: "monk".into(),
+            cgroup: "/sys/fs/cgroup".into(),
+        };
+        let v = detect(&host);
+        assert_eq!(
+            (v.pid_namespace, v.net_namespace),
+            (Namespace::Host, Namespace::Host)
+        );
+        assert_eq!(v.proc, Some(proc.display().to_string()));
+        // A network namespace of its own, and pid 1's net/dev not readable: the container's.
+        std::fs::remove_file(proc.join("self/ns/net")).unwrap();
+        symlink("net:[4026532999]", proc.join("self/ns/net")).unwrap();
+        let v = detect(&host);
+        assert_eq!(
+            (v.pid_namespace, v.net_namespace),
+            (Namespace::Host, Namespace::Container)
+        );
+    }
 }

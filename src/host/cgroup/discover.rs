@@ -202,9 +202,11 @@ mod tests {
         assert_eq!(discover(dir.path()).unwrap(), vec![]);
         let many = dir.path().join("system.slice");
         fs::create_dir(&many).unwrap();
-        for i in 0..=MAX_CONTAINERS {
+        for i in 0..MAX_CONTAINERS {
             fs::create_dir(many.join(format!("docker-{i:064x}.scope"))).unwrap();
         }
+        assert_eq!(discover(dir.path()).unwrap().len(), MAX_CONTAINERS);
+        fs::create_dir(many.join(format!("docker-{MAX_CONTAINERS:064x}.scope"))).unwrap();
         let err = discover(dir.path()).unwrap_err().to_string();
         assert!(err.contains("more than 500 containers"), "{err}");
     }

@@ -227,4 +227,73 @@ mod tests {
         fs::write(dir.path().join("big"), vec![b'1'; 70_000]).unwrap();
         assert!(read_small(&dir.path().join("big"), &mut buf).is_err());
     }
+
+    #[test]
+    fn a_removed_cgroup_reads_as_gone_and_other_errors_do_not() {
+        let nodev = io::Error::from_raw_os_error(rustix::io::Errno::NODEV.raw_os_error());
+        assert!(is_gone(&nodev));
+        assert!(is_gone(&io::Error::from(io::ErrorKind::NotFound)));
+        assert!(!is_gone(&io::Error::from(io::ErrorKind::PermissionDenied)));
+        assert!(!is_gone(&io::Error::from_raw_os_error(
+            rustix::io::Errno::IO.raw_os_error()
+        )));
+    }
+
+    #[test]
+    fn a_cgroup_file_of_exactly_the_cap_is_read_and_one_byte_more_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut buf = Vec::new();
+        let cap = MAX_CGROUP_FILE_BYTES as usize;
+        fs::write(dir.path().join("at"), vec![b'1'; cap]).unwrap();
+        fs::write(dir.path().join("over"), vec![b'1'; cap + 1]).unwrap();
+        assert_eq!(read_small(&dir.path().join("at"), &mut buf).unwrap(), cap);
+        let err = read_small(&dir.path().join("over"), &mut buf).unwrap_err();
+        assert!(err.to_string().contains("longer than 65536 bytes"), "{err}");
+    }
+
+    #[test]
+    fn a_container_without_cpu_or_memory_files_is_still_there_until_its_directory_goes() {
+        use super::super::discover::{Engine, Found};
+        let dir = tempfile::tempdir().unwrap();
+        let cg = dir.path().join("docker-x.scope");
+        fs::create_dir(&cg).unwrap();
+        fs::write(cg.join("pids.current"), "3\n").unwrap();
+        fs::write(cg.join("memory.max"), "1048576\n").unwrap();
+        let found = Found {
+            id: "x".into(),
+            engine: Engine::Docker,
+            dir: cg.clone(),
+            ino: 0,
+        };
+        let mut buf = Vec::new();
+        let h = Handles::open(&cg).unwrap();
+        let c = read_counters(&found, &h, &mut buf, None)
+            .unwrap()
+            .expect("still there");
+        assert_eq!(
+            (c.processes, c.usage_usec, c.memory_limit),
+            (Some(3), None, Some(1 << 20))
+        );
+        // A known limit is not read again.
+        let c = read_counters(&found, &h, &mut buf, Some(Some(5)))
+            .unwrap()
+            .unwrap();
+        assert_eq!(c.memory_limit, Some(5));
+        drop(h);
+        fs::remove_dir_all(&cg).unwrap();
+        let none = Handles::default();
+        assert_eq!(read_counters(&found, &none, &mut buf, None).unwrap(), None);
+    }
+
+    #[test]
+    fn a_read_error_is_returned_not_retried() {
+        let dir = tempfile::tempdir().unwrap();
+        // A directory opens, but reading it fails (EISDIR): an error, at once.
+        let f = File::open(dir.path()).unwrap();
+        let err = read_from_start(&f, &mut Vec::new()).unwrap_err();
+        assert_eq!(
+            err.raw_os_error(),
+            Some(rustix::io::Errno::ISDIR.raw_os_error())
+        );
+    }
 }

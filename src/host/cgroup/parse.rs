@@ -131,14 +131,12 @@ pub fn parse_cmdline(raw: &[u8], max: usize) -> String {
         return String::new();
     };
     let prog = first.rsplit('/').next().unwrap_or(first);
-    let mut line = String::from(prog);
-    for a in args {
-        if line.len() > max * 4 {
-            break;
-        }
-        line.push(' ');
-        line.push_str(a);
-    }
+    // The whole line, then cut: the input is one `read_small` (at most 64 KiB), and
+    // `clean` stops at `max` characters.
+    let line = std::iter::once(prog)
+        .chain(args)
+        .collect::<Vec<_>>()
+        .join(" ");
     clean(&line, max)
 }
 
@@ -167,6 +165,12 @@ mod tests {
         assert!(parse_io_stat("sda rbytes=1\n").is_err());
         assert!(parse_io_stat("8:0 rbytes=x\n").is_err());
         assert!(parse_io_stat("8:0 rbytes\n").is_err());
+        for dev in ["8x:0", "8:0x", ":0", "8:", "8"] {
+            assert!(
+                parse_io_stat(&format!("{dev} rbytes=1\n")).is_err(),
+                "{dev}"
+            );
+        }
         assert_eq!(
             parse_io_stat(&format!("8:0 rbytes={} wbytes=0\n8:1 rbytes=5\n", u64::MAX)).unwrap(),
             (u64::MAX, 0)
