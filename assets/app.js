@@ -23,8 +23,9 @@ function every(seconds) {
 
 
 // ---------------------------------------------------------------- formatting
-// (mirrors src/routes/view.rs so live values read exactly like the first paint)
-const UNITS = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+// (mirrors src/routes/view.rs so live values read exactly like the first paint; the
+// byte units and the gauges' thresholds are the server's tables, handed over on <body>)
+const UNITS = (doc.body.dataset.units || "B").split(" ").filter(Boolean);
 function bytes(n) {
   if (typeof n !== "number" || !isFinite(n) || n < 0) return NONE;
   let i = 0;

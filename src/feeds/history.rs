@@ -361,4 +361,39 @@ mod tests {
             t.buckets.iter().map(|b| (b.slot, b.checks, b.up)).collect();
         assert_eq!(got, [(slot_of(t0), 2, 1), (slot_of(t0) + 1, 1, 1)]);
     }
+
+    #[test]
+    fn failing_is_one_failed_check_short_of_down() {
+        let now = at("2026-11-30T10:00:00Z");
+        let mut t = Track::default();
+        t.record(true, now);
+        assert!(!t.failing());
+        t.record(false, now);
+        assert!(t.failing());
+        t.record(false, now);
+        assert!(!t.failing(), "down is no longer failing");
+    }
+
+    #[test]
+    fn the_24_hours_are_exactly_48_buckets() {
+        let now = at("2026-11-30T10:00:00Z");
+        let newest = slot_of(now);
+        let t = Track {
+            buckets: vec![
+                Bucket {
+                    slot: newest - DAY_BUCKETS,
+                    checks: 1,
+                    up: 0,
+                },
+                Bucket {
+                    slot: newest - DAY_BUCKETS + 1,
+                    checks: 1,
+                    up: 1,
+                },
+            ],
+            ..Track::default()
+        };
+        assert_eq!(t.uptime(now, DAY_BUCKETS), Some(1.0));
+        assert_eq!(t.uptime(now, DAY_BUCKETS + 1), Some(0.5));
+    }
 }

@@ -256,3 +256,18 @@ fn the_guard_passes_on_what_it_does_not_silence() {
     record("ureq::run", log::Level::Debug);
     assert_eq!(g.0 .0.load(std::sync::atomic::Ordering::Relaxed), 2);
 }
+
+#[test]
+fn json_of_the_wrong_shape_is_invalid_and_text_is_not_json() {
+    #[derive(Debug, serde::Deserialize)]
+    struct Shape {
+        #[allow(dead_code)]
+        a: u32,
+    }
+    let wrong = parse_json::<Shape>(b"42").unwrap_err().detail;
+    assert!(wrong.starts_with("invalid JSON: invalid type"), "{wrong}");
+    let text = parse_json::<Shape>(b"Unknown location; please try ~Eiffel")
+        .unwrap_err()
+        .detail;
+    assert_eq!(text, "not JSON: Unknown location; please try ~Eiffel");
+}

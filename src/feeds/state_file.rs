@@ -357,4 +357,14 @@ mod tests {
         assert!(size < 1 << 20, "{size} bytes");
         eprintln!("50 services, a full week: {size} bytes");
     }
+
+    #[test]
+    fn a_file_of_exactly_the_cap_is_read_and_one_byte_more_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("services.json");
+        std::fs::write(&p, vec![b' '; MAX_BYTES as usize]).unwrap();
+        assert_eq!(read_bounded(&p).unwrap().len() as u64, MAX_BYTES);
+        std::fs::write(&p, vec![b' '; MAX_BYTES as usize + 1]).unwrap();
+        assert_eq!(read_bounded(&p).unwrap_err(), "is larger than 4 MiB");
+    }
 }

@@ -147,4 +147,13 @@ mod tests {
         // Just booted: zero seconds is an uptime, not an error.
         assert_eq!(parse_uptime_str("0.00 0.00\n").unwrap(), 0);
     }
+
+    #[test]
+    fn counting_processes_in_a_file_names_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("proc");
+        std::fs::write(&file, "").unwrap();
+        let err = read_processes(&file).unwrap_err().to_string();
+        assert!(err.starts_with(&format!("{}: ", file.display())), "{err}");
+    }
 }

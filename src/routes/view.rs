@@ -23,9 +23,12 @@ pub use super::view_system::*;
 /// "—" for a value that is not known (yet).
 pub(crate) const NONE: &str = "—";
 
+/// The byte units, each 1024 of the one before: the one table the server formats with
+/// and the script reads (the page's `data-units`).
+pub const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+
 /// Bytes in IEC units with one decimal ("3.2 GiB").
 pub fn bytes(n: f64) -> String {
-    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
     if !n.is_finite() || n < 0.0 {
         return NONE.to_string();
     }
@@ -147,6 +150,8 @@ pub struct PageView {
     pub tz_offset_min: i32,
     /// [`levels_attr`]: the gauges' thresholds for the script.
     pub levels: String,
+    /// [`UNITS`], space-separated: the byte units for the script.
+    pub units: String,
     /// The host switcher (empty for a single host).
     pub hosts: Vec<HostTab>,
     /// The system panel's host, interval, numbers and state.
@@ -234,6 +239,7 @@ impl PageView {
             tz_abbr: zone_now.1,
             tz_offset_min: zone_now.0.local_minus_utc() / 60,
             levels: levels_attr(),
+            units: UNITS.join(" "),
             hosts,
             sys_host: panel.host,
             sys_interval: panel.interval,

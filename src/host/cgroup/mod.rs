@@ -323,4 +323,32 @@ mod tests {
             "{names:?}"
         );
     }
+
+    #[test]
+    fn a_container_recreated_under_its_id_is_read_from_its_new_files() {
+        let (_dir, root, proc) = tree();
+        let scope = root.join(format!("system.slice/docker-{ID}.scope"));
+        let mut c = Cgroups::new(root, proc, Vec::new());
+        assert_eq!(c.read().unwrap()[0].counters.usage_usec, Some(1000));
+        fs::remove_dir_all(&scope).unwrap();
+        fs::create_dir(&scope).unwrap();
+        fs::write(scope.join("cpu.stat"), "usage_usec 7\n").unwrap();
+        assert_eq!(c.read().unwrap()[0].counters.usage_usec, Some(7));
+    }
+
+    #[test]
+    fn files_stay_open_for_at_most_64_containers() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().to_path_buf();
+        fs::write(root.join("cgroup.controllers"), "cpu\n").unwrap();
+        for i in 0..MAX_OPEN_CONTAINERS + 6 {
+            let c = root.join(format!("docker/{i:064x}"));
+            fs::create_dir_all(&c).unwrap();
+            fs::write(c.join("cpu.stat"), "usage_usec 1\n").unwrap();
+        }
+        let mut c = Cgroups::new(root, "/nonexistent".into(), Vec::new());
+        assert_eq!(c.read().unwrap().len(), MAX_OPEN_CONTAINERS + 6);
+        let open = c.known.values().filter(|k| k.handles.is_some()).count();
+        assert_eq!(open, MAX_OPEN_CONTAINERS);
+    }
 }
