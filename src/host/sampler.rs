@@ -290,3 +290,46 @@ impl Sampler {
             })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::Containers;
+
+    #[test]
+    fn the_own_cgroup_hint_is_given_only_for_an_empty_root_of_its_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let cgroup = dir.path().to_path_buf();
+        std::fs::write(cgroup.join("cgroup.controllers"), "cpu memory\n").unwrap();
+        let host = HostConfig {
+            proc: "/proc".into(),
+            sys: "/sys".into(),
+            root: "/".into(),
+            name: "monk".into(),
+            cgroup: cgroup.clone(),
+        };
+        let metrics = MetricsConfig {
+            interval: std::time::Duration::from_secs(2),
+            history: std::time::Duration::from_secs(600),
+            net_exclude: Vec::new(),
+        };
+        let s = Sampler::new(&host, &metrics);
+        let none_found = Sample {
+            containers: Containers::List(Vec::new()),
+            ..Sample::default()
+        };
+        let hint = s.own_cgroup_hint(&none_found).expect("a hint");
+        assert!(
+            hint.contains("set HOST_CGROUP") && hint.contains(&cgroup.display().to_string()),
+            "{hint}"
+        );
+        // Not when the section could not be read, nor when the root is the host's.
+        let unread = Sample {
+            containers: Containers::Unavailable,
+            ..Sample::default()
+        };
+        assert_eq!(s.own_cgroup_hint(&unread), None);
+        std::fs::create_dir(cgroup.join("system.slice")).unwrap();
+        assert_eq!(s.own_cgroup_hint(&none_found), None);
+    }
+}
