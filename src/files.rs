@@ -3,7 +3,7 @@
 //! where a regular file belongs is an error naming the path, not a hang.
 
 use std::fs::File;
-use std::io;
+use std::io::{self, Read};
 use std::path::Path;
 
 use rustix::fs::{FileType, Mode, OFlags};
@@ -33,6 +33,16 @@ pub fn open_regular(path: &Path) -> io::Result<File> {
         ));
     }
     Ok(File::from(fd))
+}
+
+/// Reads all of `r` into `buf` (cleared first) unless it holds more than `max` bytes:
+/// `Ok(false)` then. At most `max + 1` bytes are ever read, so a bad or hostile file
+/// cannot grow the buffer without bound. Every capped read of the crate goes through
+/// here; callers word the refusal for their reader.
+pub fn read_capped(r: impl Read, max: u64, buf: &mut Vec<u8>) -> io::Result<bool> {
+    buf.clear();
+    r.take(max.saturating_add(1)).read_to_end(buf)?;
+    Ok(buf.len() as u64 <= max)
 }
 
 fn describe(kind: FileType) -> &'static str {

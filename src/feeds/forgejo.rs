@@ -415,6 +415,18 @@ mod tests {
         }
     }
 
+    /// The stub upstream answering each path with a JSON status and body.
+    fn forgejo(routes: &[(&str, u16, &str)]) -> super::super::stub::Stub {
+        let stub = super::super::stub::Stub::start();
+        for (path, status, body) in routes {
+            stub.set(
+                path,
+                super::super::stub::Reply::json(*status, body.to_string()),
+            );
+        }
+        stub
+    }
+
     fn search(repos: &[&str]) -> String {
         let data: Vec<Value> = repos
             .iter()
@@ -425,10 +437,9 @@ mod tests {
 
     #[test]
     fn a_repository_that_vanishes_or_has_no_commits_is_not_a_failure() {
-        use super::super::stub::{json, serve};
-        let stub = serve(vec![
-            json("/api/v1/repos/search", 200, &search(&["gone"])),
-            json(
+        let stub = forgejo(&[
+            ("/api/v1/repos/search", 200, &search(&["gone"])),
+            (
                 "/api/v1/repos/user2/gone/commits",
                 404,
                 r#"{"message":"not found"}"#,
@@ -436,47 +447,47 @@ mod tests {
         ]);
         let agent = http::agent(std::time::Duration::from_secs(3));
         let token = "s3cr3t-token-value";
-        let activity = fetch(&agent, &config(&stub.base, token)).expect("not a failure");
+        let activity = fetch(&agent, &config(&stub.url(), token)).expect("not a failure");
         assert!(activity.items.is_empty());
         let seen = stub.seen();
         assert_eq!(seen.len(), 2);
-        let auth = format!("authorization: token {token}");
+        let auth = format!("token {token}");
         assert!(
-            seen.iter().all(|h| h.to_ascii_lowercase().contains(&auth)),
+            seen.iter()
+                .all(|h| h.header("authorization") == Some(auth.as_str())),
             "{seen:?}"
         );
 
-        let stub = serve(vec![
-            json(
+        let stub = forgejo(&[
+            (
                 "/api/v1/repos/search",
                 200,
                 &search(&["fresh", "kiteportal"]),
             ),
-            json(
+            (
                 "/api/v1/repos/user2/fresh/commits",
                 409,
                 r#"{"message":"empty"}"#,
             ),
-            json("/api/v1/repos/user2/kiteportal/commits", 200, FAST),
+            ("/api/v1/repos/user2/kiteportal/commits", 200, FAST),
         ]);
-        let activity = fetch(&agent, &config(&stub.base, token)).expect("one list is enough");
+        let activity = fetch(&agent, &config(&stub.url(), token)).expect("one list is enough");
         assert_eq!(activity.items.len(), 3);
     }
 
     #[test]
     fn a_failing_repository_fails_the_round_only_when_none_answers() {
-        use super::super::stub::{json, serve};
         let token = "s3cr3t-token-value";
-        let stub = serve(vec![
-            json("/api/v1/repos/search", 200, &search(&["broken"])),
-            json(
+        let stub = forgejo(&[
+            ("/api/v1/repos/search", 200, &search(&["broken"])),
+            (
                 "/api/v1/repos/user2/broken/commits",
                 500,
                 &format!(r#"{{"message":"db error {token}"}}"#),
             ),
         ]);
         let agent = http::agent(std::time::Duration::from_secs(3));
-        let e = fetch(&agent, &config(&stub.base, token)).expect_err("nothing answered");
+        let e = fetch(&agent, &config(&stub.url(), token)).expect_err("nothing answered");
         let detail = e.error.detail;
         assert!(
             detail.starts_with("user2/broken: HTTP 500 from"),

@@ -140,29 +140,27 @@ fn helpers() {
 
 #[test]
 fn a_body_is_read_whole_up_to_the_cap_and_refused_past_it() {
-    use super::super::stub::{serve, Route};
-    let big = |path: &str, len: u64| Route {
-        path: path.into(),
-        status: 200,
-        content_type: "application/octet-stream",
-        body: vec![b'x'; len as usize],
-    };
-    let stub = serve(vec![big("/full", MAX_BODY), big("/over", MAX_BODY + 1)]);
+    use super::super::stub::{Reply, Stub};
+    let big =
+        |len: u64| Reply::with_type(200, "application/octet-stream", vec![b'x'; len as usize]);
+    let stub = Stub::start();
+    stub.set("/full", big(MAX_BODY));
+    stub.set("/over", big(MAX_BODY + 1));
     let a = agent(Duration::from_secs(5));
-    let full = get(&a, &format!("{}/full", stub.base), &[]).expect("a body of the cap");
+    let full = get(&a, &format!("{}/full", stub.url()), &[]).expect("a body of the cap");
     assert_eq!(full.body.len() as u64, MAX_BODY);
     assert_eq!(
         full.content_type.as_deref(),
         Some("application/octet-stream")
     );
-    let over = get(&a, &format!("{}/over", stub.base), &[]).expect_err("past the cap");
+    let over = get(&a, &format!("{}/over", stub.url()), &[]).expect_err("past the cap");
     assert_eq!(over.reason, Reason::BadData);
     assert_eq!(over.detail, "body larger than 1 MiB");
     // HEAD reads no body; the header the caller passed went on the request.
     let head = request(
         &a,
         Method::Head,
-        &format!("{}/full", stub.base),
+        &format!("{}/full", stub.url()),
         &[("X-Probe", "1")],
         true,
     )
@@ -170,8 +168,9 @@ fn a_body_is_read_whole_up_to_the_cap_and_refused_past_it() {
     assert_eq!((head.status, head.body.len()), (200, 0));
     let seen = stub.seen();
     assert!(
-        seen.last()
-            .is_some_and(|h| h.starts_with("HEAD /full") && h.contains("x-probe: 1")),
+        seen.last().is_some_and(|h| h.method == "HEAD"
+            && h.path() == "/full"
+            && h.header("x-probe") == Some("1")),
         "{seen:?}"
     );
 }

@@ -351,5 +351,7 @@ mod tests {
     }
 }
 
+/// The integration tests' stub upstream (std only), shared with the unit tests here.
 #[cfg(test)]
+#[path = "../../tests/it/stub.rs"]
 mod stub;

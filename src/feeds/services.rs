@@ -431,10 +431,12 @@ mod tests {
 
     #[test]
     fn a_probe_reads_the_status_the_service_answers_over_http() {
-        use super::super::stub::{json, serve};
-        let stub = serve(vec![json("/ok", 200, "{}"), json("/busy", 503, "{}")]);
+        use super::super::stub::{Reply, Stub};
+        let stub = Stub::start();
+        stub.set("/ok", Reply::json(200, "{}"));
+        stub.set("/busy", Reply::json(503, "{}"));
         let at = |path: &str, accept: Vec<u16>| Service {
-            url: HttpUrl::parse("u", &format!("{}{path}", stub.base)).unwrap(),
+            url: HttpUrl::parse("u", &format!("{}{path}", stub.url())).unwrap(),
             accept_status: accept,
             ..svc("x")
         };
@@ -448,7 +450,7 @@ mod tests {
             .detail
             .is_some_and(|d| d.starts_with("HTTP 503 from 127.0.0.1:")));
         assert!(probe(&agent, &at("/busy", vec![503])).up);
-        assert!(stub.seen().iter().all(|h| h.starts_with("HEAD ")));
+        assert!(stub.seen().iter().all(|h| h.method == "HEAD"));
     }
 
     #[test]

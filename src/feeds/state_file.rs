@@ -4,7 +4,7 @@
 //! times validated). A bad file is never fatal: the caller gets a warning and starts empty.
 
 use std::fs::File;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
@@ -177,10 +177,9 @@ fn read_bounded(path: &Path) -> Result<Vec<u8>, String> {
         _ => format!("cannot be read ({e})"),
     })?;
     let mut bytes = Vec::new();
-    f.take(MAX_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| format!("cannot be read ({e})"))?;
-    if bytes.len() as u64 > MAX_BYTES {
+    if !crate::files::read_capped(f, MAX_BYTES, &mut bytes)
+        .map_err(|e| format!("cannot be read ({e})"))?
+    {
         return Err(format!("is larger than {} MiB", MAX_BYTES >> 20));
     }
     Ok(bytes)

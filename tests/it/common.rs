@@ -360,6 +360,30 @@ pub fn next_sample(p: &Portal, after: &serde_json::Value) -> serde_json::Value {
     panic!("no new sample within 10 s: {}", p.log_text());
 }
 
+/// Advances a fake host one counter step (`step(k)`, k = 1..=6) after each sample until a
+/// sample reads exactly the golden values of its step (`check` lists what differs), and
+/// returns that sample. A step applied while a sample was being read mixes two states;
+/// the next step then gives a clean interval, so a few attempts are allowed.
+pub fn step_until_golden(
+    p: &Portal,
+    mut last: serde_json::Value,
+    mut step: impl FnMut(u64),
+    mut check: impl FnMut(&serde_json::Value, u64) -> Vec<String>,
+) -> serde_json::Value {
+    let mut failures = Vec::new();
+    for k in 1..=6 {
+        step(k);
+        let s = next_sample(p, &last);
+        let bad = check(&s, k);
+        last = s;
+        if bad.is_empty() {
+            return last;
+        }
+        failures.push(bad);
+    }
+    panic!("no sample matched: {failures:#?}\n{last:#}");
+}
+
 /// Runs `promtool check metrics` on an exposition text and asserts it passes.
 pub fn promtool_check(promtool: &Path, text: &str) {
     let mut child = Command::new(promtool)

@@ -14,7 +14,9 @@ use kiteportal::host::Sampler;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
-use crate::common::{closed_port, fixture, get, metrics_json, next_sample, Portal};
+use crate::common::{
+    closed_port, fixture, get, metrics_json, next_sample, step_until_golden, Portal,
+};
 use crate::host::copy_tree;
 
 const A: &str = "3f2a1b2c3d4e5f60718293a4b5c6d7e8f90123456789abcdef0123456789abcd";
@@ -253,30 +255,12 @@ pub(crate) fn start(fake: &FakeCgroups, cgroup: &Path) -> Portal {
 fn containers_golden_values_from_the_binary_while_counters_advance() {
     let fake = FakeCgroups::new();
     let portal = start(&fake, &fake.path("cgroup"));
-    let mut last = metrics_json(&portal);
+    let last = metrics_json(&portal);
     if last["interval_seconds"] == 0.0 {
         let bad = check(&last, 0);
         assert!(bad.is_empty(), "primed sample: {bad:#?}\n{last:#}");
     }
-    // A step applied while a sample was being read mixes two states; the next step then
-    // gives a clean interval, so a few attempts are allowed.
-    let mut matched = None;
-    let mut failures = Vec::new();
-    for k in 1..=6 {
-        fake.set_state(k);
-        let s = next_sample(&portal, &last);
-        let bad = check(&s, k);
-        last = s;
-        if bad.is_empty() {
-            matched = Some(k);
-            break;
-        }
-        failures.push(bad);
-    }
-    assert!(
-        matched.is_some(),
-        "no sample matched: {failures:#?}\n{last:#}"
-    );
+    let last = step_until_golden(&portal, last, |k| fake.set_state(k), check);
 
     // Every step kills one process in the postgres container: one warning per sample
     // that saw it, naming the container, and a 24-hour mark.

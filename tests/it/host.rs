@@ -11,7 +11,7 @@ use kiteportal::config::{HostConfig, MetricsConfig};
 use kiteportal::host::Sampler;
 use serde_json::{json, Value};
 
-use crate::common::{fixture, get, metrics_json, next_sample, Portal};
+use crate::common::{fixture, get, metrics_json, next_sample, step_until_golden, Portal};
 
 // ---------------------------------------------------------------------------------------
 // The fake host and how its counters advance.
@@ -490,7 +490,7 @@ fn binary_serves_golden_metrics_and_history_from_the_fake_host() {
     let fake = FakeHost::new();
     let portal = start_fake(&fake);
     // Primed before the server listened: a sample is there at once.
-    let mut last = metrics_json(&portal);
+    let last = metrics_json(&portal);
     assert_eq!(last["host"], "testhost");
     assert!(
         chrono::DateTime::parse_from_rfc3339(last["timestamp"].as_str().unwrap()).is_ok(),
@@ -504,20 +504,12 @@ fn binary_serves_golden_metrics_and_history_from_the_fake_host() {
     // Advance the counters one step after each sample. A step applied while a sample
     // was being read would mix two states; the next step then gives a clean interval,
     // so a few attempts are allowed (every full step gives the same golden values).
-    let mut matched = None;
-    let mut failures = Vec::new();
-    for k in 1..=6 {
-        fake.set_state(k);
-        let s = next_sample(&portal, &last);
-        let bad = check(&s, k, "testhost", &fake, None);
-        last = s;
-        if bad.is_empty() {
-            matched = Some(last.clone());
-            break;
-        }
-        failures.push(bad);
-    }
-    let s = matched.unwrap_or_else(|| panic!("no sample matched: {failures:#?}\n{last:#}"));
+    let s = step_until_golden(
+        &portal,
+        last,
+        |k| fake.set_state(k),
+        |s, k| check(s, k, "testhost", &fake, None),
+    );
 
     // The history holds compact points of the same samples, oldest first.
     let r = get(portal.addr, "/api/metrics/history", &[]).unwrap();
