@@ -282,6 +282,26 @@ impl PageView {
 mod tests {
     use super::*;
 
+    /// The byte units and the gauges' thresholds reach the script only through the page
+    /// (`data-units`, `data-levels`): a second copy of either table in the script is what
+    /// let the two drift before, so the script may not spell one.
+    #[test]
+    fn the_script_reads_the_tables_from_the_page_and_keeps_no_copy() {
+        let js = include_str!("../../assets/app.js");
+        assert!(js.contains("dataset.units") && js.contains("dataset.levels"));
+        for unit in &UNITS[1..] {
+            assert!(!js.contains(unit), "assets/app.js spells the unit {unit}");
+        }
+        for (kind, warn, bad) in LEVELS {
+            for pair in [format!("{warn}, {bad}"), format!("{warn},{bad}")] {
+                assert!(
+                    !js.contains(&pair),
+                    "assets/app.js has the {kind} thresholds ({pair})"
+                );
+            }
+        }
+    }
+
     #[test]
     fn units_read_like_a_human_wrote_them() {
         assert_eq!(bytes(0.0), "0 B");
