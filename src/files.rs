@@ -1,6 +1,7 @@
-//! Opening files that must be regular files without ever blocking: every procfs/sysfs
-//! read and the token file go through [`open_regular`], so a FIFO or a device planted
-//! where a regular file belongs is an error naming the path, not a hang.
+//! Opening files that must be regular files without ever blocking, and reading them with
+//! a cap: every procfs/sysfs read and the token file go through [`open_regular`], so a
+//! FIFO or a device planted where a regular file belongs is an error naming the path, not
+//! a hang; every capped read goes through [`read_capped`].
 
 use std::fs::File;
 use std::io::{self, Read};
@@ -43,6 +44,22 @@ pub fn read_capped(r: impl Read, max: u64, buf: &mut Vec<u8>) -> io::Result<bool
     buf.clear();
     r.take(max.saturating_add(1)).read_to_end(buf)?;
     Ok(buf.len() as u64 <= max)
+}
+
+/// [`read_capped`] for UTF-8 text, reusing `buf`'s allocation: `Ok(false)` (and `buf`
+/// empty) past `max`, an `InvalidData` error for bytes that are not UTF-8.
+pub fn read_capped_text(r: impl Read, max: u64, buf: &mut String) -> io::Result<bool> {
+    let mut bytes = std::mem::take(buf).into_bytes();
+    if !read_capped(r, max, &mut bytes)? {
+        return Ok(false);
+    }
+    *buf = String::from_utf8(bytes).map_err(|_| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            "stream did not contain valid UTF-8",
+        )
+    })?;
+    Ok(true)
 }
 
 fn describe(kind: FileType) -> &'static str {
@@ -92,5 +109,18 @@ mod tests {
         assert!(err.contains("not a regular file (a directory)"), "{err}");
         let err = open_regular(&dir.path().join("missing")).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::NotFound);
+    }
+
+    #[test]
+    fn capped_text_reads_up_to_the_cap_and_refuses_past_it_or_bad_utf8() {
+        let mut text = String::from("old contents");
+        assert!(read_capped_text(&b"12345"[..], 5, &mut text).unwrap());
+        assert_eq!(text, "12345");
+        assert!(!read_capped_text(&b"123456"[..], 5, &mut text).unwrap());
+        assert_eq!(text, "");
+        // Past the cap is "too long" even when the cut falls inside a character.
+        assert!(!read_capped_text("aaaaé".as_bytes(), 5, &mut text).unwrap());
+        let err = read_capped_text(&b"ok\xff"[..], 5, &mut text).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
     }
 }

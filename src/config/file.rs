@@ -171,12 +171,13 @@ pub(super) fn read_regular_bounded(path: &Path, max: u64) -> Result<String, Stri
 
 fn read_bounded_from(f: std::io::Result<std::fs::File>, max: u64) -> Result<String, String> {
     let f = f.map_err(|e| format!("cannot be read: {e}"))?;
-    let mut bytes = Vec::new();
-    if !crate::files::read_capped(f, max, &mut bytes).map_err(|e| format!("cannot be read: {e}"))? {
+    let mut text = String::new();
+    if !crate::files::read_capped_text(f, max, &mut text)
+        .map_err(|e| format!("cannot be read: {e}"))?
+    {
         return Err(format!("is larger than {} KiB", max >> 10));
     }
-    String::from_utf8(bytes)
-        .map_err(|_| "cannot be read: stream did not contain valid UTF-8".to_string())
+    Ok(text)
 }
 
 #[cfg(test)]

@@ -62,6 +62,20 @@ pub struct HostConfig {
     pub cgroup: PathBuf,
 }
 
+#[cfg(test)]
+impl HostConfig {
+    /// Host `monk` reading `proc` and the cgroup tree `cgroup`, `/sys` and `/` otherwise.
+    pub(crate) fn for_test(proc: impl Into<PathBuf>, cgroup: impl Into<PathBuf>) -> Self {
+        HostConfig {
+            proc: proc.into(),
+            sys: "/sys".into(),
+            root: "/".into(),
+            name: "monk".into(),
+            cgroup: cgroup.into(),
+        }
+    }
+}
+
 /// The owner's name for the containers a rule matches (`[[containers]]`).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ContainerRule {

@@ -263,6 +263,7 @@ pub fn merge(lists: Vec<Vec<Commit>>, limit: usize) -> Vec<Commit> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::stub::{Reply, Stub};
     use super::*;
 
     const SEARCH: &str = include_str!("../../tests/fixtures/forgejo/repos_search.json");
@@ -416,13 +417,10 @@ mod tests {
     }
 
     /// The stub upstream answering each path with a JSON status and body.
-    fn forgejo(routes: &[(&str, u16, &str)]) -> super::super::stub::Stub {
-        let stub = super::super::stub::Stub::start();
+    fn forgejo(routes: &[(&str, u16, &str)]) -> Stub {
+        let stub = Stub::start();
         for (path, status, body) in routes {
-            stub.set(
-                path,
-                super::super::stub::Reply::json(*status, body.to_string()),
-            );
+            stub.set(path, Reply::json(*status, body.to_string()));
         }
         stub
     }

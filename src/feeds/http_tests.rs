@@ -1,17 +1,28 @@
 //! Unit tests of the shared HTTP client: reasons, caps and the log guard, over a real
 //! socket where the client itself is under test.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use super::*;
+
+/// A response as the client hands it over: no redirect, no Retry-After.
+fn fetched(status: u16, content_type: &str, body: &[u8]) -> Fetched {
+    Fetched {
+        status,
+        content_type: Some(content_type.into()),
+        location: None,
+        retry_after: None,
+        body: body.to_vec(),
+    }
+}
 
 #[test]
 fn reasons_are_short_and_quote_the_upstream() {
-    let f = Fetched {
-        status: 503,
-        content_type: Some("text/plain".into()),
-        location: None,
-        retry_after: None,
-        body: b"\nSorry, we are running out of queries\nmore\n".to_vec(),
-    };
+    let f = fetched(
+        503,
+        "text/plain",
+        b"\nSorry, we are running out of queries\nmore\n",
+    );
     let e = f.expect_ok("wttr.in").unwrap_err();
     assert_eq!(
         e.detail,
@@ -59,37 +70,39 @@ fn json_errors_say_where() {
 
 #[test]
 fn html_is_not_data() {
-    let f = Fetched {
-        status: 200,
-        content_type: Some("text/html; charset=utf-8".into()),
-        location: None,
-        retry_after: None,
-        body: b"<!doctype html><title>Login</title>".to_vec(),
-    };
+    let f = fetched(
+        200,
+        "text/html; charset=utf-8",
+        b"<!doctype html><title>Login</title>",
+    );
     let e = f.json::<serde_json::Value>("h").unwrap_err().detail;
     assert!(e.starts_with("expected JSON from h, got text/html"), "{e}");
 }
 
-struct Everything;
-impl log::Log for Everything {
+/// A logger that takes everything and counts what reached it.
+#[derive(Default)]
+struct Count(AtomicUsize);
+impl log::Log for Count {
     fn enabled(&self, _: &log::Metadata) -> bool {
         true
     }
-    fn log(&self, _: &log::Record) {}
+    fn log(&self, _: &log::Record) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
     fn flush(&self) {}
 }
 
 #[test]
 fn client_logs_below_info_are_silenced() {
     use log::{Level, Log};
-    type G = ClientLogGuard<Everything>;
+    type G = ClientLogGuard<Count>;
     assert!(G::silenced("ureq_proto::util", Level::Trace));
     assert!(G::silenced("ureq", Level::Debug));
     assert!(G::silenced("rustls::client::hs", Level::Debug));
     assert!(!G::silenced("ureq::run", Level::Warn));
     assert!(!G::silenced("ureqx", Level::Trace));
     assert!(!G::silenced("kiteportal::feeds", Level::Trace));
-    let g = ClientLogGuard(Everything);
+    let g = ClientLogGuard(Count::default());
     let m = log::Metadata::builder()
         .target("ureq::run")
         .level(Level::Debug)
@@ -177,13 +190,7 @@ fn a_body_is_read_whole_up_to_the_cap_and_refused_past_it() {
 
 #[test]
 fn json_types_are_data_and_html_or_xhtml_are_not() {
-    let with = |ct: &str| Fetched {
-        status: 200,
-        content_type: Some(ct.into()),
-        location: None,
-        retry_after: None,
-        body: br#"{"a": 1}"#.to_vec(),
-    };
+    let with = |ct: &str| fetched(200, ct, br#"{"a": 1}"#);
     for ok in [
         "application/json",
         "application/json; charset=utf-8",
@@ -230,17 +237,7 @@ fn transport_failures_say_what_happened_in_a_few_words() {
 #[test]
 fn the_guard_passes_on_what_it_does_not_silence() {
     use log::Log;
-    struct Count(std::sync::atomic::AtomicUsize);
-    impl log::Log for Count {
-        fn enabled(&self, _: &log::Metadata) -> bool {
-            true
-        }
-        fn log(&self, _: &log::Record) {
-            self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        }
-        fn flush(&self) {}
-    }
-    let g = ClientLogGuard(Count(std::sync::atomic::AtomicUsize::new(0)));
+    let g = ClientLogGuard(Count::default());
     let record = |target, level| {
         g.log(
             &log::Record::builder()
@@ -253,7 +250,7 @@ fn the_guard_passes_on_what_it_does_not_silence() {
     record("kiteportal::feeds", log::Level::Info);
     record("ureq::run", log::Level::Warn);
     record("ureq::run", log::Level::Debug);
-    assert_eq!(g.0 .0.load(std::sync::atomic::Ordering::Relaxed), 2);
+    assert_eq!(g.0 .0.load(Ordering::Relaxed), 2);
 }
 
 #[test]

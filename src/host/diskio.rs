@@ -216,26 +216,59 @@ mod tests {
         }
     }
 
+    /// A fake host for the block-device listing: `sys/block/<disk>` per whole disk and a
+    /// `proc/diskstats` naming devices of one major number.
+    struct FakeBlock {
+        _dir: tempfile::TempDir,
+        proc: std::path::PathBuf,
+        sys: std::path::PathBuf,
+        major: u32,
+    }
+
+    impl FakeBlock {
+        fn new(major: u32) -> Self {
+            let dir = tempfile::tempdir().unwrap();
+            let (proc, sys) = (dir.path().join("proc"), dir.path().join("sys"));
+            std::fs::create_dir_all(sys.join("block")).unwrap();
+            std::fs::create_dir_all(&proc).unwrap();
+            FakeBlock {
+                _dir: dir,
+                proc,
+                sys,
+                major,
+            }
+        }
+
+        fn whole_disk(&self, name: &str) {
+            std::fs::create_dir_all(self.sys.join("block").join(name)).unwrap();
+        }
+
+        fn diskstats(&self, devices: &[&str]) {
+            let text: String = devices
+                .iter()
+                .map(|d| format!("{} 0 {d} 1 0 2 0 3 0 4 0 0 0 0\n", self.major))
+                .collect();
+            std::fs::write(self.proc.join("diskstats"), text).unwrap();
+        }
+
+        /// The devices `b` reports from the diskstats now.
+        fn read(&self, b: &mut BlockDevices) -> Vec<String> {
+            let got = b.read(&self.proc, &mut String::new()).unwrap();
+            got.into_iter().map(|c| c.device).collect()
+        }
+    }
+
     #[test]
     fn a_disk_plugged_in_later_is_found() {
-        let dir = tempfile::tempdir().unwrap();
-        let (proc, sys) = (dir.path().join("proc"), dir.path().join("sys"));
-        std::fs::create_dir_all(sys.join("block/sda")).unwrap();
-        std::fs::create_dir_all(&proc).unwrap();
-        let line = |d: &str| format!("8 0 {d} 1 0 2 0 3 0 4 0 0 0 0\n");
-        std::fs::write(proc.join("diskstats"), line("sda") + &line("sda1")).unwrap();
-        let mut b = BlockDevices::new(sys.clone());
-        let mut buf = String::new();
-        let names = |v: Vec<Counters>| v.into_iter().map(|c| c.device).collect::<Vec<_>>();
-        assert_eq!(names(b.read(&proc, &mut buf).unwrap()), ["sda"]);
-        assert_eq!(names(b.read(&proc, &mut buf).unwrap()), ["sda"]);
-        std::fs::create_dir_all(sys.join("block/sdb")).unwrap();
-        std::fs::write(
-            proc.join("diskstats"),
-            line("sda") + &line("sda1") + &line("sdb") + &line("sdb1"),
-        )
-        .unwrap();
-        assert_eq!(names(b.read(&proc, &mut buf).unwrap()), ["sda", "sdb"]);
+        let fake = FakeBlock::new(8);
+        fake.whole_disk("sda");
+        fake.diskstats(&["sda", "sda1"]);
+        let mut b = BlockDevices::new(fake.sys.clone());
+        assert_eq!(fake.read(&mut b), ["sda"]);
+        assert_eq!(fake.read(&mut b), ["sda"]);
+        fake.whole_disk("sdb");
+        fake.diskstats(&["sda", "sda1", "sdb", "sdb1"]);
+        assert_eq!(fake.read(&mut b), ["sda", "sdb"]);
     }
 
     fn c(d: &str, r: u64, w: u64) -> Counters {
@@ -270,22 +303,17 @@ mod tests {
 
     #[test]
     fn sysfs_is_listed_again_only_for_a_device_it_has_not_seen() {
-        let dir = tempfile::tempdir().unwrap();
-        let (proc, sys) = (dir.path().join("proc"), dir.path().join("sys"));
         // s390 DASD: `dasda1` is a partition the name rules do not know; sysfs does.
-        std::fs::create_dir_all(sys.join("block/dasda")).unwrap();
-        std::fs::create_dir_all(&proc).unwrap();
-        let line = |d: &str| format!("94 0 {d} 1 0 2 0 3 0 4 0 0 0 0\n");
-        std::fs::write(proc.join("diskstats"), line("dasda") + &line("dasda1")).unwrap();
-        let mut b = BlockDevices::new(sys.clone());
-        let mut buf = String::new();
-        let names = |v: Vec<Counters>| v.into_iter().map(|c| c.device).collect::<Vec<_>>();
-        assert_eq!(names(b.read(&proc, &mut buf).unwrap()), ["dasda"]);
+        let fake = FakeBlock::new(94);
+        fake.whole_disk("dasda");
+        fake.diskstats(&["dasda", "dasda1"]);
+        let mut b = BlockDevices::new(fake.sys.clone());
+        assert_eq!(fake.read(&mut b), ["dasda"]);
         // The listing is kept while diskstats names nothing new.
-        std::fs::remove_dir_all(sys.join("block/dasda")).unwrap();
-        assert_eq!(names(b.read(&proc, &mut buf).unwrap()), ["dasda"]);
+        std::fs::remove_dir_all(fake.sys.join("block/dasda")).unwrap();
+        assert_eq!(fake.read(&mut b), ["dasda"]);
         assert_eq!(b.absent.len(), 1);
-        assert!(read_sys_block(&dir.path().join("nowhere")).is_none());
-        assert_eq!(read_sys_block(&sys).map(|s| s.len()), Some(0));
+        assert!(read_sys_block(&fake.proc.join("nowhere")).is_none());
+        assert_eq!(read_sys_block(&fake.sys).map(|s| s.len()), Some(0));
     }
 }

@@ -31,12 +31,9 @@ pub const MAX_FILE_BYTES: u64 = 1 << 20;
 
 /// Reads at most [`MAX_FILE_BYTES`] of `r` into `buf` (cleared first) as UTF-8 text.
 pub fn read_text(r: impl Read, buf: &mut String) -> io::Result<()> {
-    // The String's allocation is reused as the byte buffer and handed back.
-    let mut bytes = std::mem::take(buf).into_bytes();
-    if !crate::files::read_capped(r, MAX_FILE_BYTES, &mut bytes)? {
+    if !crate::files::read_capped_text(r, MAX_FILE_BYTES, buf)? {
         return Err(invalid(format!("longer than {MAX_FILE_BYTES} bytes")));
     }
-    *buf = String::from_utf8(bytes).map_err(|_| invalid("stream did not contain valid UTF-8"))?;
     Ok(())
 }
 

@@ -301,13 +301,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cgroup = dir.path().to_path_buf();
         std::fs::write(cgroup.join("cgroup.controllers"), "cpu memory\n").unwrap();
-        let host = HostConfig {
-            proc: "/proc".into(),
-            sys: "/sys".into(),
-            root: "/".into(),
-            name: "monk".into(),
-            cgroup: cgroup.clone(),
-        };
+        let host = HostConfig::for_test("/proc", cgroup.clone());
         let metrics = MetricsConfig {
             interval: std::time::Duration::from_secs(2),
             history: std::time::Duration::from_secs(600),

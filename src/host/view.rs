@@ -222,13 +222,7 @@ mod tests {
             symlink(format!("pid:[{pid_ns}]"), proc.join(pid).join("ns/pid")).unwrap();
             symlink(format!("net:[{net_ns}]"), proc.join(pid).join("ns/net")).unwrap();
         }
-        let host = HostConfig {
-            proc: proc.clone(),
-            sys: "/sys".into(),
-            root: "/".into(),
-            name: "monk".into(),
-            cgroup: "/sys/fs/cgroup".into(),
-        };
+        let host = HostConfig::for_test(proc.clone(), "/sys/fs/cgroup");
         let v = detect(&host);
         assert_eq!(
             (v.pid_namespace, v.net_namespace),

@@ -3,6 +3,8 @@
 //! so the first paint is complete without JavaScript. `assets/app.js` formats the live
 //! updates the same way.
 
+use std::sync::OnceLock;
+
 use chrono::{DateTime, Utc};
 
 use crate::access::Audience;
@@ -116,13 +118,22 @@ pub fn level_of(kind: &str, v: Option<f64>) -> &'static str {
     }
 }
 
-/// [`LEVELS`] as the page hands them to the script: `cpu:75:90 mem:80:92 …`.
-pub fn levels_attr() -> String {
-    LEVELS
-        .iter()
-        .map(|(k, w, b)| format!("{k}:{w}:{b}"))
-        .collect::<Vec<_>>()
-        .join(" ")
+/// [`LEVELS`] as the page hands them to the script: `cpu:75:90 mem:80:92 …` (built once).
+pub fn levels_attr() -> &'static str {
+    static ATTR: OnceLock<String> = OnceLock::new();
+    ATTR.get_or_init(|| {
+        LEVELS
+            .iter()
+            .map(|(k, w, b)| format!("{k}:{w}:{b}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    })
+}
+
+/// [`UNITS`] as the page hands them to the script: `B KiB MiB …` (built once).
+pub fn units_attr() -> &'static str {
+    static ATTR: OnceLock<String> = OnceLock::new();
+    ATTR.get_or_init(|| UNITS.join(" "))
 }
 
 /// Status class for a value against warn/bad thresholds ("ok", "warn", "bad").
@@ -149,9 +160,9 @@ pub struct PageView {
     pub tz_abbr: String,
     pub tz_offset_min: i32,
     /// [`levels_attr`]: the gauges' thresholds for the script.
-    pub levels: String,
-    /// [`UNITS`], space-separated: the byte units for the script.
-    pub units: String,
+    pub levels: &'static str,
+    /// [`units_attr`]: the byte units for the script.
+    pub units: &'static str,
     /// The host switcher (empty for a single host).
     pub hosts: Vec<HostTab>,
     /// The system panel's host, interval, numbers and state.
@@ -239,7 +250,7 @@ impl PageView {
             tz_abbr: zone_now.1,
             tz_offset_min: zone_now.0.local_minus_utc() / 60,
             levels: levels_attr(),
-            units: UNITS.join(" "),
+            units: units_attr(),
             hosts,
             sys_host: panel.host,
             sys_interval: panel.interval,
