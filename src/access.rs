@@ -75,6 +75,7 @@ mod tests {
         AccessConfig {
             private_networks: nets.iter().map(|n| Cidr::parse("k", n).unwrap()).collect(),
             public_metrics: false,
+            real_ip_header: crate::config::RealIpHeader::CfConnectingIp,
         }
     }
 

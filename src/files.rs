@@ -16,12 +16,31 @@ use rustix::fs::{FileType, Mode, OFlags};
 /// pipe or a device. The kernel's procfs and sysfs files, and Docker secrets, are regular
 /// files. The error message names the path.
 pub fn open_regular(path: &Path) -> io::Result<File> {
+    open_regular_with(path, OFlags::empty())
+}
+
+/// [`open_regular`] that also refuses a symbolic link at `path` itself (`O_NOFOLLOW`):
+/// for files in a directory others may write to, such as the state directory.
+pub fn open_regular_nofollow(path: &Path) -> io::Result<File> {
+    open_regular_with(path, OFlags::NOFOLLOW).map_err(|e| {
+        if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{}: is a symbolic link (not followed)", path.display()),
+            )
+        } else {
+            e
+        }
+    })
+}
+
+fn open_regular_with(path: &Path, extra: OFlags) -> io::Result<File> {
     let named = |kind: io::ErrorKind, why: &dyn std::fmt::Display| {
         io::Error::new(kind, format!("{}: {why}", path.display()))
     };
     let fd = rustix::fs::open(
         path,
-        OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC | OFlags::NOCTTY,
+        OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC | OFlags::NOCTTY | extra,
         Mode::empty(),
     )
     .map_err(|e| named(io::Error::from(e).kind(), &io::Error::from(e)))?;
@@ -34,6 +53,52 @@ pub fn open_regular(path: &Path) -> io::Result<File> {
         ));
     }
     Ok(File::from(fd))
+}
+
+/// Writes `bytes` to `path` atomically and without following links: whatever sits at
+/// the temporary name `tmp` (a stale file, a FIFO, a symbolic link) is removed, never
+/// opened; the temporary file is created afresh (`O_CREAT | O_EXCL | O_NOFOLLOW`),
+/// written, fsynced and renamed over `path` (a link at `path` is replaced, not followed),
+/// then the directory is fsynced. A crash leaves the old file or the new one; a failure
+/// (disk full, read-only) removes the temporary file and leaves the old one intact.
+pub fn write_atomic(path: &Path, tmp: &Path, bytes: &[u8]) -> io::Result<()> {
+    use std::io::Write;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    match rustix::fs::unlink(tmp) {
+        Ok(()) | Err(rustix::io::Errno::NOENT) => {}
+        Err(e) => return Err(e.into()),
+    }
+    let fd = rustix::fs::open(
+        tmp,
+        OFlags::WRONLY
+            | OFlags::CREATE
+            | OFlags::EXCL
+            | OFlags::NOFOLLOW
+            | OFlags::CLOEXEC
+            | OFlags::NONBLOCK,
+        Mode::from_raw_mode(0o600),
+    )?;
+    let result = (|| {
+        let mut f = File::from(fd);
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        drop(f);
+        rustix::fs::rename(tmp, path)?;
+        let d = rustix::fs::open(
+            dir,
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NONBLOCK | OFlags::CLOEXEC,
+            Mode::empty(),
+        )?;
+        rustix::fs::fsync(&d)?;
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = rustix::fs::unlink(tmp);
+    }
+    result
 }
 
 /// Reads all of `r` into `buf` (cleared first) unless it holds more than `max` bytes:

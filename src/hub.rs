@@ -54,6 +54,9 @@ pub struct Hub {
     version: AtomicU64,
     /// Counts heartbeats sent.
     beats: AtomicU64,
+    /// Counts changes of who counts as the owner (a reload of `access` or
+    /// `trusted_proxies`): a private stream opened before the last one is closed.
+    views: AtomicU64,
     presences: Mutex<Vec<Weak<Presence>>>,
 }
 
@@ -62,6 +65,8 @@ pub struct Hub {
 pub struct ClientSlot {
     hub: Arc<Hub>,
     presence: Arc<Presence>,
+    /// The hub's `views` when the client connected.
+    view: u64,
 }
 
 impl ClientSlot {
@@ -74,6 +79,11 @@ impl ClientSlot {
     /// Whether the hub released this slot (the client stopped taking frames).
     pub fn released(&self) -> bool {
         self.presence.released.load(Ordering::Acquire)
+    }
+
+    /// Whether the rules that judged this client's audience changed since it connected.
+    pub fn view_revoked(&self) -> bool {
+        self.hub.views.load(Ordering::Acquire) != self.view
     }
 }
 
@@ -108,6 +118,7 @@ impl Hub {
             max_clients: AtomicUsize::new(max_clients),
             version: AtomicU64::new(0),
             beats: AtomicU64::new(0),
+            views: AtomicU64::new(0),
             presences: Mutex::new(Vec::new()),
         }
     }
@@ -171,6 +182,17 @@ impl Hub {
         let _ = self.tx.send(Frame::same(Bytes::new()));
     }
 
+    /// Who counts as the owner changed: every private stream is closed (an empty frame
+    /// in the private version; each also checks [`ClientSlot::view_revoked`] before
+    /// any frame, should it have missed this one), public streams carry on.
+    pub fn revoke_views(&self) {
+        self.views.fetch_add(1, Ordering::AcqRel);
+        let _ = self.tx.send(Frame {
+            private: Bytes::new(),
+            public: Bytes::from_static(b": keep-alive\n\n"),
+        });
+    }
+
     /// A slot and a receiver, or `None` when `max_clients` are already connected.
     pub fn subscribe(self: &Arc<Self>) -> Option<(ClientSlot, broadcast::Receiver<Frame>)> {
         let mut n = self.clients.load(Ordering::Acquire);
@@ -197,6 +219,7 @@ impl Hub {
         let slot = ClientSlot {
             hub: self.clone(),
             presence,
+            view: self.views.load(Ordering::Acquire),
         };
         Some((slot, self.tx.subscribe()))
     }
@@ -246,6 +269,20 @@ mod tests {
         assert_eq!(hub.clients(), 1, "a released slot is not freed twice");
         drop(reader);
         assert_eq!(hub.clients(), 0);
+    }
+
+    #[test]
+    fn revoking_views_closes_private_streams_only() {
+        let hub = Arc::new(Hub::new(4));
+        let (slot, mut rx) = hub.subscribe().unwrap();
+        assert!(!slot.view_revoked());
+        hub.revoke_views();
+        assert!(slot.view_revoked());
+        let f = rx.try_recv().unwrap();
+        assert!(f.for_audience(Audience::Private).is_empty());
+        assert!(!f.for_audience(Audience::Public).is_empty());
+        let (later, _rx) = hub.subscribe().unwrap();
+        assert!(!later.view_revoked());
     }
 
     #[test]

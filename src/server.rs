@@ -135,9 +135,7 @@ pub fn app(
         .wrap(Condition::new(
             log::log_enabled!(target: ACCESS_LOG, log::Level::Info),
             crate::access_log::logger(move |req| {
-                crate::routes::client::client_ip(req.request(), &cfg.config())
-                    .map(|ip| ip.to_string())
-                    .unwrap_or_else(|| "-".into())
+                crate::routes::client::client(req.request(), &cfg.config()).log_field()
             }),
         ))
 }
@@ -204,12 +202,37 @@ pub fn run(config: Config, overrides: Overrides) -> Result<(), StartupError> {
             .await
             .map_err(|e| StartupError::new(format!("server failed: {e}")))
     });
-    let taken = background.lock().unwrap_or_else(|e| e.into_inner()).take();
-    if let Some(bg) = taken {
-        bg.stop(&state, Duration::from_millis(1500));
-    }
+    stop_background(&state, background, STOP_DEADLINE);
     log::info!("stopped");
     result
+}
+
+/// How long the stop waits for the background tasks and the last save of the history
+/// before the process exits anyway: a stop is answered whatever a file does.
+pub const STOP_DEADLINE: Duration = Duration::from_secs(2);
+
+/// Stops the background tasks and saves the history on a thread of its own, waiting at
+/// most `deadline`: a reload stuck on a file (holding the tasks) or a save stuck on a
+/// hung filesystem cannot keep the process from exiting.
+fn stop_background(state: &AppState, background: SharedBackground, deadline: Duration) {
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+    let st = state.clone();
+    let stopper = std::thread::Builder::new()
+        .name("stop".into())
+        .spawn(move || {
+            let taken = background.lock().unwrap_or_else(|e| e.into_inner()).take();
+            if let Some(bg) = taken {
+                bg.stop(&st, Duration::from_millis(1500));
+            }
+            let _ = done_tx.send(());
+        });
+    if stopper.is_err() || done_rx.recv_timeout(deadline).is_err() {
+        log::warn!(
+            "background tasks did not stop within {}s (a file or an upstream that does not \
+             answer); exiting without them",
+            deadline.as_secs()
+        );
+    }
 }
 
 /// Waits for SIGTERM or SIGINT; reloads the configuration on each SIGHUP meanwhile.
@@ -225,22 +248,31 @@ async fn signals(state: &AppState, overrides: Overrides, background: SharedBackg
         return;
     };
     let overrides = Arc::new(overrides);
+    let reloading = Arc::new(std::sync::atomic::AtomicBool::new(false));
     loop {
         tokio::select! {
             _ = term.recv() => return,
             _ = int.recv() => return,
             _ = hup.recv() => {
-                // Reading files and joining the old feed tasks block: not on the server's
-                // event loop.
+                use std::sync::atomic::Ordering;
+                if reloading.swap(true, Ordering::AcqRel) {
+                    log::warn!("reload: the previous reload is still running; ignoring SIGHUP");
+                    continue;
+                }
+                // Reading files and joining the old feed tasks block: on a thread of its
+                // own, never awaited here, so SIGTERM and SIGINT are always answered.
                 let (st, o, bg) = (state.clone(), overrides.clone(), background.clone());
-                let done = tokio::task::spawn_blocking(move || {
+                let flag = reloading.clone();
+                let spawned = std::thread::Builder::new().name("reload".into()).spawn(move || {
                     let mut guard = bg.lock().unwrap_or_else(|e| e.into_inner());
                     if let Some(bg) = guard.as_mut() {
                         crate::reload::reload(&st, &o, bg);
                     }
+                    flag.store(false, Ordering::Release);
                 });
-                if let Err(e) = done.await {
-                    log::error!("reload failed: {e}");
+                if let Err(e) = spawned {
+                    reloading.store(false, Ordering::Release);
+                    log::error!("reload: cannot start: {e}");
                 }
             }
         }

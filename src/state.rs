@@ -11,7 +11,7 @@ use bytes::Bytes;
 
 use crate::access::Audience;
 
-use crate::config::Config;
+use crate::config::{Config, Peer};
 use crate::feeds::history::History;
 use crate::feeds::peers::PeerData;
 use crate::feeds::uptime_kuma::{self, Kuma};
@@ -30,11 +30,22 @@ pub struct FeedCaches {
     pub services: Arc<Cached<Services>>,
     /// The Uptime Kuma status page, when configured.
     pub uptime_kuma: Arc<Cached<Kuma>>,
-    /// The services' status history: read from `state_dir` by the first services task
-    /// (`None` until then), then kept across reloads whatever changed.
-    pub service_history: Arc<Mutex<Option<History>>>,
-    /// One cache per configured peer, in config order: its last `/api/metrics` body.
-    pub peers: Vec<Arc<Cached<PeerData>>>,
+    /// The services' status history: read from `state_dir` by the first services task,
+    /// then kept across reloads whatever changed (one value for the whole process).
+    pub service_history: Arc<Mutex<HistorySlot>>,
+    /// Each configured peer with its cache (its last `/api/metrics` body), in config
+    /// order: a peer and its data travel together, never matched up by position.
+    pub peers: Vec<(Peer, Arc<Cached<PeerData>>)>,
+}
+
+/// The process's one service history and where it came from.
+#[derive(Default)]
+pub struct HistorySlot {
+    /// `None` until the first services task has read it.
+    pub history: Option<History>,
+    /// Whether this process may write the state file: only after it read it (or found
+    /// none), never over a file it could not read.
+    pub may_save: bool,
 }
 
 /// Data counts as stale when two refreshes in a row did not land.
@@ -57,55 +68,67 @@ impl FeedCaches {
             } else {
                 Cached::disabled()
             }),
-            service_history: Arc::new(Mutex::new(None)),
+            service_history: Arc::new(Mutex::new(HistorySlot::default())),
             peers: config
                 .peers
                 .iter()
-                .map(|_| Arc::new(peer_cache(config)))
+                .map(|p| (p.clone(), Arc::new(peer_cache(config))))
                 .collect(),
         }
     }
 
     /// The caches for `new` after a reload from `old`: a feed whose configuration did
     /// not change keeps its cache (and so its last good value); the others start afresh.
+    /// Peers are matched by name.
     pub fn carried_over(&self, old: &Config, new: &Config) -> Self {
         let fresh = FeedCaches::new(new);
-        let keep_peer = |i: usize| {
-            (old.peers.get(i) == new.peers.get(i) && old.metrics.interval == new.metrics.interval)
-                .then(|| self.peers.get(i).cloned())
-                .flatten()
-        };
+        let same_interval = old.metrics.interval == new.metrics.interval;
         FeedCaches {
-            weather: if old.weather == new.weather {
-                self.weather.clone()
-            } else {
-                fresh.weather
-            },
-            activity: if old.forgejo == new.forgejo {
-                self.activity.clone()
-            } else {
-                fresh.activity
-            },
-            services: if old.services == new.services
-                && old.services_interval == new.services_interval
-            {
-                self.services.clone()
-            } else {
-                fresh.services
-            },
-            uptime_kuma: if old.uptime_kuma == new.uptime_kuma {
-                self.uptime_kuma.clone()
-            } else {
-                fresh.uptime_kuma
-            },
+            weather: keep(old.weather == new.weather, &self.weather, fresh.weather),
+            activity: keep(old.forgejo == new.forgejo, &self.activity, fresh.activity),
+            services: keep(
+                old.services == new.services && old.services_interval == new.services_interval,
+                &self.services,
+                fresh.services,
+            ),
+            uptime_kuma: keep(
+                old.uptime_kuma == new.uptime_kuma,
+                &self.uptime_kuma,
+                fresh.uptime_kuma,
+            ),
             service_history: self.service_history.clone(),
             peers: fresh
                 .peers
                 .into_iter()
-                .enumerate()
-                .map(|(i, c)| keep_peer(i).unwrap_or(c))
+                .map(|(peer, cache)| {
+                    let kept = self
+                        .peers
+                        .iter()
+                        .find(|(p, _)| *p == peer && same_interval)
+                        .map(|(_, c)| c.clone());
+                    (peer, kept.unwrap_or(cache))
+                })
                 .collect(),
         }
+    }
+}
+
+/// `old` when `same`, else `fresh`.
+fn keep<T>(same: bool, old: &Arc<T>, fresh: Arc<T>) -> Arc<T> {
+    if same {
+        old.clone()
+    } else {
+        fresh
+    }
+}
+
+impl FeedCaches {
+    /// The cache of the peer named `name`.
+    pub fn peer(&self, name: &str) -> Option<&Arc<Cached<PeerData>>> {
+        self.peers
+            .iter()
+            .find(|(p, _)| p.name == name)
+            .map(|(_, c)| c)
     }
 }
 
@@ -140,16 +163,32 @@ impl RequestStats {
     }
 }
 
+/// The running configuration and everything derived from it, swapped as one value: no
+/// reader pairs an old configuration with new caches.
+pub struct Running {
+    pub config: Arc<Config>,
+    pub feeds: Arc<FeedCaches>,
+    /// The page's time zone (resolved from `timezone`, else the host's).
+    pub zone: Arc<Zone>,
+}
+
+impl Running {
+    fn new(config: Config, feeds: FeedCaches) -> Self {
+        Running {
+            zone: Arc::new(zone_of(&config)),
+            feeds: Arc::new(feeds),
+            config: Arc::new(config),
+        }
+    }
+}
+
 /// Everything a handler may read. Cheap to clone (all `Arc`s).
 #[derive(Clone)]
 pub struct AppState {
-    config: Arc<ArcSwap<Config>>,
+    running: Arc<ArcSwap<Running>>,
     pub metrics: Arc<MetricsStore>,
-    feeds: Arc<ArcSwap<FeedCaches>>,
     pub hub: Arc<Hub>,
     pub requests: Arc<RequestStats>,
-    /// The page's time zone (resolved from `timezone`, else the host's).
-    zone: Arc<ArcSwap<Zone>>,
 }
 
 impl AppState {
@@ -158,37 +197,41 @@ impl AppState {
         let capacity = (config.metrics.history.as_secs_f64() / interval).ceil() as usize;
         AppState {
             metrics: Arc::new(MetricsStore::new(capacity, interval)),
-            feeds: Arc::new(ArcSwap::from_pointee(FeedCaches::new(&config))),
             hub: Arc::new(Hub::new(config.stream.max_clients)),
             requests: Arc::new(RequestStats::default()),
-            zone: Arc::new(ArcSwap::from_pointee(zone_of(&config))),
-            config: Arc::new(ArcSwap::from_pointee(config)),
+            running: Arc::new(ArcSwap::from_pointee(Running::new(
+                config.clone(),
+                FeedCaches::new(&config),
+            ))),
         }
     }
 
-    /// The running configuration (a consistent whole: a reload swaps it at once).
+    /// The running configuration with its caches and zone, one consistent whole.
+    pub fn running(&self) -> Arc<Running> {
+        self.running.load_full()
+    }
+
+    /// The running configuration (a reload swaps it at once).
     pub fn config(&self) -> Arc<Config> {
-        self.config.load_full()
+        self.running.load().config.clone()
     }
 
     /// The page's time zone.
     pub fn zone(&self) -> Arc<Zone> {
-        self.zone.load_full()
+        self.running.load().zone.clone()
     }
 
     /// The feeds' caches of the running configuration.
     pub fn feeds(&self) -> Arc<FeedCaches> {
-        self.feeds.load_full()
+        self.running.load().feeds.clone()
     }
 
-    /// Swaps in a reloaded configuration and the caches that go with it.
+    /// Swaps in a reloaded configuration and the caches that go with it, as one value.
     pub fn swap(&self, config: Config) {
-        let old = self.config();
-        let caches = self.feeds().carried_over(&old, &config);
+        let old = self.running();
+        let caches = old.feeds.carried_over(&old.config, &config);
         self.hub.set_max_clients(config.stream.max_clients);
-        self.feeds.store(Arc::new(caches));
-        self.zone.store(Arc::new(zone_of(&config)));
-        self.config.store(Arc::new(config));
+        self.running.store(Arc::new(Running::new(config, caches)));
     }
 }
 
@@ -214,8 +257,8 @@ impl AppState {
     /// The envelope is `ok` when every host is, `stale` when some peer is not.
     pub fn hosts_snapshot(&self) -> Snapshot<Vec<HostEntry>> {
         let latest = self.metrics.latest();
-        let config = self.config();
-        let feeds = self.feeds();
+        let running = self.running();
+        let (config, feeds) = (&running.config, &running.feeds);
         let at = latest.as_ref().map(|p| p.sample.timestamp);
         let age = |t: Option<chrono::DateTime<chrono::Utc>>| {
             t.map(|t| (chrono::Utc::now() - t).num_seconds().max(0) as u64)
@@ -236,7 +279,7 @@ impl AppState {
             metrics: latest.as_ref().map(|p| p.sample.clone()),
         }];
         let mut worst = FeedStatus::Ok;
-        for (peer, cache) in config.peers.iter().zip(feeds.peers.iter()) {
+        for (peer, cache) in &feeds.peers {
             let s = cache.snapshot();
             if s.status != FeedStatus::Ok {
                 worst = FeedStatus::Stale;
@@ -268,12 +311,11 @@ impl AppState {
     /// The `/api/metrics/history` body of host `name`: this host's from the store, a
     /// peer's from its last fetch; `None` for a name not configured or nothing yet.
     pub fn history_json(&self, name: &str) -> Option<Bytes> {
-        let config = self.config();
-        if name == config.host.name {
+        let running = self.running();
+        if name == running.config.host.name {
             return self.metrics.latest().map(|p| p.history_json.clone());
         }
-        let i = config.peers.iter().position(|p| p.name == name)?;
-        let peer = self.feeds().peers.get(i)?.snapshot().data?;
+        let peer = running.feeds.peer(name)?.snapshot().data?;
         let body = serde_json::json!({
             "interval_seconds": peer.interval_seconds,
             "samples": peer.history,

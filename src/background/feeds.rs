@@ -128,7 +128,7 @@ pub fn start(state: &AppState, tasks: &mut Tasks) -> std::io::Result<()> {
 
     start_services(state, tasks, &config)?;
 
-    for (i, (peer, cache)) in config.peers.iter().zip(&caches.peers).enumerate() {
+    for (i, (peer, cache)) in caches.peers.iter().enumerate() {
         let peer = peer.clone();
         let every = peers::refresh(config.metrics.interval);
         let mut feed = Feed::new(&format!("peer {}", peer.name), Some("hosts"), every);
@@ -144,6 +144,10 @@ pub fn start(state: &AppState, tasks: &mut Tasks) -> std::io::Result<()> {
 /// The service checks: probes, the history they land in (loaded once per process; a
 /// reload keeps it and only drops services that are gone), Uptime Kuma's view merged
 /// in, and the history saved every [`SAVE_EVERY`].
+///
+/// Only the running task writes the history: a task of an older configuration (a probe
+/// that outlived the reload's grace period) finds its shutdown triggered under the
+/// history's lock and leaves without a trace.
 fn start_services(
     state: &AppState,
     tasks: &mut Tasks,
@@ -163,21 +167,28 @@ fn start_services(
         state,
         feed,
         caches.services.clone(),
-        move |agent, _| {
+        move |agent, sd| {
             let list = &cfg.services;
-            let names = || list.iter().map(|s| s.name.as_str());
             let probes = services::check_all(agent, list);
             let now = Utc::now();
-            let mut guard = history.lock().unwrap_or_else(|e| e.into_inner());
-            let h = match guard.as_mut() {
-                Some(h) if !fitted => {
-                    h.retain_names(names());
-                    h
-                }
-                Some(h) => h,
-                None => guard.insert(load_history(&cfg)),
+            let mut slot = history.lock().unwrap_or_else(|e| e.into_inner());
+            if sd.is_triggered() {
+                return Err(FetchError::new(Reason::Unreachable, "stopped").into());
+            }
+            if slot.history.is_none() {
+                let loaded = load_history(&cfg);
+                slot.may_save = loaded.writable;
+                slot.history = Some(loaded.history);
+                fitted = true;
+            }
+            let may_save = slot.may_save;
+            let Some(h) = slot.history.as_mut() else {
+                return Err(FetchError::new(Reason::Unreachable, "no history").into());
             };
-            fitted = true;
+            if !fitted {
+                h.retain_names(list.iter().map(|s| s.name.as_str()));
+                fitted = true;
+            }
             services::record(h, list, &probes, now);
             let kuma = kuma.snapshot();
             let k = match (kuma.status, kuma.data.as_deref()) {
@@ -187,18 +198,21 @@ fn start_services(
                 _ => services::KumaState::Unreachable,
             };
             let data = services::assemble(list, &probes, h, k, now);
-            saver.maybe_save(h, now, false);
+            if may_save {
+                saver.maybe_save(h, now, false);
+            }
             Ok(data)
         },
     )
 }
 
-/// Saves the service history now (the feed tasks stopped: shutdown or reload).
+/// Saves the service history now (the feed tasks stopped: shutdown or reload), when this
+/// process read the file it would write.
 pub fn save_history(state: &AppState) {
     let config = state.config();
     let history = state.feeds().service_history.clone();
-    let guard = history.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(h) = guard.as_ref() {
+    let slot = history.lock().unwrap_or_else(|e| e.into_inner());
+    if let (Some(h), true) = (slot.history.as_ref(), slot.may_save) {
         Saver::new(&config).maybe_save(h, Utc::now(), true);
     }
 }
@@ -208,18 +222,22 @@ pub const SAVE_EVERY: Duration = Duration::from_secs(300);
 
 /// The service history at start: read from `state_dir` when set (a bad file is a
 /// warning and an empty start, never a failure), else empty.
-fn load_history(config: &Config) -> history::History {
+fn load_history(config: &Config) -> state_file::Loaded {
     let names = config.services.iter().map(|s| s.name.as_str());
     match &config.state_dir {
-        None => history::History::new(names),
+        None => state_file::Loaded {
+            history: history::History::new(names),
+            warning: None,
+            writable: false,
+        },
         Some(dir) => {
             let path = state_file::path_in(dir);
-            let (h, warning) = state_file::load(&path, names, Utc::now());
-            match warning {
+            let loaded = state_file::load(&path, names, Utc::now());
+            match &loaded.warning {
                 Some(w) => log::warn!("{w}"),
                 None => log::info!("service history read from '{}'", path.display()),
             }
-            h
+            loaded
         }
     }
 }

@@ -110,6 +110,7 @@ fn start_sampler(state: &AppState, tasks: &mut Tasks) -> io::Result<()> {
     let (primed_tx, primed_rx) = std::sync::mpsc::sync_channel::<()>(1);
     let mut next = Instant::now();
     let mut primed = false;
+    let mut rules = config.containers.clone();
     tasks.spawn("sampler", move |sd| {
         // Ticks on a fixed schedule (no drift by the sample's own duration); after a
         // stall (suspend, overload) it samples at once and starts a fresh schedule.
@@ -118,6 +119,12 @@ fn start_sampler(state: &AppState, tasks: &mut Tasks) -> io::Result<()> {
             let wait = next.saturating_duration_since(now);
             if !sd.sleep(wait) {
                 break;
+            }
+            // `[[containers]]` is applied by a reload: the rules of the running config.
+            let running = st.config();
+            if running.containers != rules {
+                rules = running.containers.clone();
+                sampler.set_container_rules(rules.clone());
             }
             let sample = sampler.sample();
             if !primed {

@@ -10,7 +10,7 @@ use super::defaults::{DEFAULT_NET_EXCLUDE, DEFAULT_PRIVATE_NETWORKS, DEFAULT_TRU
 use super::fields::{duration, non_empty, parse_bind, system_hostname, MIN_INTERVAL};
 use super::file::{FileAccess, FileConfig, FileHost, FileLimits, FileMetrics, FileStream};
 use super::types::{
-    AccessConfig, Config, HostConfig, LimitsConfig, MetricsConfig, StreamConfig,
+    AccessConfig, Config, HostConfig, LimitsConfig, MetricsConfig, RealIpHeader, StreamConfig,
     DEFAULT_MAX_CONNECTIONS, MAX_MAX_CONNECTIONS,
 };
 use super::values::Cidr;
@@ -236,9 +236,20 @@ fn access(fa: FileAccess) -> Result<AccessConfig, StartupError> {
             "lists more than 256 networks",
         ));
     }
+    let real_ip_header = match fa.real_ip_header {
+        None => RealIpHeader::CfConnectingIp,
+        Some(raw) => RealIpHeader::parse(&raw).ok_or_else(|| {
+            StartupError::config(
+                "access.real_ip_header",
+                &raw,
+                "must be \"CF-Connecting-IP\", \"X-Forwarded-For\" or \"none\"",
+            )
+        })?,
+    };
     Ok(AccessConfig {
         private_networks: cidrs(key, fa.private_networks, DEFAULT_PRIVATE_NETWORKS)?,
         public_metrics: fa.public_metrics.unwrap_or(false),
+        real_ip_header,
     })
 }
 

@@ -51,6 +51,7 @@ pub struct FileUptimeKuma {
 pub struct FileAccess {
     pub private_networks: Option<Vec<String>>,
     pub public_metrics: Option<bool>,
+    pub real_ip_header: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -134,7 +135,7 @@ pub struct FileLimits {
 
 /// Reads and parses one config file; the error names the file and the key.
 pub fn read_file(path: &Path) -> Result<FileConfig, StartupError> {
-    let text = read_bounded(path, MAX_CONFIG_BYTES)
+    let text = read_regular_bounded(path, MAX_CONFIG_BYTES)
         .map_err(|why| StartupError::new(format!("config file '{}': {why}", path.display())))?;
     parse_toml(&text)
         .map_err(|why| StartupError::new(format!("config file '{}': {why}", path.display())))
@@ -148,12 +149,9 @@ pub fn parse_toml(text: &str) -> Result<FileConfig, String> {
     })
 }
 
-fn read_bounded(path: &Path, max: u64) -> Result<String, String> {
-    read_bounded_from(std::fs::File::open(path), max)
-}
-
-/// Like [`read_bounded`] for a file that must be a regular file (the token file): a FIFO
-/// there would block start-up until something writes to it.
+/// Reads a file that must be a regular file (the configuration, the token file): a FIFO
+/// there would block start-up, or a reload and with it the signals, until something
+/// writes to it.
 pub(super) fn read_regular_bounded(path: &Path, max: u64) -> Result<String, String> {
     read_bounded_from(
         crate::files::open_regular(path).map_err(|e| {

@@ -31,8 +31,8 @@ pub use file::{
 };
 pub use types::{
     AccessConfig, Config, ContainerRule, ForgejoConfig, HostConfig, LimitsConfig, MetricsConfig,
-    Peer, Service, StreamConfig, UptimeKumaConfig, WeatherConfig, DEFAULT_MAX_CONNECTIONS,
-    MAX_MAX_CONNECTIONS,
+    Peer, RealIpHeader, Service, StreamConfig, UptimeKumaConfig, WeatherConfig,
+    DEFAULT_MAX_CONNECTIONS, MAX_MAX_CONNECTIONS,
 };
 pub use values::{parse_duration, Cidr, HttpUrl, Secret};
 
@@ -70,6 +70,7 @@ pub const KEYS: &[&str] = &[
     "uptime_kuma.slug",
     "access.private_networks",
     "access.public_metrics",
+    "access.real_ip_header",
     "containers",
 ];
 

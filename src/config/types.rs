@@ -50,6 +50,42 @@ pub struct AccessConfig {
     pub private_networks: Vec<Cidr>,
     /// Whether `/metrics` answers public clients too.
     pub public_metrics: bool,
+    /// The one forwarding header that names the client, believed only from a peer in
+    /// `trusted_proxies`.
+    pub real_ip_header: RealIpHeader,
+}
+
+/// `access.real_ip_header`: which forwarding header names the client (like nginx's
+/// `real_ip_header`). Only this one is read; the others are ignored.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+pub enum RealIpHeader {
+    /// `CF-Connecting-IP`: one address, set by cloudflared (the default).
+    #[serde(rename = "CF-Connecting-IP")]
+    CfConnectingIp,
+    /// `X-Forwarded-For`: every line joined in order; the client is the rightmost
+    /// address not in `trusted_proxies`.
+    #[serde(rename = "X-Forwarded-For")]
+    XForwardedFor,
+    /// No header: the connecting peer is the client.
+    #[serde(rename = "none")]
+    None,
+}
+
+impl RealIpHeader {
+    /// The value as written in the configuration file.
+    pub const CHOICES: [(&'static str, RealIpHeader); 3] = [
+        ("CF-Connecting-IP", RealIpHeader::CfConnectingIp),
+        ("X-Forwarded-For", RealIpHeader::XForwardedFor),
+        ("none", RealIpHeader::None),
+    ];
+
+    /// Parses a configured value (case-insensitive, as header names are).
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::CHOICES
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(s.trim()))
+            .map(|(_, h)| *h)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]

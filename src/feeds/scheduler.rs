@@ -87,7 +87,13 @@ pub fn run<T, F, C>(
     let mut backoff = Backoff::new(refresh);
     loop {
         let before = cache.snapshot();
-        let (delay, after) = match fetch() {
+        let result = fetch();
+        if shutdown.is_triggered() {
+            // Stopped while fetching (a reload replaced this task): what it fetched is
+            // for a configuration that no longer runs; the new task owns the cache.
+            return;
+        }
+        let (delay, after) = match result {
             Ok(data) => {
                 let same_data = before.data.as_deref() == Some(&data);
                 cache.set_ok(data);
@@ -203,8 +209,11 @@ mod tests {
             Duration::from_millis(1),
             || {
                 let mut s = script.borrow_mut();
-                if s.len() == 1 {
+                if s.is_empty() {
+                    // Stopped mid-fetch (a reload replaced the task): this result is
+                    // for a configuration that no longer runs and is not written.
                     shutdown.trigger();
+                    return Err(FetchError::new(crate::feeds::Reason::Refused, "late").into());
                 }
                 s.remove(0).map_err(Failure::from)
             },

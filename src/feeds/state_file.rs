@@ -3,8 +3,6 @@
 //! bounded and untrusted (names matched exactly to the configured services, counts and
 //! times validated). A bad file is never fatal: the caller gets a warning and starts empty.
 
-use std::fs::File;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
@@ -139,70 +137,99 @@ fn clip(s: &str) -> String {
     s.chars().filter(|c| !c.is_control()).take(60).collect()
 }
 
-/// Reads the history of `names` from `path`. On any problem: an empty history and the
-/// warning to log, which names the file and says what is done about it.
+/// What [`load`] found.
+#[derive(Debug)]
+pub struct Loaded {
+    /// The history of the configured names (empty on any problem).
+    pub history: History,
+    /// The warning to log, naming the file and what is done about it.
+    pub warning: Option<String>,
+    /// Whether this process may write the file: it read it (or there was none, or it
+    /// was corrupt and is replaced). Never over a file it could not read (a FIFO, a
+    /// link, no permission, too large) or one written by a newer version.
+    pub writable: bool,
+}
+
+/// Reads the history of `names` from `path`, without ever blocking or following a link.
 pub fn load<'a>(
     path: &Path,
     names: impl IntoIterator<Item = &'a str> + Clone,
     now: DateTime<Utc>,
-) -> (History, Option<String>) {
+) -> Loaded {
+    let empty = |warning: String, writable: bool| Loaded {
+        history: History::new(names.clone()),
+        warning: Some(format!("service history '{}' {warning}", path.display())),
+        writable,
+    };
     let bytes = match read_bounded(path) {
         Ok(b) => b,
-        Err(e) => {
-            return (
-                History::new(names),
-                Some(format!(
-                    "service history '{}' {e}; starting with an empty history",
-                    path.display()
-                )),
+        Err((e, true)) => return empty(format!("{e}; starting with an empty history"), true),
+        Err((e, false)) => {
+            return empty(
+                format!(
+                    "{e}; starting with an empty history kept in memory only: this process \
+                     never writes over a file it could not read (fix it and restart)"
+                ),
+                false,
             )
         }
     };
     match decode(&bytes, names.clone(), now) {
-        Ok(h) => (h, None),
-        Err(e) => (
-            History::new(names),
-            Some(format!(
-                "service history '{}' {e}; ignoring it and starting with an empty history \
-                 (it is replaced at the next save)",
-                path.display()
-            )),
+        Ok(history) => Loaded {
+            history,
+            warning: None,
+            writable: true,
+        },
+        Err(e) if newer_version(&bytes) => empty(
+            format!(
+                "{e}; starting with an empty history kept in memory only (the file is \
+                 left as it is for the version that wrote it)"
+            ),
+            false,
+        ),
+        Err(e) => empty(
+            format!(
+                "{e}; ignoring it and starting with an empty history (it is replaced at \
+                 the next save)"
+            ),
+            true,
         ),
     }
 }
 
-fn read_bounded(path: &Path) -> Result<Vec<u8>, String> {
-    let f = File::open(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => "does not exist (yet)".to_string(),
-        _ => format!("cannot be read ({e})"),
+/// Whether `bytes` are a history file of a version newer than this build's.
+fn newer_version(bytes: &[u8]) -> bool {
+    serde_json::from_slice::<Header>(bytes).is_ok_and(|h| {
+        h.format.as_deref() == Some(FORMAT)
+            && h.version
+                .and_then(|v| v.as_u64())
+                .is_some_and(|v| v > u64::from(VERSION))
+    })
+}
+
+/// The file's bytes, or why not and whether the file may then be written over (only
+/// when there is none).
+fn read_bounded(path: &Path) -> Result<Vec<u8>, (String, bool)> {
+    let f = crate::files::open_regular_nofollow(path).map_err(|e| match e.kind() {
+        // No file there (nor, below a file, any directory): nothing to lose by writing.
+        std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory => {
+            ("does not exist (yet)".to_string(), true)
+        }
+        _ => (format!("cannot be read ({e})"), false),
     })?;
     let mut bytes = Vec::new();
     if !crate::files::read_capped(f, MAX_BYTES, &mut bytes)
-        .map_err(|e| format!("cannot be read ({e})"))?
+        .map_err(|e| (format!("cannot be read ({e})"), false))?
     {
-        return Err(format!("is larger than {} MiB", MAX_BYTES >> 20));
+        return Err((format!("is larger than {} MiB", MAX_BYTES >> 20), false));
     }
     Ok(bytes)
 }
 
-/// Writes `bytes` to `path` atomically: a temp file beside it, fsync, rename over the
-/// old one, fsync of the directory. A crash leaves the old file or the new one, never
-/// half of one.
+/// Writes `bytes` to `path` atomically (see [`crate::files::write_atomic`]), through
+/// `<path>.tmp`.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let tmp = path.with_extension("json.tmp");
-    let result = (|| {
-        let mut f = File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        drop(f);
-        std::fs::rename(&tmp, path)?;
-        File::open(dir)?.sync_all()
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    crate::files::write_atomic(path, &path.with_extension("json.tmp"), bytes)
 }
 
 /// Saves `history` to `path`.
@@ -310,21 +337,85 @@ mod tests {
     }
 
     #[test]
-    fn load_never_fails() {
+    fn load_never_fails_and_says_whether_the_file_may_be_written() {
         let dir = tempfile::tempdir().unwrap();
         let now = at("2026-11-30T10:00:00Z");
         let p = path_in(dir.path());
-        let (h, w) = load(&p, ["a"], now);
-        assert_eq!(h, History::new(["a"]));
-        assert!(w.unwrap().contains("does not exist"));
+        let l = load(&p, ["a"], now);
+        assert_eq!(l.history, History::new(["a"]));
+        assert!(l.warning.unwrap().contains("does not exist"));
+        assert!(l.writable);
         std::fs::write(&p, b"{\"format\": \"kiteportal-serv").unwrap();
-        let (h, w) = load(&p, ["a"], now);
-        assert_eq!(h, History::new(["a"]));
-        let w = w.unwrap();
+        let l = load(&p, ["a"], now);
+        assert_eq!(l.history, History::new(["a"]));
+        let w = l.warning.unwrap();
         assert!(
             w.contains(&p.display().to_string()) && w.contains("empty"),
             "{w}"
         );
+        assert!(l.writable, "a corrupt file is replaced");
+        let newer = format!(r#"{{"format":"{FORMAT}","version":9,"services":[]}}"#);
+        std::fs::write(&p, newer).unwrap();
+        let l = load(&p, ["a"], now);
+        assert!(!l.writable, "a newer version's file is left alone");
+    }
+
+    #[test]
+    fn a_fifo_or_a_link_at_the_file_is_refused_at_once_and_never_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = at("2026-11-30T10:00:00Z");
+        let p = path_in(dir.path());
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &p,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o600),
+            0,
+        )
+        .unwrap();
+        let t = std::time::Instant::now();
+        let l = load(&p, ["a"], now);
+        assert!(t.elapsed() < std::time::Duration::from_secs(1));
+        assert!(!l.writable);
+        assert!(l.warning.unwrap().contains("not a regular file"));
+        std::fs::remove_file(&p).unwrap();
+        let target = dir.path().join("elsewhere.json");
+        std::fs::write(&target, b"precious").unwrap();
+        std::os::unix::fs::symlink(&target, &p).unwrap();
+        let l = load(&p, ["a"], now);
+        assert!(!l.writable);
+        assert!(l.warning.unwrap().contains("symbolic link"));
+    }
+
+    #[test]
+    fn the_temp_file_is_never_followed_nor_blocks() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = path_in(dir.path());
+        let tmp = p.with_extension("json.tmp");
+        let target = dir.path().join("victim");
+        std::fs::write(&target, b"precious").unwrap();
+        std::os::unix::fs::symlink(&target, &tmp).unwrap();
+        write_atomic(&p, b"one").unwrap();
+        assert_eq!(std::fs::read(&target).unwrap(), b"precious");
+        assert_eq!(std::fs::read(&p).unwrap(), b"one");
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &tmp,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o600),
+            0,
+        )
+        .unwrap();
+        let t = std::time::Instant::now();
+        write_atomic(&p, b"two").unwrap();
+        assert!(t.elapsed() < std::time::Duration::from_secs(1));
+        assert_eq!(std::fs::read(&p).unwrap(), b"two");
+        // A link at the final name is replaced, its target untouched.
+        std::fs::remove_file(&p).unwrap();
+        std::os::unix::fs::symlink(&target, &p).unwrap();
+        write_atomic(&p, b"three").unwrap();
+        assert_eq!(std::fs::read(&target).unwrap(), b"precious");
+        assert!(!std::fs::symlink_metadata(&p).unwrap().is_symlink());
     }
 
     #[test]
@@ -364,6 +455,9 @@ mod tests {
         std::fs::write(&p, vec![b' '; MAX_BYTES as usize]).unwrap();
         assert_eq!(read_bounded(&p).unwrap().len() as u64, MAX_BYTES);
         std::fs::write(&p, vec![b' '; MAX_BYTES as usize + 1]).unwrap();
-        assert_eq!(read_bounded(&p).unwrap_err(), "is larger than 4 MiB");
+        assert_eq!(
+            read_bounded(&p).unwrap_err(),
+            ("is larger than 4 MiB".to_string(), false)
+        );
     }
 }

@@ -103,9 +103,14 @@ impl Sampler {
 
     /// Names containers by the owner's `[[containers]]` rules.
     pub fn with_containers(mut self, rules: Vec<ContainerRule>) -> Self {
+        self.set_container_rules(rules);
+        self
+    }
+
+    /// Changes the `[[containers]]` rules (a reload): names apply from the next sample.
+    pub fn set_container_rules(&mut self, rules: Vec<ContainerRule>) {
         let (root, proc) = (self.cgroups.root().to_path_buf(), self.proc.clone());
         self.cgroups = cgroup::Cgroups::new(root, proc, rules);
-        self
     }
 
     /// What this process sees of the host (detected once at construction).

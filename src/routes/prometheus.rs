@@ -379,7 +379,7 @@ fn feed_rows(state: &AppState) -> Vec<(String, FeedStatus, Option<u64>)> {
         row("activity".into(), f.activity.snapshot()),
         row("services".into(), f.services.snapshot()),
     ];
-    for (peer, cache) in state.config().peers.iter().zip(&f.peers) {
+    for (peer, cache) in &f.peers {
         rows.push(row(format!("peer:{}", peer.name), cache.snapshot()));
     }
     rows

@@ -30,7 +30,6 @@ fn event_stream() -> HttpResponseBuilder {
 pub async fn stream(
     req: HttpRequest,
     state: web::Data<AppState>,
-    audience: Audience,
 ) -> Result<HttpResponse, ApiError> {
     if req.method() == Method::HEAD {
         return Ok(event_stream().finish());
@@ -38,6 +37,9 @@ pub async fn stream(
     let Some((slot, rx)) = state.hub.subscribe() else {
         return Err(ApiError::TooManyClients);
     };
+    // Judged after subscribing: a reload that changes the rules in between then
+    // revokes this slot's view (the reload swaps the rules first, then revokes).
+    let audience = crate::routes::client::audience(&req);
     let mut first = b"retry: 3000\n\n".to_vec();
     for event in crate::state::EVENTS {
         if let Some(json) = state.event_json(event, audience) {
@@ -47,18 +49,26 @@ pub async fn stream(
     let body = stream::unfold(
         (Some(Bytes::from(first)), rx, slot),
         move |(first, mut rx, slot)| async move {
+            // A private view is only as good as the rules that granted it: after a
+            // reload changed them, the stream ends and the page reconnects.
+            let revoked = |slot: &crate::hub::ClientSlot| {
+                audience == Audience::Private && slot.view_revoked()
+            };
             if let Some(b) = first {
+                if revoked(&slot) {
+                    return None;
+                }
                 slot.took_frame();
                 return Some((Ok::<_, actix_web::Error>(b), (None, rx, slot)));
             }
             loop {
-                if slot.released() {
+                if slot.released() || revoked(&slot) {
                     return None;
                 }
                 match rx.recv().await {
                     Ok(f) => {
                         let b = f.for_audience(audience).clone();
-                        if b.is_empty() || slot.released() {
+                        if b.is_empty() || slot.released() || revoked(&slot) {
                             return None;
                         }
                         slot.took_frame();

@@ -48,7 +48,7 @@ pub fn tabs(state: &AppState, selected: &str) -> Vec<HostTab> {
         href: "/".to_string(),
         current: selected == config.host.name,
     }];
-    for (peer, cache) in config.peers.iter().zip(feeds.peers.iter()) {
+    for (peer, cache) in &feeds.peers {
         tabs.push(HostTab {
             name: peer.name.clone(),
             is_self: false,
@@ -67,9 +67,9 @@ pub fn panel(
     audience: Audience,
     now: DateTime<Utc>,
 ) -> SystemPanel {
-    let config = state.config();
-    let peer = config.peers.iter().position(|p| p.name == selected);
-    let Some(cache) = peer.and_then(|i| state.feeds().peers.get(i).cloned()) else {
+    let running = state.running();
+    let config = &running.config;
+    let Some(cache) = running.feeds.peer(selected).cloned() else {
         let latest = state.metrics.latest();
         let interval = config.metrics.interval;
         return SystemPanel {

@@ -222,7 +222,29 @@ impl Response {
 /// Sends raw request bytes and reads one response: up to the end of its body as given by
 /// Content-Length, or the connection's end (works with and without keep-alive).
 pub fn raw(addr: SocketAddr, request: &[u8]) -> std::io::Result<Response> {
-    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
+    let s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
+    exchange(s, request)
+}
+
+/// A connection to `addr` from the loopback address `from` (127.0.0.2 plays a proxy).
+pub fn connect_from(from: std::net::IpAddr, addr: SocketAddr) -> std::io::Result<TcpStream> {
+    use socket2::{Domain, Socket, Type};
+    let s = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+    s.bind(&SocketAddr::new(from, 0).into())?;
+    s.connect_timeout(&addr.into(), Duration::from_secs(2))?;
+    Ok(s.into())
+}
+
+/// [`raw`] from the loopback address `from`.
+pub fn raw_from(
+    from: std::net::IpAddr,
+    addr: SocketAddr,
+    request: &[u8],
+) -> std::io::Result<Response> {
+    exchange(connect_from(from, addr)?, request)
+}
+
+fn exchange(mut s: TcpStream, request: &[u8]) -> std::io::Result<Response> {
     s.set_read_timeout(Some(Duration::from_secs(5)))?;
     s.write_all(request)?;
     let head_only = request.starts_with(b"HEAD ");

@@ -281,7 +281,7 @@ fn sighup_reloads_a_valid_configuration_and_keeps_the_running_one_otherwise() {
     hup(&p);
     wait_for(Duration::from_secs(5), "the restart note", || {
         p.log_text()
-            .contains("reload: configuration unchanged; needs a restart: host")
+            .contains("reload: nothing applied; needs a restart: host")
             .then_some(())
     });
     let r = request(p.addr, "GET", "/api/health", &[]).unwrap();

@@ -316,8 +316,12 @@ fn access_log_uses_forwarded_address_only_from_trusted_proxies() {
         &[("CF-Connecting-IP", "203.0.113.7")],
     )
     .unwrap();
+    // X-Forwarded-For counts only where it is the configured header.
+    let xff = Portal::builder()
+        .config("[access]\nreal_ip_header = \"X-Forwarded-For\"")
+        .start();
     get(
-        p.addr,
+        xff.addr,
         "/api/health?xff",
         &[("X-Forwarded-For", "198.51.100.9, 10.0.0.2")],
     )
@@ -331,9 +335,9 @@ fn access_log_uses_forwarded_address_only_from_trusted_proxies() {
     .unwrap();
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
-        let log = p.log_text();
+        let log = p.log_text() + &xff.log_text();
         let log2 = untrusted.log_text();
-        let done = log.contains("?xff") && log2.contains("?spoof");
+        let done = log.contains("?xff") && log.contains("?trusted") && log2.contains("?spoof");
         if done || Instant::now() > deadline {
             let line = |log: &str, tag: &str| {
                 log.lines()

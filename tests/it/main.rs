@@ -22,4 +22,6 @@ mod http;
 mod openapi;
 mod peers;
 mod services;
+mod state_dir;
 mod stub;
+mod trust;
