@@ -323,3 +323,46 @@ impl AppState {
         serde_json::to_vec(&body).ok().map(Bytes::from)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{self, Overrides};
+
+    fn cfg(toml: &str) -> Config {
+        config::build(&Overrides::default(), config::parse_toml(toml).unwrap()).unwrap()
+    }
+
+    const A: &str = "[[peers]]\nname = \"a\"\nurl = \"http://a.test\"\n";
+    const B: &str = "[[peers]]\nname = \"b\"\nurl = \"http://b.test\"\n";
+
+    #[test]
+    fn a_reload_matches_peers_by_name_and_swaps_one_value() {
+        let state = AppState::new(cfg(&format!("{A}{B}")));
+        let before = state.running();
+        // Reordered, and `a` dropped then back: each keeps its own cache.
+        state.swap(cfg(&format!("{B}{A}")));
+        let after = state.running();
+        for name in ["a", "b"] {
+            let (old, new) = (before.feeds.peer(name), after.feeds.peer(name));
+            assert!(Arc::ptr_eq(old.unwrap(), new.unwrap()), "{name}");
+        }
+        let names: Vec<&str> = after
+            .feeds
+            .peers
+            .iter()
+            .map(|(p, _)| p.name.as_str())
+            .collect();
+        assert_eq!(names, ["b", "a"]);
+        // Configuration, caches and zone are one value: what a reader took stays whole.
+        assert!(Arc::ptr_eq(&after.config, &state.config()));
+        assert!(Arc::ptr_eq(&after.feeds, &state.feeds()));
+        state.swap(cfg(B));
+        assert!(after.feeds.peer("a").is_some() && state.feeds().peer("a").is_none());
+        // A peer whose URL changed starts afresh.
+        let moved = B.replace("b.test", "b2.test");
+        let kept = state.feeds().peer("b").cloned().unwrap();
+        state.swap(cfg(&moved));
+        assert!(!Arc::ptr_eq(&kept, state.feeds().peer("b").unwrap()));
+    }
+}
