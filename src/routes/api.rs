@@ -1,10 +1,14 @@
 //! The JSON API: health, metrics and history (pre-serialised bytes from the sampler),
-//! and the feed envelopes. No handler reads a file or calls an upstream.
+//! and the feed envelopes. No handler reads a file or calls an upstream. Public answers
+//! may be kept by the edge for one interval; every answer has a strong ETag (304 on
+//! `If-None-Match`).
 
 use actix_web::http::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
-use actix_web::{web, HttpResponse, ResponseError};
+use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use bytes::Bytes;
 
+use super::edge::{self, Kind};
+use super::negotiation::{conditional, Encoding, Representation};
 use crate::access::Audience;
 use crate::error::ApiError;
 use crate::feeds::envelope_json;
@@ -16,6 +20,23 @@ pub fn json_bytes(body: Bytes) -> HttpResponse {
         .insert_header((CONTENT_TYPE, HeaderValue::from_static("application/json")))
         .insert_header((CACHE_CONTROL, HeaderValue::from_static("no-store")))
         .body(body)
+}
+
+/// A JSON answer of the API for `audience`: `Cache-Control` by audience (the edge may
+/// keep a public one for one metrics interval), a strong ETag, 304 on `If-None-Match`.
+fn answer(req: &HttpRequest, state: &AppState, audience: Audience, body: Bytes) -> HttpResponse {
+    let interval = state.config().metrics.interval;
+    conditional(
+        req,
+        Representation {
+            etag: &edge::etag(&body),
+            body: &body,
+            encoding: Encoding::Identity,
+            content_type: &HeaderValue::from_static("application/json"),
+            cache_control: &edge::cache_control(Kind::Json, audience, interval),
+            vary: false,
+        },
+    )
 }
 
 /// Any other path under `/api/`: a JSON 404 (an API client reads the error, not a page).
@@ -47,12 +68,17 @@ pub async fn openapi() -> HttpResponse {
 
 /// `GET /api/metrics`: the sampler's last sample, as it serialised it for the audience;
 /// when the sampler has stalled, a copy with the reason under `errors["sampler"]`.
-pub async fn metrics(state: web::Data<AppState>, audience: Audience) -> HttpResponse {
+pub async fn metrics(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    audience: Audience,
+) -> HttpResponse {
     match (state.metrics.latest(), state.metrics.stalled()) {
-        (Some(p), None) => json_bytes(p.json(audience).clone()),
+        (Some(p), None) => answer(&req, &state, audience, p.json(audience).clone()),
         (Some(p), Some(stalled)) => {
             let mut sample = p.sample(audience).clone();
             sample.errors.insert("sampler".into(), stalled.reason());
+            // Frozen numbers: not for a shared cache.
             json_bytes(Bytes::from(serde_json::to_vec(&sample).unwrap_or_default()))
         }
         (None, _) => ApiError::NoSampleYet.error_response(),
@@ -60,38 +86,67 @@ pub async fn metrics(state: web::Data<AppState>, audience: Audience) -> HttpResp
 }
 
 /// `GET /api/metrics/history`
-pub async fn history(state: web::Data<AppState>) -> HttpResponse {
+pub async fn history(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    audience: Audience,
+) -> HttpResponse {
     match state.metrics.latest() {
-        Some(p) => json_bytes(p.history_json.clone()),
+        Some(p) => answer(&req, &state, audience, p.history_json.clone()),
         None => ApiError::NoSampleYet.error_response(),
     }
 }
 
 /// `GET /api/weather`
-pub async fn weather(state: web::Data<AppState>, audience: Audience) -> HttpResponse {
-    json_bytes(envelope_json(&state.feeds().weather.snapshot(), audience))
+pub async fn weather(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    audience: Audience,
+) -> HttpResponse {
+    let body = envelope_json(&state.feeds().weather.snapshot(), audience);
+    answer(&req, &state, audience, body)
 }
 
 /// `GET /api/activity`
-pub async fn activity(state: web::Data<AppState>, audience: Audience) -> HttpResponse {
-    json_bytes(envelope_json(&state.feeds().activity.snapshot(), audience))
+pub async fn activity(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    audience: Audience,
+) -> HttpResponse {
+    let body = envelope_json(&state.feeds().activity.snapshot(), audience);
+    answer(&req, &state, audience, body)
 }
 
 /// `GET /api/services`
-pub async fn services(state: web::Data<AppState>, audience: Audience) -> HttpResponse {
-    json_bytes(envelope_json(&state.feeds().services.snapshot(), audience))
+pub async fn services(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    audience: Audience,
+) -> HttpResponse {
+    let body = envelope_json(&state.feeds().services.snapshot(), audience);
+    answer(&req, &state, audience, body)
 }
 
 /// `GET /api/hosts/{name}/history`: the `/api/metrics/history` body of this host or a
 /// peer (the page fills a peer's sparklines from it at once); JSON 404 for other names.
-pub async fn host_history(state: web::Data<AppState>, name: web::Path<String>) -> HttpResponse {
+pub async fn host_history(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    audience: Audience,
+    name: web::Path<String>,
+) -> HttpResponse {
     match state.history_json(&name) {
-        Some(body) => json_bytes(body),
+        Some(body) => answer(&req, &state, audience, body),
         None => ApiError::NotFound.error_response(),
     }
 }
 
 /// `GET /api/hosts`
-pub async fn hosts(state: web::Data<AppState>, audience: Audience) -> HttpResponse {
-    json_bytes(envelope_json(&state.hosts_snapshot(), audience))
+pub async fn hosts(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    audience: Audience,
+) -> HttpResponse {
+    let body = envelope_json(&state.hosts_snapshot(), audience);
+    answer(&req, &state, audience, body)
 }

@@ -5,6 +5,7 @@ pub mod api;
 pub mod asset_store;
 pub mod assets;
 pub mod client;
+pub mod edge;
 pub mod errors;
 pub mod negotiation;
 pub mod pages;

@@ -676,6 +676,28 @@ fn page_loads_clean_and_goes_live() {
 }
 
 #[test]
+fn the_page_goes_live_through_a_caching_proxy() {
+    let _g = serial();
+    let Some(d) = Driver::start() else { return };
+    let portal = fast_portal("testhost", &loopback_services());
+    let Some(edge) = crate::edge::Varnish::start(portal.addr) else {
+        return;
+    };
+    let s = d.session(true);
+    s.goto(&edge.url("/"));
+    s.wait("live through the edge", WAIT, |s| {
+        (s.attr("#live", "data-state") == "live").then_some(())
+    });
+    let first = s.attr("#sampled", "datetime");
+    s.wait("a new sample through the edge", WAIT, |s| {
+        let now = s.attr("#sampled", "datetime");
+        (!now.is_empty() && now != first).then_some(())
+    });
+    let errors = s.console_errors();
+    assert!(errors.is_empty(), "console errors: {errors:#?}");
+}
+
+#[test]
 fn no_horizontal_scroll_at_360px() {
     let _g = serial();
     let Some(d) = Driver::start() else { return };

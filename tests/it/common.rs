@@ -365,7 +365,7 @@ pub fn metrics_json(p: &Portal) -> serde_json::Value {
     let r = get(p.addr, "/api/metrics", &[]).unwrap();
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.header("content-type"), Some("application/json"));
-    assert_eq!(r.header("cache-control"), Some("no-store"));
+    assert_eq!(r.header("cache-control"), Some("private, no-store"));
     r.json()
 }
 

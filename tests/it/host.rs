@@ -514,7 +514,7 @@ fn binary_serves_golden_metrics_and_history_from_the_fake_host() {
     // The history holds compact points of the same samples, oldest first.
     let r = get(portal.addr, "/api/metrics/history", &[]).unwrap();
     assert_eq!(r.status, 200);
-    assert_eq!(r.header("cache-control"), Some("no-store"));
+    assert_eq!(r.header("cache-control"), Some("private, no-store"));
     let h = r.json();
     assert_eq!(h["interval_seconds"], 0.25);
     let points = h["samples"].as_array().unwrap();

@@ -12,6 +12,7 @@ mod containers;
 mod deploy;
 mod details;
 mod docs;
+mod edge;
 mod engines;
 mod exposure;
 mod feeds;
