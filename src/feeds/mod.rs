@@ -8,6 +8,7 @@ pub mod error;
 pub mod forgejo;
 pub mod history;
 pub mod http;
+pub mod lenient;
 pub mod peers;
 pub mod scheduler;
 pub mod services;
