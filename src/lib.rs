@@ -20,4 +20,5 @@ pub mod routes;
 pub mod server;
 pub mod state;
 pub mod tasks;
+pub mod text;
 pub mod timezone;

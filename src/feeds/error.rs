@@ -45,7 +45,7 @@ impl Reason {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FetchError {
     pub reason: Reason,
-    /// Already cleaned and capped text (see `feeds::text`); may name hosts and quote
+    /// Already cleaned and capped text (see `crate::text`); may name hosts and quote
     /// the upstream, so it is for the owner and the log only.
     pub detail: String,
 }

@@ -14,6 +14,7 @@ use ureq::http::header::{CONTENT_TYPE, LOCATION, RETRY_AFTER};
 use ureq::Agent;
 
 use super::error::{FetchError, Reason};
+use super::lenient::Scalar;
 use super::text::clip;
 
 /// Largest upstream body read, after decompression.
@@ -295,16 +296,32 @@ fn fmt_secs(s: f64) -> String {
     }
 }
 
-/// What an error body says: the `message` (Forgejo/Gitea `APIError`) or `error` of a
-/// JSON body, else its first non-empty line.
+/// What an error body says: the `message` (Forgejo/Gitea `APIError`), `error`, `detail`
+/// or `msg` (Uptime Kuma) of a JSON object, else its first non-empty line. Read without
+/// building a JSON tree: an error body is as untrusted as any (up to 1 MiB).
 pub fn error_text(body: &[u8]) -> String {
-    if let Ok(serde_json::Value::Object(o)) = serde_json::from_slice(body) {
-        for key in ["message", "error", "detail"] {
-            if let Some(m) = o.get(key).and_then(|v| v.as_str()) {
-                return first_line(m.as_bytes());
-            }
+    #[derive(serde::Deserialize)]
+    struct ErrorBody {
+        #[serde(default)]
+        message: Scalar,
+        #[serde(default)]
+        error: Scalar,
+        #[serde(default)]
+        detail: Scalar,
+        #[serde(default)]
+        msg: Scalar,
+    }
+    let object = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+    if let Some(e) = object
+        .then(|| serde_json::from_slice::<ErrorBody>(body).ok())
+        .flatten()
+    {
+        if let Some(m) = [e.message, e.error, e.detail, e.msg]
+            .iter()
+            .find_map(|v| v.as_str().map(str::to_string))
+        {
+            return first_line(m.as_bytes());
         }
-        return clip(&serde_json::Value::Object(o).to_string());
     }
     first_line(body)
 }

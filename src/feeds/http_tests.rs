@@ -50,7 +50,15 @@ fn json_error_bodies_give_their_message() {
         "deadline"
     );
     assert_eq!(error_text(br#"{"message": ""}"#), "");
-    assert_eq!(error_text(br#"{"a": 1}"#), r#"{"a":1}"#);
+    assert_eq!(error_text(br#"{"a": 1}"#), r#"{"a": 1}"#);
+    assert_eq!(
+        error_text(br#"{"status": "fail", "msg": "Status Page Not Found"}"#),
+        "Status Page Not Found"
+    );
+    assert_eq!(
+        error_text(br#"{"error": {"code": 5}}"#),
+        r#"{"error": {"code": 5}}"#
+    );
     assert_eq!(error_text(b"plain\ntext"), "plain");
 }
 

@@ -8,14 +8,17 @@ pub mod error;
 pub mod forgejo;
 pub mod history;
 pub mod http;
+pub mod lenient;
 pub mod peers;
 pub mod scheduler;
 pub mod services;
 pub mod state_file;
-pub mod text;
 pub mod uptime_kuma;
 pub mod weather;
 
+/// The cleaning of foreign text lives at the ground level (the host's sources need it
+/// too); the feeds reach it under its old name.
+pub use crate::text;
 pub use cached::{Cached, FeedStatus, Snapshot};
 pub use error::{FetchError, Reason};
 

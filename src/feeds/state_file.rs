@@ -112,7 +112,9 @@ pub fn decode<'a>(
                 buckets.push(Bucket { slot, checks, up });
             }
         }
-        if s.since.is_some_and(|t| t > now) || (s.status == Status::Unknown) != s.since.is_none() {
+        // A `since` in the future, or before 1990 (a negative year included), is forged.
+        let implausible = |t| t > now || super::text::plausible_date(t, now).is_none();
+        if s.since.is_some_and(implausible) || (s.status == Status::Unknown) != s.since.is_none() {
             return Err(format!("has an invalid status for '{}'", clip(&s.name)));
         }
         if let Some(t) = history.tracks.get_mut(&s.name) {
@@ -321,7 +323,9 @@ mod tests {
         let slots: Vec<i64> = h.get("a").unwrap().buckets.iter().map(|b| b.slot).collect();
         assert_eq!(slots, [newest - WEEK_BUCKETS + 1]);
         for (status, since) in [
-            ("up", r#""2026-11-30T11:00:00Z""#), // began in the future
+            ("up", r#""2026-11-30T11:00:00Z""#),    // began in the future
+            ("up", r#""1989-12-31T23:59:59Z""#),    // before 1990
+            ("down", r#""-0001-01-01T00:00:00Z""#), // a negative year
             ("unknown", r#""2026-11-30T09:00:00Z""#),
             ("down", "null"),
         ] {

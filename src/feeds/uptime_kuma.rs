@@ -8,15 +8,21 @@
 //! (pending) and 3 (maintenance); a wrong slug answering 404 with a JSON reason.
 //! Monitor names are owner-typed text: kept as plain text, control characters stripped,
 //! length capped, and used only to match services, never shown as markup.
+//!
+//! Both bodies are untrusted (up to 1 MiB each): they are read straight into small
+//! bounded types (`lenient`), never into a JSON tree, keeping at most 500 monitors and the
+//! newest 200 beats of each; values of the wrong kind are skipped. Beats dated before
+//! 1990 or more than a day ahead, and pings over an hour, are bad data and dropped.
 
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
-use serde_json::Value;
+use serde::Deserialize;
 
-use super::error::{FetchError, Reason};
+use super::error::FetchError;
 use super::history::{buckets_from, Bucket};
 use super::http;
+use super::lenient::{First, FromObject, Last, Map, Scalar};
 use super::scheduler::Failure;
 use super::text;
 use crate::config::UptimeKumaConfig;
@@ -27,6 +33,14 @@ pub const REFRESH: Duration = Duration::from_secs(60);
 const MAX_NAME: usize = 120;
 /// Most monitors read from one page.
 const MAX_MONITORS: usize = 500;
+/// Most groups read from one page (each with at most [`MAX_MONITORS`]).
+const MAX_GROUPS: usize = 50;
+/// Newest heartbeats kept per monitor (Kuma sends at most 100, or 100 bar buckets).
+const MAX_BEATS: usize = 200;
+/// Monitor entries kept of `heartbeatList` and `uptimeList` (both key styles).
+const MAX_KEYS: usize = 2 * MAX_MONITORS;
+/// Longest plausible response time: a "ping" of more than an hour is bad data.
+pub const MAX_PING_MS: u64 = 3_600_000;
 
 /// What a heartbeat says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,118 +113,210 @@ pub fn parse_time(s: &str) -> Option<DateTime<Utc>> {
         .map(|n| n.and_utc())
 }
 
-/// Reads both endpoints of the status page.
+/// `GET /api/status-page/<slug>`, as far as it is read: the groups' monitors (the
+/// incident, maintenance and config are read past). Bounded: [`MAX_GROUPS`] groups of
+/// [`MAX_MONITORS`] monitors.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct StatusPage {
+    #[serde(rename = "publicGroupList")]
+    groups: First<Group, MAX_GROUPS>,
+}
+
+/// A group of monitors on the page.
+#[derive(Debug)]
+struct Group(Vec<Entry>);
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RawGroup {
+    #[serde(rename = "monitorList")]
+    monitors: First<Entry, MAX_MONITORS>,
+}
+
+impl FromObject for Group {
+    type Raw = RawGroup;
+    fn from_raw(raw: RawGroup) -> Option<Group> {
+        Some(Group(raw.monitors.0.unwrap_or_default()))
+    }
+}
+
+/// A monitor listed on the page: its id and cleaned name.
+#[derive(Debug)]
+struct Entry {
+    id: i64,
+    name: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RawEntry {
+    id: Scalar,
+    name: Scalar,
+}
+
+impl FromObject for Entry {
+    type Raw = RawEntry;
+    fn from_raw(raw: RawEntry) -> Option<Entry> {
+        Some(Entry {
+            id: raw.id.as_i64()?,
+            name: clean_name(raw.name.as_str()?),
+        })
+    }
+}
+
+/// `GET /api/status-page/heartbeat/<slug>`: the newest [`MAX_BEATS`] beats and the 24 h
+/// uptime of at most [`MAX_KEYS`] monitors.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct Heartbeats {
+    #[serde(rename = "heartbeatList")]
+    beats: Map<Last<Heartbeat, MAX_BEATS>, MAX_KEYS>,
+    #[serde(rename = "uptimeList")]
+    uptimes: Map<Scalar, MAX_KEYS>,
+}
+
+/// One heartbeat with a readable time and status (an aggregated bucket that is the
+/// number `0`, or a beat without them, is not one).
+#[derive(Debug, Clone, Copy)]
+struct Heartbeat {
+    time: DateTime<Utc>,
+    beat: Beat,
+    ping_ms: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RawHeartbeat {
+    time: Scalar,
+    status: Scalar,
+    ping: Scalar,
+}
+
+impl FromObject for Heartbeat {
+    type Raw = RawHeartbeat;
+    fn from_raw(raw: RawHeartbeat) -> Option<Heartbeat> {
+        Some(Heartbeat {
+            time: parse_time(raw.time.as_str()?)?,
+            beat: Beat::from_code(raw.status.as_i64()?)?,
+            ping_ms: raw.ping.as_u64(),
+        })
+    }
+}
+
+/// Reads both endpoints of the status page. An error status or a redirect is an error
+/// naming what the upstream said or where it pointed, as for every feed (Kuma answers
+/// a wrong slug with 404 and `{"status": "fail", "msg": "…"}`).
 pub fn fetch(agent: &ureq::Agent, cfg: &UptimeKumaConfig) -> Result<Kuma, Failure> {
     let slug = http::encode_segment(&cfg.slug);
     let host = http::host_of(cfg.url.as_str());
-    let get = |path: String| -> Result<Value, Failure> {
-        let f = http::get(
-            agent,
-            &cfg.url.join(&path),
-            &[("Accept", "application/json")],
-        )?;
-        if !(200..300).contains(&f.status) {
-            // Kuma answers a wrong slug with 404 and {"status":"fail","msg":"…"}.
-            let msg = serde_json::from_slice::<Value>(&f.body)
-                .ok()
-                .and_then(|v| v.get("msg").and_then(Value::as_str).map(text::clip))
-                .unwrap_or_else(|| http::first_line(&f.body));
-            return Err(Failure {
-                error: FetchError::new(
-                    Reason::Http(f.status),
-                    format!("HTTP {} from {host}: {msg}", f.status),
-                ),
-                retry_after: f.retry_after.map(Duration::from_secs),
-            });
-        }
-        Ok(f.json::<Value>(&host)?)
-    };
-    let page = get(format!("/api/status-page/{slug}"))?;
-    let beats = get(format!("/api/status-page/heartbeat/{slug}"))?;
-    parse(&page, &beats).map_err(|e| Failure::from(FetchError::bad_data(e)))
+    fn get<T: serde::de::DeserializeOwned>(
+        agent: &ureq::Agent,
+        url: &str,
+        host: &str,
+    ) -> Result<T, Failure> {
+        let f = http::get(agent, url, &[("Accept", "application/json")])?;
+        f.json::<T>(host).map_err(|error| Failure {
+            error,
+            retry_after: f.retry_after.map(Duration::from_secs),
+        })
+    }
+    let page: StatusPage = get(
+        agent,
+        &cfg.url.join(&format!("/api/status-page/{slug}")),
+        &host,
+    )?;
+    let beats: Heartbeats = get(
+        agent,
+        &cfg.url.join(&format!("/api/status-page/heartbeat/{slug}")),
+        &host,
+    )?;
+    parse(&page, &beats, Utc::now()).map_err(|e| Failure::from(FetchError::bad_data(e)))
 }
 
-/// Builds the monitors from the two bodies.
-pub fn parse(page: &Value, beats: &Value) -> Result<Kuma, String> {
+/// Builds the monitors from the two bodies. Beats dated before 1990 or more than a day
+/// after `now` are bad data and dropped, as is a ping over [`MAX_PING_MS`].
+pub fn parse(page: &StatusPage, beats: &Heartbeats, now: DateTime<Utc>) -> Result<Kuma, String> {
     let groups = page
-        .get("publicGroupList")
-        .and_then(Value::as_array)
+        .groups
+        .0
+        .as_ref()
         .ok_or("status page without publicGroupList")?;
-    let heartbeats = beats.get("heartbeatList").and_then(Value::as_object);
-    let uptimes = beats.get("uptimeList").and_then(Value::as_object);
     let mut monitors = Vec::new();
-    for m in groups
-        .iter()
-        .filter_map(|g| g.get("monitorList").and_then(Value::as_array))
-        .flatten()
-        .take(MAX_MONITORS)
-    {
-        let (Some(id), Some(name)) = (
-            m.get("id").and_then(Value::as_i64),
-            m.get("name").and_then(Value::as_str),
-        ) else {
-            continue;
-        };
-        let key = id.to_string();
-        let list: Vec<(DateTime<Utc>, Beat, Option<u64>)> = heartbeats
-            .and_then(|h| h.get(&key))
-            .and_then(Value::as_array)
-            .map(|l| {
-                l.iter()
-                    .filter_map(|b| {
-                        // An empty aggregated bucket is the number 0, not an object.
-                        let o = b.as_object()?;
-                        let t = parse_time(o.get("time")?.as_str()?)?;
-                        let s = Beat::from_code(o.get("status")?.as_i64()?)?;
-                        Some((t, s, o.get("ping").and_then(Value::as_u64)))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        let uptime_24h = uptimes
-            .and_then(|u| u.get(&format!("{key}_24")).or_else(|| u.get(&key)))
-            .and_then(Value::as_f64)
+    for m in groups.iter().flat_map(|g| &g.0).take(MAX_MONITORS) {
+        let key = m.id.to_string();
+        let mut sorted: Vec<Heartbeat> = beats
+            .beats
+            .get(&key)
+            .map(|l| l.items())
+            .unwrap_or_default()
+            .iter()
+            .filter(|b| text::plausible_date(b.time, now).is_some())
+            .copied()
+            .collect();
+        sorted.sort_by_key(|b| b.time);
+        let uptime_24h = beats
+            .uptimes
+            .get(&format!("{key}_24"))
+            .or_else(|| beats.uptimes.get(&key))
+            .and_then(Scalar::as_f64)
             .filter(|r| r.is_finite())
             .map(|r| r.clamp(0.0, 1.0));
-        let mut sorted = list;
-        sorted.sort_by_key(|(t, _, _)| *t);
-        let last = sorted.last().map(|(_, s, _)| *s);
-        let since = last.and_then(|l| {
-            sorted
-                .iter()
-                .rev()
-                .take_while(|(_, s, _)| *s == l)
-                .last()
-                .map(|(t, _, _)| *t)
-        });
-        let ping_ms = sorted.last().and_then(|(_, _, p)| *p);
-        let buckets = buckets_from(sorted.iter().filter_map(|(t, s, _)| match s {
-            Beat::Up => Some((*t, true)),
-            Beat::Down => Some((*t, false)),
-            _ => None,
-        }));
-        monitors.push(Monitor {
-            name: clean_name(name),
-            last,
-            since,
-            ping_ms,
-            uptime_24h,
-            buckets,
-        });
+        monitors.push(monitor(m.name.clone(), &sorted, uptime_24h));
     }
     Ok(Kuma { monitors })
+}
+
+/// A monitor from its beats, oldest first.
+fn monitor(name: String, sorted: &[Heartbeat], uptime_24h: Option<f64>) -> Monitor {
+    let last = sorted.last().map(|b| b.beat);
+    let since = last.and_then(|l| {
+        sorted
+            .iter()
+            .rev()
+            .take_while(|b| b.beat == l)
+            .last()
+            .map(|b| b.time)
+    });
+    let ping_ms = sorted
+        .last()
+        .and_then(|b| b.ping_ms)
+        .filter(|p| *p <= MAX_PING_MS);
+    let buckets = buckets_from(sorted.iter().filter_map(|b| match b.beat {
+        Beat::Up => Some((b.time, true)),
+        Beat::Down => Some((b.time, false)),
+        _ => None,
+    }));
+    Monitor {
+        name,
+        last,
+        since,
+        ping_ms,
+        uptime_24h,
+        buckets,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
-    fn fixture(name: &str) -> Value {
+    fn fixture<T: serde::de::DeserializeOwned>(name: &str) -> T {
         let p = format!(
             "{}/tests/fixtures/uptime-kuma/{name}",
             env!("CARGO_MANIFEST_DIR")
         );
         serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
+    }
+
+    /// A day after the fixtures' beats.
+    fn now() -> DateTime<Utc> {
+        parse_time("2026-11-30 22:00:00").unwrap()
+    }
+
+    fn typed<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> T {
+        serde_json::from_value(v).unwrap()
     }
 
     #[test]
@@ -226,6 +332,7 @@ mod tests {
         let k = parse(
             &fixture("status-page.json"),
             &fixture("heartbeat-1.23.json"),
+            now(),
         )
         .unwrap();
         assert_eq!(k.monitors.len(), 8);
@@ -257,6 +364,7 @@ mod tests {
         let k = parse(
             &fixture("status-page.json"),
             &fixture("heartbeat-2.0-aggregated.json"),
+            now(),
         )
         .unwrap();
         let portal = k.monitor("Portal").unwrap();
@@ -277,12 +385,74 @@ mod tests {
     fn names_are_plain_text() {
         assert_eq!(clean_name(" a\u{202E}b\u{200B}c\n "), "abc");
         assert!(clean_name(&"x".repeat(500)).chars().count() <= MAX_NAME + 1);
-        assert!(parse(&serde_json::json!({}), &serde_json::json!({})).is_err());
+        let (none, nothing) = (typed(json!({})), typed(json!({})));
+        assert!(parse(&none, &nothing, now()).is_err());
         let empty = parse(
-            &serde_json::json!({"publicGroupList": []}),
-            &serde_json::json!({"heartbeatList": {}, "uptimeList": {}}),
+            &typed(json!({"publicGroupList": []})),
+            &typed(json!({"heartbeatList": {}, "uptimeList": {}})),
+            now(),
         )
         .unwrap();
         assert!(empty.monitors.is_empty());
+    }
+
+    #[test]
+    fn implausible_times_and_pings_are_bad_data() {
+        let page = typed(json!({"publicGroupList": [{"monitorList": [{"id": 1, "name": "a"}]}]}));
+        let beat = |t: &str, status: u8, ping: serde_json::Value| json!({"time": t, "status": status, "ping": ping});
+        let beats = typed(json!({"heartbeatList": {"1": [
+            beat("0001-01-01 00:00:00", 1, json!(5)),
+            beat("2026-11-30 20:00:00", 1, json!(40)),
+            beat("2026-11-30 21:00:00", 1, json!(MAX_PING_MS + 1)),
+            beat("9999-12-31 23:59:59", 0, json!(1)),
+            beat("2026-12-02 23:00:00", 0, json!(1)),
+        ]}}));
+        let k = parse(&page, &beats, now()).unwrap();
+        let a = k.monitor("a").unwrap();
+        assert_eq!(a.last, Some(Beat::Up));
+        assert_eq!(a.since, parse_time("2026-11-30 20:00:00"));
+        assert_eq!(a.ping_ms, None);
+        assert_eq!(a.buckets.iter().map(|b| b.checks).sum::<u32>(), 2);
+        let beats = typed(
+            json!({"heartbeatList": {"1": [beat("2026-11-30 21:00:00", 1, json!(MAX_PING_MS))]}}),
+        );
+        let a = parse(&page, &beats, now()).unwrap().monitors.remove(0);
+        assert_eq!(a.ping_ms, Some(MAX_PING_MS));
+    }
+
+    #[test]
+    fn values_of_the_wrong_kind_are_skipped_not_fatal() {
+        let page = typed(json!({"publicGroupList": [0, "g", {"monitorList": [
+            0, "x", {"id": "1", "name": "a"}, {"id": 2, "name": 5}, {"id": 3, "name": "ok"}
+        ]}, {"monitorList": {"id": 4}}], "incident": [1, 2]}));
+        let beats = typed(json!({"heartbeatList": {"3": "nope", "4": [0]},
+                                 "uptimeList": {"3_24": "1", "3": 0.5}}));
+        let k = parse(&page, &beats, now()).unwrap();
+        assert_eq!(k.monitors.len(), 1);
+        let ok = k.monitor("ok").unwrap();
+        assert_eq!((ok.last, ok.uptime_24h), (None, None));
+        let page: StatusPage = typed(json!({"publicGroupList": {"monitorList": []}}));
+        assert!(parse(&page, &Heartbeats::default(), now()).is_err());
+    }
+
+    #[test]
+    fn only_the_newest_beats_and_the_first_monitors_are_kept() {
+        let list: Vec<_> = (0..MAX_MONITORS + 10)
+            .map(|i| json!({"id": i, "name": format!("m{i}")}))
+            .collect();
+        let page = typed(json!({"publicGroupList": [{"monitorList": list}]}));
+        let beats: Vec<_> = (0..MAX_BEATS + 50)
+            .map(|i| {
+                let t = now() - chrono::Duration::minutes(1000 - i as i64);
+                json!({"time": t.to_rfc3339(), "status": 1, "ping": i})
+            })
+            .collect();
+        let beats = typed(json!({"heartbeatList": {"0": beats}}));
+        let k = parse(&page, &beats, now()).unwrap();
+        assert_eq!(k.monitors.len(), MAX_MONITORS);
+        let m = k.monitor("m0").unwrap();
+        assert_eq!(m.ping_ms, Some((MAX_BEATS + 49) as u64));
+        let kept: u32 = m.buckets.iter().map(|b| b.checks).sum();
+        assert_eq!(kept as usize, MAX_BEATS);
     }
 }

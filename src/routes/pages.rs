@@ -5,10 +5,11 @@ use actix_web::http::header::HeaderValue;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use arc_swap::ArcSwapOption;
+use arc_swap::{ArcSwap, ArcSwapOption};
 use bytes::Bytes;
 
 use super::asset_store::AssetUrls;
@@ -35,16 +36,30 @@ pub struct RenderedPage {
     etag_gzip: HeaderValue,
 }
 
-/// The last rendered page of each audience. Rendering (~70 µs) and gzip (~300 µs) happen
-/// once per change of anything the page shows (a sample, a feed), not once per request.
+/// The last rendered page of each audience, and of each configured peer per audience
+/// (`/?host=<peer>`, the host switcher without JavaScript). Rendering (~70 µs) and gzip
+/// (~300 µs) happen once per change of anything the page shows (a sample, a feed), not
+/// once per request.
 #[derive(Default)]
 pub struct PageCache {
     current: [ArcSwapOption<RenderedPage>; 2],
+    /// Per audience: each configured peer's page (at most 16).
+    peers: [ArcSwap<PeerPages>; 2],
 }
+
+/// `(peer name, its page)`, one per peer.
+type PeerPages = Vec<(String, Arc<RenderedPage>)>;
 
 /// Re-render at least this often even when nothing was published, so relative ages
 /// ("updated 3 min ago") do not drift far when the sample interval is long.
 const PAGE_MAX_AGE: Duration = Duration::from_secs(5);
+
+impl RenderedPage {
+    /// Whether this page still shows the state at hub `version`.
+    fn fresh(&self, version: u64) -> bool {
+        self.version == version && self.rendered_at.elapsed() < PAGE_MAX_AGE
+    }
+}
 
 impl PageCache {
     /// The page for the current state, rendering it if the cached one is out of date.
@@ -56,7 +71,7 @@ impl PageCache {
         let version = state.hub.version();
         let slot = &self.current[audience.index()];
         if let Some(p) = slot.load_full() {
-            if p.version == version && p.rendered_at.elapsed() < PAGE_MAX_AGE {
+            if p.fresh(version) {
                 return Ok(p);
             }
         }
@@ -64,6 +79,50 @@ impl PageCache {
         slot.store(Some(page.clone()));
         Ok(page)
     }
+
+    /// The page of configured peer `peer`, rendering it if the cached one is out of date.
+    /// The cache keeps one page per peer still configured (a reload that removes a peer
+    /// drops its page at the next store), so it never holds more than the peer list.
+    pub fn get_peer(
+        &self,
+        state: &AppState,
+        audience: Audience,
+        peer: &str,
+    ) -> Result<Arc<RenderedPage>, askama::Error> {
+        let version = state.hub.version();
+        let slot = &self.peers[audience.index()];
+        let cached = slot
+            .load()
+            .iter()
+            .find(|(name, _)| name == peer)
+            .map(|(_, p)| p.clone());
+        if let Some(p) = cached.filter(|p| p.fresh(version)) {
+            return Ok(p);
+        }
+        let page = Arc::new(render(state, audience, Some(peer))?);
+        let config = state.config();
+        slot.rcu(|old| {
+            let mut kept: Vec<_> = old
+                .iter()
+                .filter(|(name, _)| name != peer && config.peers.iter().any(|c| &c.name == name))
+                .cloned()
+                .collect();
+            kept.push((peer.to_string(), page.clone()));
+            kept
+        });
+        Ok(page)
+    }
+}
+
+/// Pages rendered since start: this host's, a peer's.
+static RENDERS: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
+
+/// How often each page was rendered, for `/metrics`: `("self", n)`, `("peer", n)`.
+pub fn renders() -> [(&'static str, u64); 2] {
+    [
+        ("self", RENDERS[0].load(Ordering::Relaxed)),
+        ("peer", RENDERS[1].load(Ordering::Relaxed)),
+    ]
 }
 
 /// Renders the page for `audience`, its system panel showing peer `peer` (this host for
@@ -73,6 +132,7 @@ fn render(
     audience: Audience,
     peer: Option<&str>,
 ) -> Result<RenderedPage, askama::Error> {
+    RENDERS[usize::from(peer.is_some())].fetch_add(1, Ordering::Relaxed);
     let version = state.hub.version();
     let own = state.config().host.name.clone();
     let body = IndexPage {
@@ -131,10 +191,8 @@ pub async fn index(
     cache: web::Data<PageCache>,
     audience: Audience,
 ) -> HttpResponse {
-    // A peer's page (`/?host=kscloud1`, the switcher without JavaScript) is rendered per
-    // request: rare, and its numbers change with every peer fetch.
     let page = match selected_peer(&req, &state) {
-        Some(peer) => render(&state, audience, Some(&peer)).map(Arc::new),
+        Some(peer) => cache.get_peer(&state, audience, &peer),
         None => cache.get(&state, audience),
     };
     let page = match page {

@@ -453,6 +453,14 @@ pub fn render(state: &AppState, audience: crate::access::Audience) -> String {
         &[],
         TASK_PANICS.load(Ordering::Relaxed),
     );
+    o.family(
+        "kiteportal_page_renders_total",
+        "counter",
+        "Times the page was rendered (this host's, or a peer's for /?host=).",
+    );
+    for (page, n) in crate::routes::pages::renders() {
+        o.sample("kiteportal_page_renders_total", &[("page", page)], n);
+    }
     o.0
 }
 

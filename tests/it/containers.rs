@@ -608,3 +608,39 @@ fn containers_are_the_owners_only() {
     let hosts = get(p.addr, "/api/hosts", &public).unwrap().json();
     assert!(hosts["data"][0]["metrics"].get("containers").is_none());
 }
+
+#[test]
+fn container_command_lines_lose_bidi_overrides_and_invisible_characters() {
+    let fake = FakeCgroups::new();
+    // Container A's first process (1337) with a right-to-left override that would show
+    // "gpj.exe" as "exe.jpg", zero-width characters and an isolate, a NUL-separated line.
+    fs::write(
+        fake.path("proc/1337/cmdline"),
+        "/usr/local/bin/for\u{200B}gejo\0we\u{FEFF}b\0--name\0\u{202E}gpj.exe\0\u{2066}x\u{2069}\u{2060}y\0",
+    )
+    .unwrap();
+    let p = start(&fake, &fake.path("cgroup"));
+    let m = metrics_json(&p);
+    let list = m["containers"].as_array().unwrap();
+    let a = list
+        .iter()
+        .find(|c| c["id"] == "3f2a1b2c3d4e")
+        .unwrap_or_else(|| panic!("no container A in {m}"));
+    assert_eq!(a["command"], "forgejo web --name gpj.exe xy", "{a}");
+    assert_eq!(a["name"], "forgejo web --name gpj.exe xy", "{a}");
+    for c in list {
+        for field in ["command", "name"] {
+            let s = c[field].as_str().unwrap_or("");
+            assert!(
+                !s.chars().any(|ch| matches!(ch,
+                    '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200B}'..='\u{200F}'
+                    | '\u{2060}'..='\u{2064}' | '\u{FEFF}')),
+                "{field} {s:?}"
+            );
+        }
+    }
+    // The owner's page shows the cleaned label too.
+    let page = get(p.addr, "/", &[]).unwrap().text();
+    assert!(!page.contains('\u{202E}') && !page.contains('\u{200B}'));
+    assert!(page.contains("forgejo web --name gpj.exe xy"));
+}

@@ -20,6 +20,7 @@ mod fuzz;
 mod hardening;
 mod host;
 mod http;
+mod kuma;
 mod openapi;
 mod peers;
 mod services;

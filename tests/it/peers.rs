@@ -107,3 +107,60 @@ fn the_peer_tile_shows_its_own_interval_history_and_then_its_absence() {
         "interval lost when unreachable"
     );
 }
+
+/// `kiteportal_page_renders_total{page="<page>"}` from `/metrics` (0 when absent).
+fn renders(p: &Portal, page: &str) -> u64 {
+    let text = get(p.addr, "/metrics", &[]).unwrap().text();
+    let want = format!("kiteportal_page_renders_total{{page=\"{page}\"}} ");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&want))
+        .map(|v| v.trim().parse().unwrap())
+        .unwrap_or_else(|| panic!("no {want} in /metrics"))
+}
+
+#[test]
+fn the_peer_page_is_rendered_once_per_change_not_per_request() {
+    // A peer that never answers and a long interval: nothing the page shows changes
+    // while the requests run.
+    let p = Portal::builder()
+        .config(&format!(
+            "[metrics]\ninterval = \"30s\"\n[[peers]]\nname = \"kscloud1\"\nurl = \"http://127.0.0.1:{}\"\n",
+            crate::common::closed_port()
+        ))
+        .start();
+    wait_for(Duration::from_secs(10), "the peer's first failure", || {
+        (hosts(&p, &[])["data"][1]["status"] == "error").then_some(())
+    });
+    let before = renders(&p, "peer");
+    let t = std::time::Instant::now();
+    let public = [("CF-Connecting-IP", "203.0.113.9")];
+    let mut first: Option<(String, Vec<u8>)> = None;
+    for i in 0..200 {
+        let headers: &[(&str, &str)] = if i % 2 == 0 { &[] } else { &public };
+        let r = get(p.addr, "/?host=kscloud1", headers).unwrap();
+        assert_eq!(r.status, 200);
+        assert!(r.text().contains("id=\"sys-host\">kscloud1<"));
+        if i == 0 {
+            first = Some((r.header("etag").unwrap().to_string(), r.body.clone()));
+        } else if i == 2 && t.elapsed() < Duration::from_secs(4) {
+            // The owner's page again, nothing changed: the same representation.
+            let (etag, body) = first.as_ref().unwrap();
+            assert_eq!(r.header("etag"), Some(etag.as_str()));
+            assert_eq!(&r.body, body);
+        }
+    }
+    let spent = t.elapsed().as_secs();
+    let rendered = renders(&p, "peer") - before;
+    // Per worker (at most 4) and audience (2): once, and again at most every 5 s.
+    let bound = 4 * 2 * (1 + spent / 5 + 1);
+    eprintln!("{rendered} renders of the peer page for 200 requests in {spent} s");
+    assert!(
+        rendered <= bound,
+        "{rendered} renders for 200 requests in {spent} s (bound {bound})"
+    );
+    // An unknown host is the default page, and never a cache entry of its own.
+    let own_before = renders(&p, "self");
+    let other = get(p.addr, "/?host=nope", &[]).unwrap().text();
+    assert!(!other.contains("id=\"sys-host\">nope<"));
+    assert!(renders(&p, "self") - own_before <= 1);
+}

@@ -193,7 +193,7 @@ fn bad_state_files_are_warnings_never_failures() {
     let stub = Stub::start();
     stub.set("/up", Reply::text(200, "ok"));
     let valid_v2 = r#"{"format":"kiteportal-service-history","version":2,"saved_at":"2026-01-01T00:00:00Z","services":[]}"#;
-    let cases: [(&str, Vec<u8>, &str); 5] = [
+    let cases: [(&str, Vec<u8>, &str); 7] = [
         ("truncated", br#"{"format":"kiteportal-service-history","vers"#.to_vec(), "not valid JSON"),
         ("corrupted", vec![0xff, 0x00, 0x13, 0x37], "not valid JSON"),
         ("foreign version", valid_v2.as_bytes().to_vec(), "format version 2"),
@@ -203,6 +203,17 @@ fn bad_state_files_are_warnings_never_failures() {
             "invalid bucket",
         ),
         ("huge", vec![b' '; (4 << 20) + 10], "larger than"),
+        // A status that began before 1990 (or before the epoch) is not a real one.
+        (
+            "since 1969",
+            br#"{"format":"kiteportal-service-history","version":1,"saved_at":"2026-01-01T00:00:00Z","services":[{"name":"kept","status":"up","since":"1969-07-20T20:17:00Z","buckets":[]}]}"#.to_vec(),
+            "invalid status",
+        ),
+        (
+            "negative since",
+            br#"{"format":"kiteportal-service-history","version":1,"saved_at":"2026-01-01T00:00:00Z","services":[{"name":"kept","status":"down","since":"-0044-03-15T12:00:00Z","buckets":[]}]}"#.to_vec(),
+            "invalid status",
+        ),
     ];
     for (what, bytes, says) in cases {
         let dir = tempfile::tempdir().unwrap();

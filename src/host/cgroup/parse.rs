@@ -5,6 +5,7 @@
 use std::io;
 
 use crate::host::invalid;
+use crate::text;
 
 fn number(file: &str, v: &str) -> io::Result<u64> {
     v.trim()
@@ -95,31 +96,16 @@ pub(super) fn cut(s: &str, max: usize) -> &str {
     }
 }
 
-/// Untrusted text made printable: control characters become spaces, runs of spaces one
-/// space, cut to `max` characters (an ellipsis marks the cut).
+/// Untrusted text as a label of at most `max` characters (the ellipsis marking a cut
+/// included): the shared cleaning of foreign text, so control, bidi-override and
+/// zero-width characters are dropped here exactly as in the feeds.
 pub fn clean(s: &str, max: usize) -> String {
-    let mut out = String::with_capacity(s.len().min(max * 4));
-    let mut n = 0;
-    let mut space = true;
-    for c in s.chars() {
-        let c = if c.is_control() || c.is_whitespace() {
-            ' '
-        } else {
-            c
-        };
-        if c == ' ' && space {
-            continue;
-        }
-        space = c == ' ';
-        if n == max {
-            out.pop();
-            out.push('…');
-            return out.trim_end().to_string();
-        }
-        out.push(c);
-        n += 1;
+    let line = text::clean(s, max);
+    if line.chars().count() <= max {
+        line
+    } else {
+        text::clean(s, max.saturating_sub(1))
     }
-    out.trim_end().to_string()
 }
 
 /// A `/proc/<pid>/cmdline` (arguments separated by NULs) as one printable line, the
@@ -187,11 +173,20 @@ mod tests {
             "forgejo web --port 3000"
         );
         assert_eq!(parse_cmdline(b"", 80), "");
-        assert_eq!(parse_cmdline(b"a\x1b[31mred\n\0x", 80), "a [31mred x");
+        assert_eq!(parse_cmdline(b"a\x1b[31mred\n\0x", 80), "a[31mred x");
+        assert_eq!(
+            parse_cmdline(
+                "sh\0-c\0\u{202E}gpj.exe\u{200B}\0\u{2066}x\u{2069}".as_bytes(),
+                80
+            ),
+            "sh -c gpj.exe x"
+        );
         let long = parse_cmdline(&[b'x'; 300], 80);
         assert_eq!(long.chars().count(), 80);
         assert!(long.ends_with('…'));
         assert_eq!(clean("  a\t\tb  ", 80), "a b");
+        assert_eq!(clean("abc", 3), "abc");
+        assert_eq!(clean("abcd", 3), "ab…");
         // Arguments are joined until the line is well past the cap, then cut at the cap.
         let cut = parse_cmdline(b"/usr/bin/forgejo\0web\0--port\x003000\0", 12);
         assert_eq!(cut.chars().count(), 12);

@@ -1,8 +1,9 @@
-//! Upstream text made safe to keep, show and log, in one place: every string a feed takes
-//! from an upstream (names, messages, URLs, weather words, peer names, error bodies) goes
-//! through [`clean`] (control, bidi-override and zero-width characters removed, length
-//! capped) and, where a secret is in play, [`mask`]; numbers and dates through
-//! [`finite_in`] and [`plausible_date`].
+//! Foreign text made safe to keep, show and log, in one place: every string taken from
+//! outside the process (an upstream's names, messages, URLs, weather words, peer names,
+//! error bodies; a container's command line) goes through [`clean`] (control,
+//! bidi-override and zero-width characters removed, length capped) and, where a secret is
+//! in play, [`mask`]; numbers and dates through [`finite_in`] and [`plausible_date`].
+//! Ground level: `feeds` and `host` both use it.
 
 use chrono::{DateTime, Utc};
 
