@@ -214,7 +214,11 @@ pub async fn index(
             etag,
             encoding,
             content_type: &HeaderValue::from_static("text/html; charset=utf-8"),
-            cache_control: &HeaderValue::from_static("no-cache"),
+            cache_control: &super::edge::cache_control(
+                super::edge::Kind::Page,
+                audience,
+                state.config().metrics.interval,
+            ),
             vary: true,
         },
     )

@@ -87,10 +87,16 @@ fn assets_are_immutable_with_strong_etags_and_304() {
     let r = get(p.addr, &css, &[("If-None-Match", "\"other\"")]).unwrap();
     assert_eq!(r.status, 200);
 
-    // The page itself is revalidated every time.
+    // The page itself is revalidated every time; the edge may keep the public one for
+    // an interval, never the owner's.
     assert_eq!(
         get(p.addr, "/", &[]).unwrap().header("cache-control"),
-        Some("no-cache")
+        Some("private, no-cache")
+    );
+    let public = [("CF-Connecting-IP", "203.0.113.9")];
+    assert_eq!(
+        get(p.addr, "/", &public).unwrap().header("cache-control"),
+        Some("public, max-age=0, s-maxage=2, stale-while-revalidate=6")
     );
 }
 
