@@ -21,5 +21,6 @@ mod host;
 mod http;
 mod openapi;
 mod peers;
+mod prometheus_real;
 mod services;
 mod stub;
