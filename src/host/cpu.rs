@@ -52,6 +52,21 @@ impl Ticks {
             .saturating_add(self.steal)
     }
 
+    /// The counters node_exporter exports as `node_cpu_seconds_total` modes, by mode name
+    /// (guest time is inside user and nice, so it is not a mode of its own).
+    pub fn modes(&self) -> [(&'static str, u64); 8] {
+        [
+            ("user", self.user),
+            ("nice", self.nice),
+            ("system", self.system),
+            ("idle", self.idle),
+            ("iowait", self.iowait),
+            ("irq", self.irq),
+            ("softirq", self.softirq),
+            ("steal", self.steal),
+        ]
+    }
+
     fn fields(&self) -> [u64; 10] {
         [
             self.user,
@@ -125,6 +140,22 @@ pub fn parse_str(text: &str) -> io::Result<Stat> {
     }
     let total = total.ok_or_else(|| invalid("stat: no aggregate cpu line"))?;
     Ok(Stat { total, cores })
+}
+
+/// The kernel's `USER_HZ`: `/proc/stat` counts time in ticks of 1/USER_HZ seconds. Taken
+/// from the auxiliary vector the kernel hands every process (`AT_CLKTCK`, what
+/// `sysconf(_SC_CLK_TCK)` answers); 100, the value on every Linux architecture in use,
+/// should it be missing. A container reading the host's procfs runs on the same kernel.
+pub fn ticks_per_second() -> u64 {
+    match rustix::param::clock_ticks_per_second() {
+        0 => 100,
+        n => n,
+    }
+}
+
+/// CPU time of `ticks` in seconds.
+pub fn seconds(ticks: u64) -> f64 {
+    ticks as f64 / ticks_per_second() as f64
 }
 
 /// Reads `<proc>/stat` (using `buf` as scratch).

@@ -88,6 +88,20 @@ pub struct Sample {
     pub view: View,
     #[serde(default)]
     pub errors: BTreeMap<String, String>,
+    /// The raw counters the rates above came from, for `/metrics` (PromQL `rate()`s a
+    /// counter, not a per-interval gauge). Not part of the `/api/metrics` body.
+    #[serde(skip)]
+    pub counters: HostCounters,
+}
+
+/// The host's cumulative counters as the sampler last read them: `/metrics` exports them
+/// as `*_total` families so that requests never read `/proc` themselves.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HostCounters {
+    /// `<proc>/stat` ticks, the aggregate and each online CPU by the kernel's id.
+    pub cpu: Option<cpu::Stat>,
+    /// Bytes read and written per whole disk (the devices of `disk_io`).
+    pub disk_io: Option<Vec<diskio::Counters>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -242,7 +256,12 @@ pub struct Container {
     pub service: Option<String>,
     /// Share of the whole host's CPU over the last interval (like `cpu.percent`).
     pub cpu_percent: Option<f64>,
+    /// Memory in use as `docker stats` shows it: `memory.current` less the page cache the
+    /// kernel can drop at once (`inactive_file` of `memory.stat`).
     pub memory_bytes: Option<u64>,
+    /// `memory.current` as the kernel counts it, page cache included.
+    #[serde(default)]
+    pub memory_current_bytes: Option<u64>,
     /// `memory.max`; `None` when unlimited.
     pub memory_limit_bytes: Option<u64>,
     /// OOM kills in this container since it started (the kernel's count).
@@ -254,6 +273,13 @@ pub struct Container {
     pub processes: Option<u64>,
     pub read_bytes_per_sec: Option<f64>,
     pub write_bytes_per_sec: Option<f64>,
+    /// `cpu.stat` `usage_usec`, for `/metrics` only (not in the JSON).
+    #[serde(skip)]
+    pub cpu_usage_usec: Option<u64>,
+    /// `io.stat` bytes read and written since the container started, for `/metrics`
+    /// only (not in the JSON).
+    #[serde(skip)]
+    pub io_bytes: Option<(u64, u64)>,
 }
 
 /// What this process can see of the host, and where it reads it from.

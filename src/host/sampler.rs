@@ -161,14 +161,18 @@ impl Sampler {
         let temperatures = section(e, "temperatures", self.sensors.read(&mut self.buf));
         let processes = section(e, "processes", system::read_processes(proc));
         let cpus = stat.as_ref().map(|s| s.cores.len());
-        let (containers, counters) = self.containers(e, timestamp, cpus);
+        let (containers, kept) = self.containers(e, timestamp, cpus);
 
+        let counters = super::HostCounters {
+            cpu: stat.clone(),
+            disk_io: io.as_ref().map(|r| r.value.clone()),
+        };
         self.prev = Previous {
             at: Some(now),
             cpu: stat,
             disk_io: io,
             network: net,
-            containers: counters,
+            containers: kept,
         };
         Sample {
             host: self.name.clone(),
@@ -185,6 +189,7 @@ impl Sampler {
             containers: containers.into(),
             view: self.view.clone(),
             errors,
+            counters,
         }
     }
 }

@@ -166,6 +166,7 @@ fn check(s: &Value, k: u64) -> Vec<String> {
         json!({
             "id": c["id"], "name": c["name"], "engine": c["engine"], "command": c["command"],
             "service": c["service"], "memory_bytes": c["memory_bytes"],
+            "memory_current_bytes": c["memory_current_bytes"],
             "memory_limit_bytes": c["memory_limit_bytes"], "oom_kills": c["oom_kills"],
             "processes": c["processes"],
         })
@@ -174,7 +175,9 @@ fn check(s: &Value, k: u64) -> Vec<String> {
         "forgejo",
         &fixed(&list[0]),
         json!({"id": "3f2a1b2c3d4e", "name": "forgejo web", "engine": "docker",
-               "command": "forgejo web", "service": null, "memory_bytes": 268_435_456u64,
+               "command": "forgejo web", "service": null,
+               // memory.current less inactive_file (memory.stat), as docker stats shows.
+               "memory_bytes": 201_326_592u64, "memory_current_bytes": 268_435_456u64,
                "memory_limit_bytes": 536_870_912u64, "oom_kills": 0, "processes": 12}),
     );
     eq(
@@ -182,7 +185,8 @@ fn check(s: &Value, k: u64) -> Vec<String> {
         &fixed(&list[1]),
         json!({"id": "b0d1e2f3a4b5", "name": "db", "engine": "docker",
                "command": "postgres -c shared_buffers=128MB", "service": "Forgejo",
-               "memory_bytes": 134_217_728u64, "memory_limit_bytes": null,
+               "memory_bytes": 134_217_728u64, "memory_current_bytes": 134_217_728u64,
+               "memory_limit_bytes": null,
                "oom_kills": 2 + k, "processes": 7}),
     );
     eq(
@@ -190,6 +194,7 @@ fn check(s: &Value, k: u64) -> Vec<String> {
         &fixed(&list[2]),
         json!({"id": "c0ffee012345", "name": "photos", "engine": "podman",
                "command": null, "service": null, "memory_bytes": 67_108_864u64,
+               "memory_current_bytes": 67_108_864u64,
                "memory_limit_bytes": 104_857_600u64, "oom_kills": 0, "processes": 3}),
     );
     // Rates over the measured interval; CPU as a share of the fake host's 2 CPUs. The
@@ -280,7 +285,11 @@ fn containers_golden_values_from_the_binary_while_counters_advance() {
     let text = r.text();
     for line in [
         "# TYPE kiteportal_container_oom_kills_total counter",
-        "kiteportal_container_memory_bytes{id=\"3f2a1b2c3d4e\",name=\"forgejo web\"} 268435456",
+        "kiteportal_container_memory_bytes{id=\"3f2a1b2c3d4e\",name=\"forgejo web\"} 201326592",
+        "kiteportal_container_memory_current_bytes{id=\"3f2a1b2c3d4e\",name=\"forgejo web\"} 268435456",
+        "# TYPE kiteportal_container_cpu_seconds_total counter",
+        "# TYPE kiteportal_container_read_bytes_total counter",
+        "# TYPE kiteportal_container_written_bytes_total counter",
         "kiteportal_container_memory_limit_bytes{id=\"c0ffee012345\",name=\"photos\"} 104857600",
         "kiteportal_container_processes{id=\"b0d1e2f3a4b5\",name=\"db\"} 7",
         "kiteportal_container_cpu_percent{id=\"3f2a1b2c3d4e\",name=\"forgejo web\"}",
@@ -288,6 +297,31 @@ fn containers_golden_values_from_the_binary_while_counters_advance() {
     ] {
         assert!(text.contains(line), "missing {line:?} in\n{text}");
     }
+    // The raw counters of the step the golden sample was at (db's OOM kills count steps).
+    let k = last["containers"][1]["oom_kills"].as_u64().unwrap() - 2;
+    let forgejo = "{id=\"3f2a1b2c3d4e\",name=\"forgejo web\"}";
+    for line in [
+        format!(
+            "kiteportal_container_cpu_seconds_total{forgejo} {}",
+            (8_123_456 + k * 500_000) as f64 / 1e6
+        ),
+        format!(
+            "kiteportal_container_read_bytes_total{forgejo} {}",
+            1_048_576 + 4_096 + k * (40_960 + 8_192)
+        ),
+        format!(
+            "kiteportal_container_written_bytes_total{forgejo} {}",
+            2_097_152 + k * 81_920
+        ),
+        "kiteportal_container_written_bytes_total{id=\"b0d1e2f3a4b5\",name=\"db\"} 0".into(),
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing {line:?} in\n{text}"
+        );
+    }
+    // No io.stat (the io controller is off for it), no I/O series.
+    assert!(!text.contains("kiteportal_container_read_bytes_total{id=\"c0ffee012345\""));
     // No limit, no series (not a made-up 0).
     assert!(!text.contains("kiteportal_container_memory_limit_bytes{id=\"b0d1e2f3a4b5\""));
     promtool_check(&text);
@@ -309,9 +343,10 @@ fn containers_golden_values_from_the_binary_while_counters_advance() {
     assert_eq!(names, ["forgejo web", "db", "photos"], "{tile}");
     assert!(tile.contains("OOM-killed"), "{tile}");
     assert!(tile.contains("no limit"), "{tile}");
-    // 256 MiB of the fake host's 8.192 GB, and half of its 512 MiB limit.
+    // 192 MiB in use (256 MiB less 64 MiB of inactive page cache) of the fake host's
+    // 8.192 GB, and of its 512 MiB limit.
     assert!(
-        tile.contains(">3.3%<") && tile.contains(">50.0%<"),
+        tile.contains(">2.5%<") && tile.contains(">37.5%<"),
         "{tile}"
     );
     // The db container is linked to the Forgejo service: its card tells of the kills.
@@ -501,6 +536,7 @@ const SAMPLES: &[&str] = &[
     "max\n",
     "536870912\n",
     "1337\n1400\n",
+    "anon 4096\nfile 8192\nkernel 0\nactive_file 4096\ninactive_file 4096\nslab 0\n",
 ];
 
 fn mutate(base: &str, edits: &[(usize, u8, u8)]) -> Vec<u8> {
@@ -526,6 +562,7 @@ fn parse_all(text: &str) {
         let _ = r.checked_add(w);
     }
     let _ = cgroup::parse_memory_max(text);
+    let _ = cgroup::parse_inactive_file(text);
     let _ = cgroup::parse_single("f", text);
     let _ = cgroup::parse_first_pid(text);
 }

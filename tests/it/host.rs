@@ -588,6 +588,22 @@ fn prometheus_exposition_passes_promtool() {
     ] {
         assert!(text.contains(line), "missing {line:?} in\n{text}");
     }
+    for line in [
+        // The counters of step 1 (ticks of 1/100 s; sectors of 512 bytes): cpu0's user
+        // 5000 + 300, idle 40000 + 500, steal 150 + 50; cpu1's irq 50 + 50.
+        "# TYPE kiteportal_cpu_seconds_total counter",
+        "kiteportal_cpu_seconds_total{cpu=\"0\",mode=\"user\"} 53",
+        "kiteportal_cpu_seconds_total{cpu=\"0\",mode=\"idle\"} 405",
+        "kiteportal_cpu_seconds_total{cpu=\"0\",mode=\"steal\"} 2",
+        "kiteportal_cpu_seconds_total{cpu=\"1\",mode=\"irq\"} 1",
+        "kiteportal_disk_read_bytes_total{device=\"sda\"} 11288576",
+        "kiteportal_disk_written_bytes_total{device=\"sda\"} 22577152",
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing {line:?} in\n{text}"
+        );
+    }
     crate::common::promtool_check(promtool, &text);
 }
 

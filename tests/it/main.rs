@@ -23,6 +23,7 @@ mod http;
 mod kuma;
 mod openapi;
 mod peers;
+mod prometheus_real;
 mod services;
 mod state_dir;
 mod stub;

@@ -8,7 +8,8 @@ use std::path::Path;
 
 use super::discover::{Engine, Found};
 use super::parse::{
-    parse_cpu_stat, parse_io_stat, parse_memory_events, parse_memory_max, parse_single,
+    parse_cpu_stat, parse_inactive_file, parse_io_stat, parse_memory_events, parse_memory_max,
+    parse_single,
 };
 use crate::files::open_regular;
 use crate::host::invalid;
@@ -18,16 +19,17 @@ use crate::host::invalid;
 const MAX_CGROUP_FILE_BYTES: u64 = 64 << 10;
 
 /// The files read from each container's cgroup at every sample, in [`Counters`] order.
-const FILES: [&str; 6] = [
+const FILES: [&str; 7] = [
     "cpu.stat",
     "memory.current",
     "memory.max",
     "memory.events",
     "pids.current",
     "io.stat",
+    "memory.stat",
 ];
 
-/// Containers whose files stay open between samples (6 descriptors each). A sample then
+/// Containers whose files stay open between samples (7 descriptors each). A sample then
 /// costs one `pread` per file instead of open + fstat + read + close; beyond this many,
 /// the rest are opened at every sample, so a container flood cannot exhaust descriptors.
 pub(super) const MAX_OPEN_CONTAINERS: usize = 64;
@@ -99,7 +101,7 @@ pub(super) fn read_small(path: &Path, buf: &mut Vec<u8>) -> io::Result<usize> {
 /// controller is not enabled for the cgroup).
 #[derive(Debug, Default)]
 pub(super) struct Handles {
-    files: [Option<File>; 6],
+    files: [Option<File>; 7],
 }
 
 impl Handles {
@@ -150,12 +152,24 @@ pub struct Counters {
     pub id: String,
     pub engine: Option<Engine>,
     pub usage_usec: Option<u64>,
+    /// Memory in use as `docker stats` shows it: `memory.current` less `inactive_file`
+    /// (page cache the kernel drops first), or `memory.current` alone without
+    /// `memory.stat`.
     pub memory_bytes: Option<u64>,
+    /// `memory.current` itself (page cache included).
+    pub memory_current: Option<u64>,
     pub memory_limit: Option<u64>,
     pub oom_kills: Option<u64>,
     pub processes: Option<u64>,
     /// Bytes read and written, summed over devices.
     pub io: Option<(u64, u64)>,
+}
+
+/// What `docker stats` calls a container's memory use: `memory.current` less the inactive
+/// page cache (saturating: the two files are read at slightly different instants), or
+/// `memory.current` when `memory.stat` is missing or has no `inactive_file`.
+fn in_use(current: u64, inactive_file: Option<u64>) -> u64 {
+    inactive_file.map_or(current, |i| current.saturating_sub(i))
 }
 
 /// Reads one container's counters through its open files; `Ok(None)` when the container
@@ -169,11 +183,14 @@ pub(super) fn read_counters(
     limit: Option<Option<u64>>,
 ) -> io::Result<Option<Counters>> {
     let d = found.dir.as_path();
+    let current = field(h, d, 1, buf, |t| parse_single("memory.current", t))?;
+    let inactive = field(h, d, 6, buf, parse_inactive_file)?.flatten();
     let c = Counters {
         id: found.id.clone(),
         engine: Some(found.engine),
         usage_usec: field(h, d, 0, buf, parse_cpu_stat)?,
-        memory_bytes: field(h, d, 1, buf, |t| parse_single("memory.current", t))?,
+        memory_bytes: current.map(|c| in_use(c, inactive)),
+        memory_current: current,
         memory_limit: match limit {
             Some(l) => l,
             None => field(h, d, 2, buf, parse_memory_max)?.flatten(),

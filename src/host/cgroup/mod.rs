@@ -14,8 +14,8 @@ pub(crate) use discover::short_id;
 pub use discover::Engine;
 pub use files::Counters;
 pub use parse::{
-    clean, parse_cmdline, parse_cpu_stat, parse_first_pid, parse_io_stat, parse_memory_events,
-    parse_memory_max, parse_single,
+    clean, parse_cmdline, parse_cpu_stat, parse_first_pid, parse_inactive_file, parse_io_stat,
+    parse_memory_events, parse_memory_max, parse_single,
 };
 pub(crate) use rates::{delta, new_oom_kills, OomLog};
 
@@ -273,6 +273,12 @@ mod tests {
             fs::write(c.join("memory.max"), "max\n").unwrap();
             fs::write(c.join("cgroup.procs"), procs).unwrap();
         }
+        // The first has page cache on the inactive list; the second no `memory.stat`.
+        fs::write(
+            root.join(format!("system.slice/docker-{ID}.scope/memory.stat")),
+            "anon 524288\nfile 524288\nactive_file 131072\ninactive_file 393216\n",
+        )
+        .unwrap();
         (dir, root, proc)
     }
 
@@ -293,7 +299,11 @@ mod tests {
                 (short_id(&other), None, Some(2000)),
             ]
         );
-        assert_eq!(first[0].counters.memory_bytes, Some(1 << 20));
+        // Memory as `docker stats` shows it: memory.current less inactive_file, with the
+        // raw value beside it; without memory.stat, memory.current.
+        let mem = |n: &Named| (n.counters.memory_bytes, n.counters.memory_current);
+        assert_eq!(mem(&first[0]), (Some((1 << 20) - 393216), Some(1 << 20)));
+        assert_eq!(mem(&first[1]), (Some(1 << 20), Some(1 << 20)));
         fs::remove_dir_all(root.join(format!("docker/{other}"))).unwrap();
         let second = c.read().unwrap();
         assert_eq!(second.len(), 1);
@@ -322,6 +332,45 @@ mod tests {
             Some("gitea web"),
             "{names:?}"
         );
+    }
+
+    #[test]
+    fn memory_stat_is_read_at_every_sample_and_never_makes_memory_negative() {
+        let (_dir, root, proc) = tree();
+        let stat = root.join(format!("system.slice/docker-{ID}.scope/memory.stat"));
+        let mut c = Cgroups::new(root, proc, Vec::new());
+        let mem = |c: &mut Cgroups| c.read().unwrap()[0].counters.memory_bytes;
+        assert_eq!(mem(&mut c), Some((1 << 20) - 393216));
+        // More inactive page cache than memory.current (read a moment apart): 0, not a wrap.
+        fs::write(&stat, "inactive_file 2097152\n").unwrap();
+        assert_eq!(mem(&mut c), Some(0));
+        // No inactive_file line: memory.current.
+        fs::write(&stat, "anon 1\n").unwrap();
+        assert_eq!(mem(&mut c), Some(1 << 20));
+        // A malformed memory.stat is the section's error, naming the file.
+        fs::write(&stat, "inactive_file -5\n").unwrap();
+        let err = c.read().unwrap_err().to_string();
+        assert!(err.contains("memory.stat"), "{err}");
+        // A FIFO where memory.stat belongs is refused at once (a container found anew
+        // opens its files), not read.
+        let (_d2, root2, proc2) = tree();
+        let fifo = root2.join(format!("system.slice/docker-{ID}.scope/memory.stat"));
+        fs::remove_file(&fifo).unwrap();
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &fifo,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o644),
+            0,
+        )
+        .unwrap();
+        let t = std::time::Instant::now();
+        let err = Cgroups::new(root2, proc2, Vec::new())
+            .read()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("memory.stat: not a regular file"), "{err}");
+        assert!(t.elapsed() < std::time::Duration::from_secs(1));
     }
 
     #[test]

@@ -34,6 +34,22 @@ pub fn parse_memory_events(text: &str) -> io::Result<u64> {
     flat_key("memory.events", text, "oom_kill")
 }
 
+/// `memory.stat`: the page cache on the inactive LRU list (`inactive_file`), in bytes;
+/// `None` when the file does not list it (an old kernel), a bad number is an error.
+pub fn parse_inactive_file(text: &str) -> io::Result<Option<u64>> {
+    match flat_key("memory.stat", text, "inactive_file") {
+        Ok(v) => Ok(Some(v)),
+        Err(_) if !has_key(text, "inactive_file") => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Whether a flat-keyed file has a line for `key`.
+fn has_key(text: &str, key: &str) -> bool {
+    text.lines()
+        .any(|l| l.split_ascii_whitespace().next() == Some(key))
+}
+
 /// A single-value file (`memory.current`, `pids.current`).
 pub fn parse_single(file: &str, text: &str) -> io::Result<u64> {
     number(file, text)
@@ -142,6 +158,17 @@ mod tests {
         assert_eq!(parse_memory_max("max\n").unwrap(), None);
         assert_eq!(parse_memory_max("536870912\n").unwrap(), Some(536870912));
         assert!(parse_memory_max("lots\n").is_err());
+        let stat = "anon 1000\nfile 9000\nactive_file 3000\ninactive_file 6000\n\
+                    inactive_anon 0\n";
+        assert_eq!(parse_inactive_file(stat).unwrap(), Some(6000));
+        // `inactive_file` is not `total_inactive_file` (v1) nor a prefix match.
+        assert_eq!(
+            parse_inactive_file("total_inactive_file 5\nfile 1\n").unwrap(),
+            None
+        );
+        assert_eq!(parse_inactive_file("").unwrap(), None);
+        assert!(parse_inactive_file("inactive_file lots\n").is_err());
+        assert!(parse_inactive_file("inactive_file\n").is_err());
         assert_eq!(parse_single("pids.current", "12\n").unwrap(), 12);
         assert!(parse_single("pids.current", "").is_err());
         let io = "8:0 rbytes=4096 wbytes=8192 rios=1 wios=2 dbytes=0 dios=0\n\

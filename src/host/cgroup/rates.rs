@@ -57,6 +57,7 @@ pub(crate) fn delta(
                 cpu_percent: both(|c| c.usage_usec)
                     .and_then(|(a, b)| cpu_percent(a, b, elapsed, cpus?)),
                 memory_bytes: c.memory_bytes,
+                memory_current_bytes: c.memory_current,
                 memory_limit_bytes: c.memory_limit,
                 oom_kills: c.oom_kills,
                 oom_kills_24h: oom_24h,
@@ -70,6 +71,8 @@ pub(crate) fn delta(
                     .zip(c.io)
                     .and_then(|(a, b)| rate(a.1, b.1, elapsed))
                     .map(round2),
+                cpu_usage_usec: c.usage_usec,
+                io_bytes: c.io,
             }
         })
         .collect();
@@ -145,6 +148,7 @@ mod tests {
                 engine: Some(Engine::Docker),
                 usage_usec: Some(usec),
                 memory_bytes: Some(mem),
+                memory_current: Some(mem),
                 memory_limit: None,
                 oom_kills: Some(oom),
                 processes: Some(1),

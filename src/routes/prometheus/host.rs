@@ -1,91 +1,13 @@
-//! `GET /metrics`: Prometheus text exposition (format 0.0.4) of the latest sample, the
-//! feeds and the process's own request counters. Rendered from memory, no I/O.
+//! The host sample's families of `/metrics`: the per-interval gauges of each section and
+//! the raw counters (`*_total`) the sampler read them from, named like node_exporter's.
 
-use std::fmt::{Display, Write as _};
-use std::sync::atomic::Ordering;
-
-use actix_web::http::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
-use actix_web::{web, HttpResponse};
-
-use crate::feeds::{FeedStatus, Snapshot};
+use super::Out;
 use crate::host::Sample;
-use crate::state::AppState;
-use crate::tasks::TASK_PANICS;
-
-/// Escapes a label value: backslash, double quote and line feed (exposition format).
-pub fn escape_label(v: &str) -> std::borrow::Cow<'_, str> {
-    if !v.contains(['\\', '"', '\n']) {
-        return v.into();
-    }
-    let mut s = String::with_capacity(v.len() + 8);
-    for c in v.chars() {
-        match c {
-            '\\' => s.push_str("\\\\"),
-            '"' => s.push_str("\\\""),
-            '\n' => s.push_str("\\n"),
-            c => s.push(c),
-        }
-    }
-    s.into()
-}
-
-/// Writes one metric family at a time: `# HELP`, `# TYPE`, then its samples.
-struct Out(String);
-
-impl Out {
-    fn family(&mut self, name: &str, kind: &str, help: &str) {
-        let _ = writeln!(self.0, "# HELP {name} {help}\n# TYPE {name} {kind}");
-    }
-
-    fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: impl Display) {
-        self.0.push_str(name);
-        if !labels.is_empty() {
-            self.0.push('{');
-            for (i, (k, v)) in labels.iter().enumerate() {
-                if i > 0 {
-                    self.0.push(',');
-                }
-                let _ = write!(self.0, "{k}=\"{}\"", escape_label(v));
-            }
-            self.0.push('}');
-        }
-        let _ = writeln!(self.0, " {value}");
-    }
-
-    /// A family with one unlabelled sample; nothing when the value is unknown (a missing
-    /// series, as Prometheus expects, rather than a made-up 0).
-    fn gauge(&mut self, name: &str, help: &str, value: Option<impl Display>) {
-        if let Some(v) = value {
-            self.family(name, "gauge", help);
-            self.sample(name, &[], v);
-        }
-    }
-
-    /// A family of labelled samples; the `None` values are left out, and the family
-    /// header too when nothing is left.
-    fn labelled<'a, V: Display>(
-        &mut self,
-        name: &str,
-        kind: &str,
-        help: &str,
-        rows: impl IntoIterator<Item = (Vec<(&'a str, &'a str)>, Option<V>)>,
-    ) {
-        let mut header = false;
-        for (labels, v) in rows {
-            let Some(v) = v else { continue };
-            if !header {
-                self.family(name, kind, help);
-                header = true;
-            }
-            self.sample(name, &labels, v);
-        }
-    }
-}
 
 /// Reads one number of a disk.
 type DiskField = fn(&crate::host::Disk) -> f64;
 
-fn host_metrics(o: &mut Out, s: &Sample) {
+pub(super) fn host_metrics(o: &mut Out, s: &Sample) {
     o.gauge(
         "kiteportal_sample_timestamp_seconds",
         "When the latest host sample was taken (Unix time).",
@@ -129,6 +51,9 @@ fn host_metrics(o: &mut Out, s: &Sample) {
     if let Some(c) = &s.cpu {
         cpu_metrics(o, c);
     }
+    if let Some(stat) = &s.counters.cpu {
+        cpu_counters(o, stat);
+    }
     if let Some(m) = &s.memory {
         memory_metrics(o, m);
     }
@@ -137,6 +62,9 @@ fn host_metrics(o: &mut Out, s: &Sample) {
     }
     if let Some(io) = &s.disk_io {
         disk_io_metrics(o, io);
+    }
+    if let Some(io) = &s.counters.disk_io {
+        disk_io_counters(o, io);
     }
     if let Some(n) = &s.network {
         network_metrics(o, n);
@@ -151,7 +79,7 @@ fn host_metrics(o: &mut Out, s: &Sample) {
         );
     }
     if let Some(c) = s.containers.list() {
-        container_metrics(o, c);
+        super::containers::container_metrics(o, c);
     }
 }
 
@@ -193,6 +121,44 @@ fn cpu_metrics(o: &mut Out, c: &crate::host::Cpu) {
         let help = format!("Load average over {window} minute(s).");
         o.gauge(name, &help, c.load.map(|l| l[i]));
     }
+}
+
+/// `kiteportal_cpu_seconds_total{cpu,mode}` as node_exporter's `node_cpu_seconds_total`:
+/// one series per online CPU (the kernel's number) and `/proc/stat` mode, in seconds.
+/// No `cpu="all"` series: `sum()` over the CPUs is how PromQL gets the whole host.
+fn cpu_counters(o: &mut Out, stat: &crate::host::cpu::Stat) {
+    let ids: Vec<String> = stat.cores.iter().map(|(id, _)| id.to_string()).collect();
+    o.labelled(
+        "kiteportal_cpu_seconds_total",
+        "counter",
+        "CPU time spent in each mode since boot, per CPU (/proc/stat), in seconds.",
+        ids.iter().zip(&stat.cores).flat_map(|(id, (_, t))| {
+            t.modes().into_iter().map(move |(mode, ticks)| {
+                (
+                    vec![("cpu", id.as_str()), ("mode", mode)],
+                    Some(crate::host::cpu::seconds(ticks)),
+                )
+            })
+        }),
+    );
+}
+
+/// The byte counters of the whole disks (`diskstats` sectors × 512).
+fn disk_io_counters(o: &mut Out, io: &[crate::host::diskio::Counters]) {
+    o.labelled(
+        "kiteportal_disk_read_bytes_total",
+        "counter",
+        "Bytes read from the disk since boot (diskstats sectors read times 512).",
+        io.iter()
+            .map(|d| (vec![("device", d.device.as_str())], Some(d.read_bytes))),
+    );
+    o.labelled(
+        "kiteportal_disk_written_bytes_total",
+        "counter",
+        "Bytes written to the disk since boot (diskstats sectors written times 512).",
+        io.iter()
+            .map(|d| (vec![("device", d.device.as_str())], Some(d.write_bytes))),
+    );
 }
 
 fn memory_metrics(o: &mut Out, m: &crate::host::Memory) {
@@ -318,181 +284,10 @@ fn network_metrics(o: &mut Out, n: &crate::host::Network) {
     );
 }
 
-/// Reads one number of a container.
-type ContainerField = fn(&crate::host::Container) -> Option<f64>;
-
-/// Per-container families, labelled by short id and name (private data: the whole
-/// exposition is gated like `/metrics` itself).
-fn container_metrics(o: &mut Out, containers: &[crate::host::Container]) {
-    let fams: [(&str, &str, &str, ContainerField); 5] = [
-        (
-            "kiteportal_container_cpu_percent",
-            "gauge",
-            "Container CPU use over the last interval, in percent of the whole host.",
-            |c| c.cpu_percent,
-        ),
-        (
-            "kiteportal_container_memory_bytes",
-            "gauge",
-            "Container memory in use (memory.current).",
-            |c| c.memory_bytes.map(|v| v as f64),
-        ),
-        (
-            "kiteportal_container_memory_limit_bytes",
-            "gauge",
-            "Container memory limit (memory.max); absent when unlimited.",
-            |c| c.memory_limit_bytes.map(|v| v as f64),
-        ),
-        (
-            "kiteportal_container_oom_kills_total",
-            "counter",
-            "Processes the OOM killer killed in the container (memory.events oom_kill).",
-            |c| c.oom_kills.map(|v| v as f64),
-        ),
-        (
-            "kiteportal_container_processes",
-            "gauge",
-            "Processes in the container (pids.current).",
-            |c| c.processes.map(|v| v as f64),
-        ),
-    ];
-    for (name, kind, help, f) in fams {
-        o.labelled(
-            name,
-            kind,
-            help,
-            containers
-                .iter()
-                .map(|c| (vec![("id", c.id.as_str()), ("name", c.name.as_str())], f(c))),
-        );
-    }
-}
-
-/// (feed name, status, age) of every feed.
-fn feed_rows(state: &AppState) -> Vec<(String, FeedStatus, Option<u64>)> {
-    fn row<T>(name: String, s: Snapshot<T>) -> (String, FeedStatus, Option<u64>) {
-        (name, s.status, s.age_seconds)
-    }
-    let f = state.feeds();
-    let mut rows = vec![
-        row("weather".into(), f.weather.snapshot()),
-        row("activity".into(), f.activity.snapshot()),
-        row("services".into(), f.services.snapshot()),
-    ];
-    for (peer, cache) in &f.peers {
-        rows.push(row(format!("peer:{}", peer.name), cache.snapshot()));
-    }
-    rows
-}
-
-const STATUSES: [FeedStatus; 5] = [
-    FeedStatus::Ok,
-    FeedStatus::Stale,
-    FeedStatus::Pending,
-    FeedStatus::Error,
-    FeedStatus::Disabled,
-];
-
-/// Renders the exposition text for `audience` (a public scrape, when allowed at all,
-/// gets the public sample: no containers).
-pub fn render(state: &AppState, audience: crate::access::Audience) -> String {
-    let mut o = Out(String::with_capacity(8192));
-    let stalled = state.metrics.stalled();
-    if let Some(p) = state.metrics.latest() {
-        host_metrics(&mut o, p.sample(audience));
-        o.gauge(
-            "kiteportal_sampler_last_success_timestamp_seconds",
-            "When the sampler last published a sample (Unix time).",
-            Some(p.sample.timestamp.timestamp_millis() as f64 / 1000.0),
-        );
-    }
-    o.gauge(
-        "kiteportal_sampler_stale",
-        "1 when the sampler has not published for 3 intervals (see /api/health), else 0.",
-        Some(u8::from(stalled.is_some())),
-    );
-
-    let feeds = feed_rows(state);
-    o.labelled(
-        "kiteportal_feed_status",
-        "gauge",
-        "1 for the feed's current status (ok, stale, pending, error, disabled), else 0.",
-        feeds.iter().flat_map(|(name, status, _)| {
-            STATUSES.iter().map(move |s| {
-                (
-                    vec![("feed", name.as_str()), ("status", s.as_str())],
-                    Some(u8::from(s == status)),
-                )
-            })
-        }),
-    );
-    o.labelled(
-        "kiteportal_feed_age_seconds",
-        "gauge",
-        "Seconds since the feed's data was last fetched.",
-        feeds
-            .iter()
-            .map(|(name, _, age)| (vec![("feed", name.as_str())], *age)),
-    );
-
-    o.family(
-        "kiteportal_http_requests_total",
-        "counter",
-        "Requests answered, by status class.",
-    );
-    for (class, n) in state.requests.counts() {
-        o.sample("kiteportal_http_requests_total", &[("code", class)], n);
-    }
-    o.family(
-        "kiteportal_task_panics_total",
-        "counter",
-        "Background task restarts after a panic.",
-    );
-    o.sample(
-        "kiteportal_task_panics_total",
-        &[],
-        TASK_PANICS.load(Ordering::Relaxed),
-    );
-    o.family(
-        "kiteportal_page_renders_total",
-        "counter",
-        "Times the page was rendered (this host's, or a peer's for /?host=).",
-    );
-    for (page, n) in crate::routes::pages::renders() {
-        o.sample("kiteportal_page_renders_total", &[("page", page)], n);
-    }
-    o.0
-}
-
-/// `GET /metrics`: private by default (it names devices, mounts and sensors); the public
-/// get the same 404 as any unknown path unless `access.public_metrics` is on.
-pub async fn metrics(
-    req: actix_web::HttpRequest,
-    state: web::Data<AppState>,
-    audience: crate::access::Audience,
-) -> HttpResponse {
-    if audience.is_public() && !state.config().access.public_metrics {
-        return crate::routes::errors::not_found(&req);
-    }
-    HttpResponse::Ok()
-        .insert_header((
-            CONTENT_TYPE,
-            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
-        ))
-        .insert_header((CACHE_CONTROL, HeaderValue::from_static("no-store")))
-        .body(render(&state, audience))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::host::{Cpu, Disk, Interface, Network, Temperature};
-
-    #[test]
-    fn label_values_are_escaped() {
-        assert_eq!(escape_label("plain"), "plain");
-        assert_eq!(escape_label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
-    }
 
     fn sample() -> Sample {
         Sample {
@@ -567,5 +362,140 @@ mod tests {
             "{t}"
         );
         assert!(!t.contains("kiteportal_memory_"), "{t}");
+    }
+}
+
+#[cfg(test)]
+mod counter_tests {
+    use super::*;
+    use crate::config::{HostConfig, MetricsConfig};
+    use crate::host::Sampler;
+    use std::path::Path;
+
+    /// A sample of the committed fake host (`tests/fixtures/host`), as the sampler takes it.
+    fn fixture_sample() -> Sample {
+        let host = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/host");
+        let cfg = HostConfig {
+            proc: host.join("proc"),
+            sys: host.join("sys"),
+            root: host.join("root"),
+            name: "fake".into(),
+            cgroup: host.join("sys/fs/cgroup"),
+        };
+        let metrics = MetricsConfig {
+            interval: std::time::Duration::from_secs(2),
+            history: std::time::Duration::from_secs(60),
+            net_exclude: Vec::new(),
+        };
+        Sampler::new(&cfg, &metrics).sample()
+    }
+
+    fn render(s: &Sample) -> String {
+        let mut o = Out(String::new());
+        host_metrics(&mut o, s);
+        o.0
+    }
+
+    #[test]
+    fn user_hz_is_the_kernels() {
+        // 100 on every Linux architecture this runs on; a wrong value would scale every
+        // CPU counter.
+        assert_eq!(crate::host::cpu::ticks_per_second(), 100);
+    }
+
+    #[test]
+    fn cpu_counters_are_the_fixture_ticks_in_seconds_per_cpu_and_mode() {
+        let s = fixture_sample();
+        let t = render(&s);
+        // tests/fixtures/host/proc/stat: cpu0 5000 250 1500 40000 500 50 100 150 200 0.
+        for cpu in ["0", "1"] {
+            for (mode, secs) in [
+                ("user", "50"),
+                ("nice", "2.5"),
+                ("system", "15"),
+                ("idle", "400"),
+                ("iowait", "5"),
+                ("irq", "0.5"),
+                ("softirq", "1"),
+                ("steal", "1.5"),
+            ] {
+                let line =
+                    format!("kiteportal_cpu_seconds_total{{cpu=\"{cpu}\",mode=\"{mode}\"}} {secs}");
+                assert!(t.lines().any(|l| l == line), "missing {line:?} in\n{t}");
+            }
+        }
+        let series = t
+            .lines()
+            .filter(|l| l.starts_with("kiteportal_cpu_seconds_total{"))
+            .count();
+        assert_eq!(
+            series, 16,
+            "two CPUs, eight modes, no aggregate, no guest\n{t}"
+        );
+        assert!(
+            t.contains("# TYPE kiteportal_cpu_seconds_total counter\n"),
+            "{t}"
+        );
+        assert!(t.contains("# HELP kiteportal_cpu_seconds_total "), "{t}");
+        // The gauges stay beside the counters (the first sample has no rates yet).
+        assert!(t.contains("kiteportal_cpus 2\n"), "{t}");
+    }
+
+    #[test]
+    fn disk_counters_are_the_fixture_sectors_in_bytes_for_whole_disks() {
+        let t = render(&fixture_sample());
+        // tests/fixtures/host/proc/diskstats, sectors × 512; partitions, loop, dm and zram
+        // are left out as for the rates.
+        for line in [
+            "kiteportal_disk_read_bytes_total{device=\"sda\"} 10240000",
+            "kiteportal_disk_written_bytes_total{device=\"sda\"} 20480000",
+            "kiteportal_disk_read_bytes_total{device=\"sdb\"} 512000",
+            "kiteportal_disk_written_bytes_total{device=\"sdb\"} 512000",
+            "kiteportal_disk_read_bytes_total{device=\"nvme0n1\"} 51200",
+            "kiteportal_disk_written_bytes_total{device=\"nvme0n1\"} 102400",
+            "# TYPE kiteportal_disk_read_bytes_total counter",
+            "# TYPE kiteportal_disk_written_bytes_total counter",
+        ] {
+            assert!(t.lines().any(|l| l == line), "missing {line:?} in\n{t}");
+        }
+        for dev in ["sda1", "loop0", "dm-0", "zram0", "nvme0n1p1"] {
+            assert!(!t.contains(&format!("device=\"{dev}\"}}")), "{dev} in\n{t}");
+        }
+    }
+
+    #[test]
+    fn counters_are_left_out_of_the_api_body() {
+        let s = fixture_sample();
+        assert!(s.counters.cpu.is_some() && s.counters.disk_io.is_some());
+        let json = serde_json::to_value(&s).unwrap();
+        assert!(json.get("counters").is_none(), "{json:#}");
+        let keys: Vec<&str> = json
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "containers",
+                "cpu",
+                "disk_io",
+                "disks",
+                "errors",
+                "host",
+                "interval_seconds",
+                "memory",
+                "network",
+                "processes",
+                "temperatures",
+                "timestamp",
+                "uptime_seconds",
+                "view"
+            ]
+        );
+        // A peer's body reads back (the counters are not expected from it).
+        let back: Sample = serde_json::from_value(json).unwrap();
+        assert_eq!(back.counters, crate::host::HostCounters::default());
     }
 }
