@@ -56,6 +56,7 @@ pub fn sections(old: &Config, new: &Config) -> Vec<(&'static str, Rule, bool)> {
         access,
         containers,
         timezone,
+        notify,
     } = new;
     vec![
         ("bind", Rule::Restart, *bind != old.bind),
@@ -76,6 +77,7 @@ pub fn sections(old: &Config, new: &Config) -> Vec<(&'static str, Rule, bool)> {
         ("stream", Rule::Live, *stream != old.stream),
         ("containers", Rule::Live, *containers != old.containers),
         ("timezone", Rule::Live, *timezone != old.timezone),
+        ("notify", Rule::Live, *notify != old.notify),
         (
             "trusted_proxies",
             Rule::Audience,
@@ -235,6 +237,12 @@ mod tests {
             "timezone",
             "timezone = \"UTC\"",
             "timezone = \"UTC0\"",
+            Rule::Live,
+        ),
+        (
+            "notify",
+            "",
+            "[[notify]]\nurl = \"http://n.test/t\"",
             Rule::Live,
         ),
         (

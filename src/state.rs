@@ -189,6 +189,8 @@ pub struct AppState {
     pub metrics: Arc<MetricsStore>,
     pub hub: Arc<Hub>,
     pub requests: Arc<RequestStats>,
+    /// Service status changes waiting to be sent to `[[notify]]` targets.
+    pub notifications: Arc<crate::feeds::notify::Queue>,
 }
 
 impl AppState {
@@ -199,6 +201,7 @@ impl AppState {
             metrics: Arc::new(MetricsStore::new(capacity, interval)),
             hub: Arc::new(Hub::new(config.stream.max_clients)),
             requests: Arc::new(RequestStats::default()),
+            notifications: Arc::default(),
             running: Arc::new(ArcSwap::from_pointee(Running::new(
                 config.clone(),
                 FeedCaches::new(&config),

@@ -156,6 +156,7 @@ fn start_services(
     let caches = state.feeds();
     let (kuma, history) = (caches.uptime_kuma.clone(), caches.service_history.clone());
     let cfg = config.clone();
+    let st = state.clone();
     let mut saver = Saver::new(config);
     // A reload starts these tasks again: the kept history drops the services that are
     // gone, once, on the first round of the new configuration.
@@ -171,6 +172,7 @@ fn start_services(
             let list = &cfg.services;
             let probes = services::check_all(agent, list);
             let now = Utc::now();
+            let zone = st.zone();
             let mut slot = history.lock().unwrap_or_else(|e| e.into_inner());
             if sd.is_triggered() {
                 return Err(FetchError::new(Reason::Unreachable, "stopped").into());
@@ -189,7 +191,9 @@ fn start_services(
                 h.retain_names(list.iter().map(|s| s.name.as_str()));
                 fitted = true;
             }
-            services::record(h, list, &probes, now);
+            let offset = zone.at(now).0.local_minus_utc();
+            let today = crate::feeds::days::day_of(now, offset);
+            services::record(h, list, &probes, now, today);
             let kuma = kuma.snapshot();
             let k = match (kuma.status, kuma.data.as_deref()) {
                 (FeedStatus::Disabled, _) => services::KumaState::Disabled,
@@ -197,7 +201,17 @@ fn start_services(
                 (FeedStatus::Ok, Some(k)) => services::KumaState::Ok(k),
                 _ => services::KumaState::Unreachable,
             };
-            let data = services::assemble(list, &probes, h, k, now);
+            let data = services::assemble(list, &probes, h, k, now, today);
+            let detail = |name: &str| {
+                let i = list.iter().position(|s| s.name == name)?;
+                probes.get(i).and_then(|p| p.detail.clone())
+            };
+            let changes = h.changes.observe(&data, now, detail);
+            let url_of = |name: &str| {
+                let s = list.iter().find(|s| s.name == name);
+                s.map(|s| s.url.as_str().to_string()).unwrap_or_default()
+            };
+            super::notify::queue(&st, changes, url_of);
             if may_save {
                 saver.maybe_save(h, now, false);
             }

@@ -4,6 +4,7 @@
 //! (`host`, `feeds`) know nothing of this.
 
 mod feeds;
+mod notify;
 
 use std::io;
 use std::time::{Duration, Instant};
@@ -35,6 +36,7 @@ pub fn start(state: &AppState) -> io::Result<Background> {
             hub.heartbeat();
         }
     })?;
+    notify::start(state, &mut core)?;
     let mut feed_tasks = Tasks::new(Shutdown::new());
     feeds::start(state, &mut feed_tasks)?;
     Ok(Background {

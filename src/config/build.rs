@@ -39,6 +39,7 @@ pub fn build(o: &Overrides, file: FileConfig) -> Result<Config, StartupError> {
     let uptime_kuma = upstreams::uptime_kuma(file.uptime_kuma)?;
     let containers = lists::containers(file.containers, &services)?;
     let timezone = timezone(o, file.timezone, &host.root)?;
+    let notify = super::notify::targets(file.notify)?;
     Ok(Config {
         bind,
         host,
@@ -56,6 +57,7 @@ pub fn build(o: &Overrides, file: FileConfig) -> Result<Config, StartupError> {
         access,
         containers,
         timezone,
+        notify,
     })
 }
 

@@ -37,6 +37,7 @@ pub struct FileConfig {
     pub access: Option<FileAccess>,
     pub containers: Option<Vec<FileContainer>>,
     pub timezone: Option<String>,
+    pub notify: Option<Vec<super::notify::FileNotify>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -13,6 +13,7 @@ mod defaults;
 mod fields;
 mod file;
 mod lists;
+mod notify;
 mod types;
 mod upstreams;
 mod values;
@@ -29,6 +30,7 @@ pub use file::{
     FileLimits, FileMetrics, FilePeer, FileService, FileStream, FileUptimeKuma, FileWeather,
     RawDuration, MAX_CONFIG_BYTES,
 };
+pub use notify::{NotifyFormat, NotifyTarget, SecretUrl};
 pub use types::{
     AccessConfig, Config, ContainerRule, ForgejoConfig, HostConfig, LimitsConfig, MetricsConfig,
     Peer, RealIpHeader, Service, StreamConfig, UptimeKumaConfig, WeatherConfig,
@@ -72,6 +74,7 @@ pub const KEYS: &[&str] = &[
     "access.public_metrics",
     "access.real_ip_header",
     "containers",
+    "notify",
 ];
 
 /// Reads the TOML file (if any), merges flags and environment over it, validates.

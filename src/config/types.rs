@@ -34,6 +34,8 @@ pub struct Config {
     /// The page's time zone as configured (`None`: the host's); resolved and checked
     /// against the host's zoneinfo when the configuration is built.
     pub timezone: Option<String>,
+    /// Where service status changes are sent.
+    pub notify: Vec<super::notify::NotifyTarget>,
 }
 
 /// A published Uptime Kuma status page.

@@ -1,6 +1,8 @@
 //! Per-service status history: half-hour buckets of check results (the last 7 days),
-//! the debounced status with when it began (`since`), and the uptime ratios and 24 h bar
-//! derived from them. Pure logic: every function takes `now`, so tests are deterministic.
+//! daily buckets (the last 90, [`super::days`]), the debounced status with when it began
+//! (`since`), the uptime ratios and 24 h bar derived from them, and the served status
+//! changes ([`super::changes`]). Pure logic: every function takes `now`, so tests are
+//! deterministic.
 
 use std::collections::BTreeMap;
 
@@ -61,6 +63,8 @@ pub struct Track {
     pub since: Option<DateTime<Utc>>,
     /// Failed checks in a row.
     pub fails: u32,
+    /// Daily buckets in the configured time zone, oldest first, the last 90 days.
+    pub days: Vec<super::days::DayBucket>,
 }
 
 /// The bucket slot holding `t`.
@@ -171,6 +175,10 @@ pub fn buckets_from(results: impl IntoIterator<Item = (DateTime<Utc>, bool)>) ->
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct History {
     pub tracks: BTreeMap<String, Track>,
+    /// The served status changes (kept in the state file).
+    pub changes: super::changes::Changes,
+    /// Checks since this process started, per service: (up, not up). Not kept.
+    pub checks_total: BTreeMap<String, (u64, u64)>,
 }
 
 impl History {
@@ -181,6 +189,7 @@ impl History {
                 .into_iter()
                 .map(|n| (n.to_string(), Track::default()))
                 .collect(),
+            ..History::default()
         }
     }
 
@@ -193,6 +202,10 @@ impl History {
             kept.insert(n.to_string(), t);
         }
         self.tracks = kept;
+        let names = self.tracks.keys().map(String::as_str);
+        self.changes.retain_names(names);
+        let tracks = &self.tracks;
+        self.checks_total.retain(|n, _| tracks.contains_key(n));
     }
 
     pub fn track_mut(&mut self, name: &str) -> &mut Track {

@@ -4,11 +4,14 @@
 //! web or the shared state: `background` runs them and publishes what they produce.
 
 pub mod cached;
+pub mod changes;
+pub mod days;
 pub mod error;
 pub mod forgejo;
 pub mod history;
 pub mod http;
 pub mod lenient;
+pub mod notify;
 pub mod peers;
 pub mod scheduler;
 pub mod services;
@@ -124,6 +127,10 @@ pub struct Services {
     /// probes stand in).
     pub uptime_kuma: String,
     pub services: Vec<ServiceStatus>,
+    /// Checks since this process started, per service: (name, up, not up). For
+    /// `/metrics`; not part of the JSON.
+    #[serde(skip)]
+    pub checks_total: Vec<(String, u64, u64)>,
 }
 
 /// Services by status.
@@ -143,6 +150,9 @@ pub struct Uptime {
     pub day: Option<f64>,
     #[serde(rename = "7d")]
     pub week: Option<f64>,
+    /// Our own probes over the last 90 days (daily buckets).
+    #[serde(rename = "90d", default)]
+    pub quarter: Option<f64>,
 }
 
 /// A service's status as served: our own probes' debounced status, or Uptime Kuma's
@@ -205,6 +215,9 @@ pub struct ServiceStatus {
     pub uptime: Uptime,
     /// The last 24 h in 48 half-hour buckets, oldest first.
     pub history: Vec<history::BarCell>,
+    /// The last 90 local days, oldest first (our own probes).
+    #[serde(default)]
+    pub days: Vec<days::DayCell>,
 }
 
 /// One entry of `/api/hosts` data.

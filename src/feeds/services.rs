@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
+use super::days::{self, DayNumber};
 use super::history::{bar_from, History, Status, Track, DAY_BUCKETS, WEEK_BUCKETS};
 use super::http;
 use super::uptime_kuma::{Beat, Kuma};
@@ -116,11 +117,26 @@ pub fn check_all(agent: &ureq::Agent, services: &[Service]) -> Vec<Probe> {
 
 /// Records `probes` (config order) in `history` at `now`, logging one line per status
 /// change with the detailed reason.
-pub fn record(history: &mut History, services: &[Service], probes: &[Probe], now: DateTime<Utc>) {
+pub fn record(
+    history: &mut History,
+    services: &[Service],
+    probes: &[Probe],
+    now: DateTime<Utc>,
+    today: DayNumber,
+) {
     for (s, p) in services.iter().zip(probes) {
-        if let Some(c) = history.track_mut(&s.name).record(p.up, now) {
+        let track = history.track_mut(&s.name);
+        let change = track.record(p.up, now);
+        days::add(&mut track.days, today, 1, u32::from(p.up));
+        if let Some(c) = change {
             let (level, line) = change_line(&s.name, c, p);
             log::log!(level, "{line}");
+        }
+        let n = history.checks_total.entry(s.name.clone()).or_default();
+        if p.up {
+            n.0 += 1;
+        } else {
+            n.1 += 1;
         }
     }
 }
@@ -169,6 +185,7 @@ pub fn assemble(
     history: &History,
     kuma: KumaState<'_>,
     now: DateTime<Utc>,
+    today: DayNumber,
 ) -> Services {
     let empty = Track::default();
     let list: Vec<ServiceStatus> = services
@@ -177,7 +194,7 @@ pub fn assemble(
         .map(|(i, s)| {
             let track = history.get(&s.name).unwrap_or(&empty);
             let probe = probes.get(i);
-            let own = from_probe(s, probe, track, now);
+            let own = from_probe(s, probe, track, now, today);
             let KumaState::Ok(k) = kuma else {
                 return own;
             };
@@ -209,7 +226,7 @@ pub fn assemble(
                 source: "uptime_kuma".into(),
                 uptime: Uptime {
                     day: m.uptime_24h,
-                    week: own.uptime.week,
+                    ..own.uptime.clone()
                 },
                 history: bar_from(&m.buckets, now),
                 ..own
@@ -232,6 +249,11 @@ pub fn assemble(
         summary,
         uptime_kuma: kuma.as_str().to_string(),
         services: list,
+        checks_total: history
+            .checks_total
+            .iter()
+            .map(|(n, (up, down))| (n.clone(), *up, *down))
+            .collect(),
     }
 }
 
@@ -240,6 +262,7 @@ fn from_probe(
     probe: Option<&Probe>,
     track: &Track,
     now: DateTime<Utc>,
+    today: DayNumber,
 ) -> ServiceStatus {
     let status = track.status;
     ServiceStatus {
@@ -256,8 +279,10 @@ fn from_probe(
         uptime: Uptime {
             day: track.uptime(now, DAY_BUCKETS),
             week: track.uptime(now, WEEK_BUCKETS),
+            quarter: days::uptime(&track.days, today),
         },
         history: track.bar(now),
+        days: days::cells(&track.days, today),
         ..unknown(s, now)
     }
 }
@@ -279,6 +304,7 @@ pub fn unknown(service: &Service, now: DateTime<Utc>) -> ServiceStatus {
         source: "probe".into(),
         uptime: Uptime::default(),
         history: bar_from(&[], now),
+        days: days::cells(&[], days::day_of(now, 0)),
     }
 }
 
@@ -333,9 +359,16 @@ mod tests {
                 probe_at(false, now),
                 probe_at(round == 0, now),
             ];
-            record(&mut h, &services, &last, now);
+            record(&mut h, &services, &last, now, days::day_of(now, 0));
         }
-        let d = assemble(&services, &last, &h, KumaState::Disabled, now);
+        let d = assemble(
+            &services,
+            &last,
+            &h,
+            KumaState::Disabled,
+            now,
+            days::day_of(now, 0),
+        );
         assert_eq!(
             (
                 d.summary.up,
@@ -367,8 +400,9 @@ mod tests {
         let services = [svc("a")];
         let mut h = History::new(["a"]);
         let probes = [probe_at(true, now)];
-        record(&mut h, &services, &probes, now);
-        let a = &assemble(&services, &probes, &h, KumaState::Pending, now).services[0];
+        let today = days::day_of(now, 0);
+        record(&mut h, &services, &probes, now, today);
+        let a = &assemble(&services, &probes, &h, KumaState::Pending, now, today).services[0];
         assert_eq!(
             (a.latency_ms, a.http_status, a.checked_at),
             (Some(12), Some(200), Some(now))
@@ -406,7 +440,14 @@ mod tests {
         };
         let services = [svc("a"), svc("m"), svc("d"), svc("p"), svc("own")];
         let h = History::new(["a", "m", "d", "p", "own"]);
-        let d = assemble(&services, &[], &h, KumaState::Ok(&kuma), now);
+        let d = assemble(
+            &services,
+            &[],
+            &h,
+            KumaState::Ok(&kuma),
+            now,
+            days::day_of(now, 0),
+        );
         let a = &d.services[0];
         assert_eq!(
             (a.status, a.since, a.latency_ms),

@@ -222,6 +222,7 @@ pub(crate) fn services_data(
                 },
                 uptime_kuma: String::new(),
                 services: list,
+                checks_total: Vec::new(),
             }
         }
     }
@@ -284,6 +285,7 @@ mod tests {
             source: "probe".into(),
             uptime: Uptime::default(),
             history: Vec::new(),
+            days: Vec::new(),
         };
         let data = |list: Vec<ServiceStatus>| {
             let mut s = Summary {
@@ -302,6 +304,7 @@ mod tests {
                 summary: s,
                 uptime_kuma: "disabled".into(),
                 services: list,
+                checks_total: Vec::new(),
             }
         };
         let one = data(vec![svc("Grafana", "up", 90), svc("Forgejo", "down", 12)]);

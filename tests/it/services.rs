@@ -192,11 +192,11 @@ fn history_survives_a_restart_and_stays_with_its_service() {
 fn bad_state_files_are_warnings_never_failures() {
     let stub = Stub::start();
     stub.set("/up", Reply::text(200, "ok"));
-    let valid_v2 = r#"{"format":"kiteportal-service-history","version":2,"saved_at":"2026-01-01T00:00:00Z","services":[]}"#;
+    let valid_v3 = r#"{"format":"kiteportal-service-history","version":3,"saved_at":"2026-01-01T00:00:00Z","services":[]}"#;
     let cases: [(&str, Vec<u8>, &str); 7] = [
         ("truncated", br#"{"format":"kiteportal-service-history","vers"#.to_vec(), "not valid JSON"),
         ("corrupted", vec![0xff, 0x00, 0x13, 0x37], "not valid JSON"),
-        ("foreign version", valid_v2.as_bytes().to_vec(), "format version 2"),
+        ("foreign version", valid_v3.as_bytes().to_vec(), "format version 3"),
         (
             "lying counts",
             br#"{"format":"kiteportal-service-history","version":1,"saved_at":"2026-01-01T00:00:00Z","services":[{"name":"kept","status":"up","since":"2026-01-01T00:00:00Z","buckets":[[1,1,5]]}]}"#.to_vec(),
@@ -248,7 +248,7 @@ fn bad_state_files_are_warnings_never_failures() {
             assert_eq!(std::fs::read(&file).unwrap(), bytes, "{what}: written over");
         } else {
             let saved: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
-            assert_eq!(saved["version"], 1, "{what}");
+            assert_eq!(saved["version"], 2, "{what}");
         }
     }
 

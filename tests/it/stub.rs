@@ -66,6 +66,8 @@ pub struct Seen {
     /// The request target as sent (path and query, still percent-encoded).
     pub target: String,
     pub headers: Vec<(String, String)>,
+    /// The request body (by `Content-Length`, at most 64 KiB).
+    pub body: Vec<u8>,
 }
 
 impl Seen {
@@ -167,7 +169,8 @@ fn read_head(conn: &mut TcpStream) -> Option<Seen> {
         }
         buf.extend_from_slice(&chunk[..n]);
     }
-    let text = String::from_utf8_lossy(&buf).into_owned();
+    let end = buf.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+    let text = String::from_utf8_lossy(&buf[..end]).into_owned();
     let mut lines = text.split("\r\n");
     let mut first = lines.next()?.split(' ');
     let method = first.next()?.to_string();
@@ -176,11 +179,26 @@ fn read_head(conn: &mut TcpStream) -> Option<Seen> {
         .take_while(|l| !l.is_empty())
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-        .collect();
+        .collect::<Vec<(String, String)>>();
+    let len = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.parse::<usize>().ok())
+        .unwrap_or(0)
+        .min(64 << 10);
+    let mut body = buf[end..].to_vec();
+    while body.len() < len {
+        match conn.read(&mut chunk) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => body.extend_from_slice(&chunk[..n]),
+        }
+    }
+    body.truncate(len);
     Some(Seen {
         method,
         target,
         headers,
+        body,
     })
 }
 
