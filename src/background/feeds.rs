@@ -207,6 +207,8 @@ fn start_services(
                 probes.get(i).and_then(|p| p.detail.clone())
             };
             let changes = h.changes.observe(&data, now, detail);
+            let mut data = data;
+            data.changes = h.changes.recent.iter().cloned().collect();
             let url_of = |name: &str| {
                 let s = list.iter().find(|s| s.name == name);
                 s.map(|s| s.url.as_str().to_string()).unwrap_or_default()

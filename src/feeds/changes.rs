@@ -116,6 +116,7 @@ mod tests {
                 })
                 .collect(),
             checks_total: Vec::new(),
+            changes: Vec::new(),
         }
     }
 

@@ -131,6 +131,9 @@ pub struct Services {
     /// `/metrics`; not part of the JSON.
     #[serde(skip)]
     pub checks_total: Vec<(String, u64, u64)>,
+    /// The recent status changes, oldest first, for `/status.atom`; not part of the JSON.
+    #[serde(skip)]
+    pub changes: Vec<changes::Transition>,
 }
 
 /// Services by status.

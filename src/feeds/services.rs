@@ -254,6 +254,7 @@ pub fn assemble(
             .iter()
             .map(|(n, (up, down))| (n.clone(), *up, *down))
             .collect(),
+        changes: history.changes.recent.iter().cloned().collect(),
     }
 }
 

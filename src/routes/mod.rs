@@ -4,6 +4,7 @@
 pub mod api;
 pub mod asset_store;
 pub mod assets;
+pub mod atom;
 pub mod client;
 pub mod edge;
 pub mod errors;
@@ -40,6 +41,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/api/stream", get().to(stream::stream))
         .route("/api/openapi.json", get().to(api::openapi))
         .route("/metrics", get().to(prometheus::metrics))
+        .route("/status.atom", get().to(atom::feed))
         // A scope with a static prefix, not a `{path:.*}` pattern: a dynamic pattern is a
         // regex run on every asset request (11% of the CPU of a CSS request when profiled).
         .service(web::scope("/assets").default_service(get().to(assets::asset)))

@@ -223,6 +223,7 @@ pub(crate) fn services_data(
                 uptime_kuma: String::new(),
                 services: list,
                 checks_total: Vec::new(),
+                changes: Vec::new(),
             }
         }
     }
@@ -305,6 +306,7 @@ mod tests {
                 uptime_kuma: "disabled".into(),
                 services: list,
                 checks_total: Vec::new(),
+                changes: Vec::new(),
             }
         };
         let one = data(vec![svc("Grafana", "up", 90), svc("Forgejo", "down", 12)]);

@@ -26,5 +26,6 @@ mod peers;
 mod prometheus_real;
 mod services;
 mod state_dir;
+mod status;
 mod stub;
 mod trust;

@@ -1,10 +1,11 @@
 //! `GET /metrics`: Prometheus text exposition (format 0.0.4) of the latest sample, the
 //! feeds and the process's own request counters. Rendered from memory, no I/O. This file
 //! owns the writer, the feed and process families and the handler; the sample's families
-//! are in `host` and `containers`.
+//! are in `host` and `containers`, the services' in `services`.
 
 mod containers;
 mod host;
+mod services;
 
 use std::fmt::{Display, Write as _};
 use std::sync::atomic::Ordering;
@@ -152,6 +153,10 @@ pub fn render(state: &AppState, audience: crate::access::Audience) -> String {
             .iter()
             .map(|(name, _, age)| (vec![("feed", name.as_str())], *age)),
     );
+
+    if let Some(data) = state.feeds().services.snapshot().data {
+        services::service_metrics(&mut o, &data);
+    }
 
     o.family(
         "kiteportal_http_requests_total",
