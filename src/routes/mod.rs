@@ -14,6 +14,7 @@ pub mod prometheus;
 pub mod stream;
 pub mod view;
 pub mod view_containers;
+pub mod view_days;
 pub mod view_feeds;
 pub mod view_hosts;
 pub mod view_services;

@@ -40,6 +40,8 @@ pub struct ServiceView {
     pub source: String,
     /// OOM kills of the containers linked to this service (owner view; empty if none).
     pub container_note: String,
+    /// The 90-day strip behind the card's "90 days" disclosure.
+    pub days: super::view_days::DaysView,
 }
 
 pub struct ServiceGroup {
@@ -186,6 +188,7 @@ pub(crate) fn service_view(s: &ServiceStatus, now: DateTime<Utc>, zone: &Zone) -
         cells: cells(&s.history),
         source: s.source.clone(),
         container_note: String::new(),
+        days: super::view_days::days_view(s),
     }
 }
 

@@ -213,6 +213,13 @@ fn ninety_days_and_the_services_in_metrics() {
     assert!(days[89]["checks"].as_u64().unwrap() >= 1);
     assert_eq!(days[0]["checks"], 0);
     assert_eq!(s["uptime"]["90d"], 1.0);
+    // The strip on the card, server-rendered: a disclosure any reader can open.
+    let page = get(p.addr, "/", &[]).unwrap().text();
+    assert!(
+        page.contains("<details class=\"days\"><summary>90 days 100%</summary>"),
+        "{page}"
+    );
+    assert!(page.contains("aria-label=\"last 90 days: 100% up; every day with checks was all up\""));
 
     let text = get(p.addr, "/metrics", &[]).unwrap().text();
     assert!(
