@@ -216,7 +216,7 @@ fn ninety_days_and_the_services_in_metrics() {
     // The strip on the card, server-rendered: a disclosure any reader can open.
     let page = get(p.addr, "/", &[]).unwrap().text();
     assert!(
-        page.contains("<details class=\"days\"><summary>90 days 100%</summary>"),
+        page.contains("<details class=\"d90\"><summary>90 days 100%</summary>"),
         "{page}"
     );
     assert!(page.contains("aria-label=\"last 90 days: 100% up; every day with checks was all up\""));
