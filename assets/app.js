@@ -644,7 +644,9 @@ let es = null, failures = 0, retryTimer = 0, pollTimer = 0;
 function connect() {
   clearTimeout(retryTimer);
   if (!("EventSource" in window)) return startPolling();
-  es = new EventSource("/api/stream");
+  // The page's own stream: only what changed since this page was rendered, then the
+  // 24 h bars cell by cell (the documented /api/stream resends everything).
+  es = new EventSource(`/api/stream?view=page&since=${encodeURIComponent(document.body.dataset.since || "")}`);
   let opened = false;
   es.addEventListener("open", () => {
     opened = true;

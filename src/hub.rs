@@ -14,11 +14,13 @@ use crate::access::Audience;
 /// Frames buffered per client before a slow client starts missing (not blocking) events.
 const BUFFER: usize = 64;
 
-/// One published frame in both versions (the same bytes when they do not differ).
+/// One published frame in both versions (the same bytes when they do not differ), and
+/// for the page's own stream, when it differs, its private and public versions.
 #[derive(Debug, Clone)]
 pub struct Frame {
     private: Bytes,
     public: Bytes,
+    page: Option<[Bytes; 2]>,
 }
 
 impl Frame {
@@ -30,12 +32,32 @@ impl Frame {
         }
     }
 
+    /// The version for a client of `audience`, reading the page's stream or not.
+    pub fn for_client(&self, audience: Audience, page: bool) -> &Bytes {
+        match (&self.page, page) {
+            (Some(p), true) => &p[audience.index()],
+            _ => self.for_audience(audience),
+        }
+    }
+
     fn same(b: Bytes) -> Self {
         Frame {
             private: b.clone(),
             public: b,
+            page: None,
         }
     }
+}
+
+/// The two audiences' frames of one event body each (one copy when they are equal).
+fn framed(event: &str, private: &[u8], public: &[u8]) -> [Bytes; 2] {
+    let p = frame(event, private);
+    let q = if public == private {
+        p.clone()
+    } else {
+        frame(event, public)
+    };
+    [p, q]
 }
 
 /// What the hub knows of one client: whether its slot is still counted, and the last
@@ -54,6 +76,8 @@ pub struct Hub {
     version: AtomicU64,
     /// Counts heartbeats sent.
     beats: AtomicU64,
+    /// The `version` at which each event was last published.
+    published: Mutex<Vec<(String, u64)>>,
     /// Counts changes of who counts as the owner (a reload of `access` or
     /// `trusted_proxies`): a private stream opened before the last one is closed.
     views: AtomicU64,
@@ -118,6 +142,7 @@ impl Hub {
             max_clients: AtomicUsize::new(max_clients),
             version: AtomicU64::new(0),
             beats: AtomicU64::new(0),
+            published: Mutex::new(Vec::new()),
             views: AtomicU64::new(0),
             presences: Mutex::new(Vec::new()),
         }
@@ -130,16 +155,34 @@ impl Hub {
 
     /// Sends `event` to every client: `private` to the owner's, `public` to the others.
     pub fn publish(&self, event: &str, private: &[u8], public: &[u8]) {
-        self.version.fetch_add(1, Ordering::AcqRel);
-        if self.tx.receiver_count() > 0 {
-            let private = frame(event, private);
-            let public = if public == &private[..] {
-                private.clone()
-            } else {
-                frame(event, public)
-            };
-            let _ = self.tx.send(Frame { private, public });
+        self.publish_with_page(event, [private, public], None);
+    }
+
+    /// [`Hub::publish`] with other bodies (private, public) for the page's own stream.
+    pub fn publish_with_page(&self, event: &str, bodies: [&[u8]; 2], page: Option<[&[u8]; 2]>) {
+        let version = self.version.fetch_add(1, Ordering::AcqRel) + 1;
+        {
+            let mut p = self.published.lock().unwrap_or_else(|e| e.into_inner());
+            match p.iter_mut().find(|(e, _)| e == event) {
+                Some((_, v)) => *v = version,
+                None => p.push((event.to_string(), version)),
+            }
         }
+        if self.tx.receiver_count() > 0 {
+            let [private, public] = framed(event, bodies[0], bodies[1]);
+            let page = page.map(|[p, q]| framed(event, p, q));
+            let _ = self.tx.send(Frame {
+                private,
+                public,
+                page,
+            });
+        }
+    }
+
+    /// The version at which `event` was last published (0: never).
+    pub fn published_at(&self, event: &str) -> u64 {
+        let p = self.published.lock().unwrap_or_else(|e| e.into_inner());
+        p.iter().find(|(e, _)| e == event).map_or(0, |(_, v)| *v)
     }
 
     /// Sends a comment line that keeps idle connections open through proxies (and makes
@@ -190,6 +233,7 @@ impl Hub {
         let _ = self.tx.send(Frame {
             private: Bytes::new(),
             public: Bytes::from_static(b": keep-alive\n\n"),
+            page: None,
         });
     }
 

@@ -191,6 +191,9 @@ pub struct AppState {
     pub requests: Arc<RequestStats>,
     /// Service status changes waiting to be sent to `[[notify]]` targets.
     pub notifications: Arc<crate::feeds::notify::Queue>,
+    /// The start of the newest 24 h bar cell last published (see
+    /// [`AppState::services_bar_moved`]).
+    bar_start: Arc<Mutex<Option<chrono::DateTime<chrono::Utc>>>>,
 }
 
 impl AppState {
@@ -202,6 +205,7 @@ impl AppState {
             hub: Arc::new(Hub::new(config.stream.max_clients)),
             requests: Arc::new(RequestStats::default()),
             notifications: Arc::default(),
+            bar_start: Arc::default(),
             running: Arc::new(ArcSwap::from_pointee(Running::new(
                 config.clone(),
                 FeedCaches::new(&config),
@@ -254,6 +258,48 @@ impl AppState {
             "hosts" => Some(envelope_json(&self.hosts_snapshot(), audience)),
             _ => None,
         }
+    }
+
+    /// Whether the services' 24 h bars begin a new cell since this was last asked (or
+    /// it is the first time): the page's stream then sends the whole bars.
+    pub fn services_bar_moved(&self) -> bool {
+        let newest = self.feeds().services.snapshot().data.and_then(|d| {
+            d.services
+                .first()
+                .and_then(|s| s.history.last().map(|c| c.start))
+        });
+        let mut last = self.bar_start.lock().unwrap_or_else(|e| e.into_inner());
+        let moved = newest.is_none() || *last != newest;
+        *last = newest;
+        moved
+    }
+
+    /// The body of stream event `event` for the page's own stream: the services without
+    /// their 90 days (the page does not redraw them live) and, unless `whole_bar`, with
+    /// only the newest cell of each 24 h bar (the page keeps the others and right-aligns
+    /// what it receives). Other events as [`AppState::event_json`].
+    pub fn page_event_json(
+        &self,
+        event: &str,
+        audience: Audience,
+        whole_bar: bool,
+    ) -> Option<Bytes> {
+        if event != "services" {
+            return self.event_json(event, audience);
+        }
+        let mut snap = self.feeds().services.snapshot();
+        if let Some(d) = snap.data.take() {
+            let mut page = (*d).clone();
+            for s in &mut page.services {
+                s.days = Vec::new();
+                if !whole_bar {
+                    let keep = s.history.len().saturating_sub(1);
+                    s.history.drain(..keep);
+                }
+            }
+            snap.data = Some(Arc::new(page));
+        }
+        Some(envelope_json(&snap, audience))
     }
 
     /// The `/api/hosts` envelope: this host (live) first, then each peer from its cache.

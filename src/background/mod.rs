@@ -80,9 +80,21 @@ fn publish_sample(state: &AppState, sample: Sample) {
 pub fn publish(state: &AppState, event: &str) {
     let private = state.event_json(event, Audience::Private);
     let public = state.event_json(event, Audience::Public);
-    if let (Some(private), Some(public)) = (private, public) {
+    let (Some(private), Some(public)) = (private, public) else {
+        return;
+    };
+    if event != "services" {
         state.hub.publish(event, &private, &public);
+        return;
     }
+    // The page's stream: the whole 24 h bar only when a new half hour began since the
+    // last publication (the bar moves on), else only the newest cell.
+    let whole = state.services_bar_moved();
+    let page = |a| state.page_event_json(event, a, whole).unwrap_or_default();
+    let (pp, pq) = (page(Audience::Private), page(Audience::Public));
+    state
+        .hub
+        .publish_with_page(event, [&private, &public], Some([&pp, &pq]));
 }
 
 /// How long start-up waits for the first sample before listening without it. Every read

@@ -218,8 +218,9 @@ pub struct ServiceStatus {
     pub uptime: Uptime,
     /// The last 24 h in 48 half-hour buckets, oldest first.
     pub history: Vec<history::BarCell>,
-    /// The last 90 local days, oldest first (our own probes).
-    #[serde(default)]
+    /// The last 90 local days, oldest first (our own probes). Always 90 in the API; left
+    /// out (empty) only in the page's own stream, which does not redraw them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub days: Vec<days::DayCell>,
 }
 

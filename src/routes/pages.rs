@@ -23,6 +23,9 @@ use crate::state::AppState;
 pub struct IndexPage {
     pub assets: &'static AssetUrls,
     pub v: PageView,
+    /// The hub version the page was rendered at (`data-since`): the page's stream sends
+    /// the services first only when they changed after it.
+    pub since: String,
 }
 
 /// The page rendered and gzipped once, with its strong ETags.
@@ -138,6 +141,7 @@ fn render(
     let body = IndexPage {
         assets: AssetUrls::get(),
         v: PageView::build(state, chrono::Utc::now(), audience, peer.unwrap_or(&own)),
+        since: since_token(version),
     }
     .render()?;
     // A peer's page differs from this host's: its own tag (a hash of the name).
@@ -179,9 +183,23 @@ fn selected_peer(req: &HttpRequest, state: &AppState) -> Option<String> {
 
 /// A random number fixed for the life of the process: page ETags from before a restart
 /// never match pages after it.
-fn process_nonce() -> u32 {
+pub(crate) fn process_nonce() -> u32 {
     static NONCE: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
     *NONCE.get_or_init(|| fastrand::u32(..))
+}
+
+/// The page's `data-since`: this process and the hub version it was rendered at.
+fn since_token(version: u64) -> String {
+    format!("{:x}-{version}", process_nonce())
+}
+
+/// The hub version in a `since` token of this process; `None` for another process's
+/// (a restart, the other replica) or a malformed one: the stream then sends everything.
+pub(crate) fn since_version(token: &str) -> Option<u64> {
+    let (nonce, version) = token.split_once('-')?;
+    (u32::from_str_radix(nonce, 16).ok()? == process_nonce())
+        .then(|| version.parse().ok())
+        .flatten()
 }
 
 /// `GET /`

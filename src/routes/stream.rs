@@ -20,6 +20,31 @@ fn event_stream() -> HttpResponseBuilder {
     r
 }
 
+/// What a client asked of its stream in the query: `view=page` (the page's own stream:
+/// its 24 h bars cell by cell, no 90 days) and `since=<version>` (the version of the page
+/// it holds, as the page's `data-since` says: the services come first only when they
+/// changed after it).
+/// `/api/stream` without them is the documented JSON stream.
+#[derive(Debug, Default, PartialEq)]
+pub struct Mode {
+    pub page: bool,
+    pub since: Option<u64>,
+}
+
+impl Mode {
+    fn of(req: &HttpRequest) -> Mode {
+        let mut m = Mode::default();
+        for pair in req.query_string().split('&') {
+            match pair.split_once('=') {
+                Some(("view", "page")) => m.page = true,
+                Some(("since", v)) => m.since = crate::routes::pages::since_version(v),
+                _ => {}
+            }
+        }
+        m
+    }
+}
+
 /// Opens a stream: a `retry:` hint and the current state of every event first (so a
 /// page is complete at once), then every hub frame in the client's audience's version.
 /// Subscribing before taking that state means a change in between arrives twice at
@@ -40,12 +65,27 @@ pub async fn stream(
     // Judged after subscribing: a reload that changes the rules in between then
     // revokes this slot's view (the reload swaps the rules first, then revokes).
     let audience = crate::routes::client::audience(&req);
+    let mode = Mode::of(&req);
     let mut first = b"retry: 3000\n\n".to_vec();
     for event in crate::state::EVENTS {
-        if let Some(json) = state.event_json(event, audience) {
+        // The page holds the services as rendered (the heavy event: every bar); the
+        // small events come anyway, so the page's ages tick from their timestamps.
+        let unchanged = mode
+            .since
+            .is_some_and(|v| state.hub.published_at(event) <= v);
+        if event == "services" && unchanged {
+            continue;
+        }
+        let json = if mode.page {
+            state.page_event_json(event, audience, true)
+        } else {
+            state.event_json(event, audience)
+        };
+        if let Some(json) = json {
             first.extend_from_slice(&crate::hub::frame(event, &json));
         }
     }
+    let page = mode.page;
     let body = stream::unfold(
         (Some(Bytes::from(first)), rx, slot),
         move |(first, mut rx, slot)| async move {
@@ -67,13 +107,16 @@ pub async fn stream(
                 }
                 match rx.recv().await {
                     Ok(f) => {
-                        let b = f.for_audience(audience).clone();
+                        let b = f.for_client(audience, page).clone();
                         if b.is_empty() || slot.released() || revoked(&slot) {
                             return None;
                         }
                         slot.took_frame();
                         return Some((Ok(b), (None, rx, slot)));
                     }
+                    // The page's stream sends bars cell by cell: after a gap it would
+                    // misdraw them, so it ends and the page reconnects for a whole state.
+                    Err(RecvError::Lagged(_)) if page => return None,
                     Err(RecvError::Lagged(_)) => continue,
                     Err(RecvError::Closed) => return None,
                 }

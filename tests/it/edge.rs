@@ -205,3 +205,110 @@ fn through_a_caching_proxy_the_origin_work_does_not_grow_with_the_visitors() {
         "grew with the visitors: {few} -> {many}"
     );
 }
+
+/// Nine services on one stub that answers 200, checked every `interval`.
+fn nine_services(stub: &crate::stub::Stub, interval: &str) -> Portal {
+    let mut cfg = format!("services_interval = \"{interval}\"\n");
+    for i in 0..9 {
+        cfg.push_str(&format!(
+            "[[services]]\nname = \"Service {i}\"\nurl = \"{}/up\"\n",
+            stub.url()
+        ));
+    }
+    Portal::builder().config(&cfg).start()
+}
+
+/// Reads a public stream at `path` for `secs`; returns what arrived.
+fn read_stream(p: &Portal, path: &str, secs: u64) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(p.addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let req = format!("GET {path} HTTP/1.1\r\nHost: t\r\nCF-Connecting-IP: 203.0.113.9\r\n\r\n");
+    s.write_all(req.as_bytes()).unwrap();
+    let mut out = Vec::new();
+    let mut buf = [0u8; 65536];
+    let t = Instant::now();
+    while t.elapsed() < Duration::from_secs(secs) {
+        if let Ok(n) = s.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            out.extend_from_slice(&buf[..n]);
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The `data` of each `event: name` frame in `text`, parsed.
+fn frames(text: &str, name: &str) -> Vec<serde_json::Value> {
+    let marker = format!("event: {name}\ndata: ");
+    text.split(&marker)
+        .skip(1)
+        .filter_map(|rest| serde_json::from_str(rest.split('\n').next()?).ok())
+        .collect()
+}
+
+#[test]
+fn the_pages_own_stream_sends_what_the_page_lacks_and_bars_cell_by_cell() {
+    let stub = crate::stub::Stub::start();
+    stub.set("/up", crate::stub::Reply::text(200, "ok"));
+
+    // A page rendered after the last round: its stream does not send the services again.
+    let calm = nine_services(&stub, "30s");
+    wait_for(Duration::from_secs(10), "a first round", || {
+        let v = get(calm.addr, "/api/services", &[]).unwrap().json();
+        (v["status"] == "ok").then_some(())
+    });
+    let page = get(calm.addr, "/", VISITOR).unwrap().text();
+    let since = page
+        .split("data-since=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_string();
+    let resumed = read_stream(&calm, &format!("/api/stream?view=page&since={since}"), 1);
+    assert!(resumed.contains("event: metrics"), "{resumed}");
+    assert!(!resumed.contains("event: services"), "the page has them");
+    let fresh = read_stream(&calm, "/api/stream?view=page&since=0-0", 1);
+    let first = frames(&fresh, "services");
+    assert_eq!(first.len(), 1, "another process's page gets everything");
+    assert_eq!(
+        first[0]["data"]["services"][0]["history"]
+            .as_array()
+            .unwrap()
+            .len(),
+        48
+    );
+    assert!(first[0]["data"]["services"][0].get("days").is_none());
+
+    // Each round, the page's stream carries the newest cell of each bar, no 90 days;
+    // the documented stream the whole envelope.
+    let busy = nine_services(&stub, "500ms");
+    std::thread::sleep(Duration::from_millis(1200));
+    let page_text = read_stream(&busy, "/api/stream?view=page", 4);
+    let api_text = read_stream(&busy, "/api/stream", 4);
+    let rounds = frames(&page_text, "services");
+    assert!(rounds.len() >= 4, "{}", rounds.len());
+    for r in &rounds[1..] {
+        for s in r["data"]["services"].as_array().unwrap() {
+            let cells = s["history"].as_array().unwrap().len();
+            assert!(cells == 1 || cells == 48, "{cells} cells");
+            assert!(s.get("days").is_none());
+        }
+    }
+    let api = frames(&api_text, "services");
+    assert_eq!(
+        api[0]["data"]["services"][0]["days"]
+            .as_array()
+            .unwrap()
+            .len(),
+        90
+    );
+    eprintln!(
+        "4 s with nine services checked every 500 ms: page stream {} bytes, /api/stream {} bytes",
+        page_text.len(),
+        api_text.len()
+    );
+    assert!(page_text.len() * 3 < api_text.len());
+}
