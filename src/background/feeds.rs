@@ -11,8 +11,8 @@ use chrono::{DateTime, Utc};
 use crate::config::Config;
 use crate::feeds::scheduler::{self, Failure};
 use crate::feeds::{
-    forgejo, history, http, peers, services, state_file, uptime_kuma, weather, Cached, FeedStatus,
-    FetchError, Reason,
+    forgejo, history, http, notices, peers, services, state_file, uptime_kuma, weather, Cached,
+    FeedStatus, FetchError, Reason,
 };
 use crate::state::AppState;
 use crate::tasks::{Shutdown, Tasks};
@@ -156,6 +156,8 @@ fn start_services(
     let caches = state.feeds();
     let (kuma, history) = (caches.uptime_kuma.clone(), caches.service_history.clone());
     let cfg = config.clone();
+    let st = state.clone();
+    let mut seen = notices::FirstSeen::default();
     let mut saver = Saver::new(config);
     // A reload starts these tasks again: the kept history drops the services that are
     // gone, once, on the first round of the new configuration.
@@ -197,7 +199,12 @@ fn start_services(
                 (FeedStatus::Ok, Some(k)) => services::KumaState::Ok(k),
                 _ => services::KumaState::Unreachable,
             };
-            let data = services::assemble(list, &probes, h, k, now);
+            let mut data = services::assemble(list, &probes, h, k, now);
+            // Notices ride with the services: the owner's and Kuma's (its last good page).
+            let kuma_notices = kuma.data.as_deref().map(|k| k.notices.clone());
+            let owner = cfg.notices.iter().map(notices::Draft::from);
+            let drafts = owner.chain(kuma_notices.into_iter().flatten());
+            data.notices = notices::current(drafts, &mut seen, now, &st.zone());
             if may_save {
                 saver.maybe_save(h, now, false);
             }

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use super::notices::NoticeConfig;
 use super::values::{humantime_serde_compat, Cidr, HttpUrl, Secret};
 
 /// The effective, validated configuration. `Serialize` prints it for `check-config`
@@ -34,6 +35,8 @@ pub struct Config {
     /// The page's time zone as configured (`None`: the host's); resolved and checked
     /// against the host's zoneinfo when the configuration is built.
     pub timezone: Option<String>,
+    /// The owner's `[[notices]]`, times in UTC.
+    pub notices: Vec<NoticeConfig>,
 }
 
 /// A published Uptime Kuma status page.

@@ -8,7 +8,9 @@ pub mod error;
 pub mod forgejo;
 pub mod history;
 pub mod http;
+pub mod kuma_notices;
 pub mod lenient;
+pub mod notices;
 pub mod peers;
 pub mod scheduler;
 pub mod services;
@@ -124,6 +126,9 @@ pub struct Services {
     /// probes stand in).
     pub uptime_kuma: String,
     pub services: Vec<ServiceStatus>,
+    /// The owner's and Uptime Kuma's notices in effect (and maintenance announced).
+    #[serde(default)]
+    pub notices: Vec<notices::Notice>,
 }
 
 /// Services by status.

@@ -232,6 +232,7 @@ pub fn assemble(
         summary,
         uptime_kuma: kuma.as_str().to_string(),
         services: list,
+        notices: Vec::new(),
     }
 }
 
@@ -403,6 +404,7 @@ mod tests {
                 monitor("d", Beat::Down),
                 monitor("p", Beat::Pending),
             ],
+            notices: Vec::new(),
         };
         let services = [svc("a"), svc("m"), svc("d"), svc("p"), svc("own")];
         let h = History::new(["a", "m", "d", "p", "own"]);

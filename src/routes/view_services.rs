@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use super::view::*;
 use crate::config::Config;
 use crate::feeds::history::BarCell;
+use crate::feeds::notices::{self, Notice, NoticeKind};
 use crate::feeds::{ServiceState, ServiceStatus, Services, Snapshot};
 use crate::timezone::Zone;
 
@@ -40,6 +41,45 @@ pub struct ServiceView {
     pub source: String,
     /// OOM kills of the containers linked to this service (owner view; empty if none).
     pub container_note: String,
+    /// The first notice naming this service: its style and card text ("maintenance
+    /// until 18:00 CET"); empty if none.
+    pub notice_style: &'static str,
+    pub notice_note: String,
+}
+
+/// One notice above the services.
+pub struct NoticeView {
+    pub kind: &'static str,
+    pub style: &'static str,
+    pub title: String,
+    pub body: String,
+    pub when: String,
+}
+
+impl NoticeView {
+    pub fn new(n: &Notice) -> Self {
+        NoticeView {
+            kind: match n.kind {
+                NoticeKind::Notice => "notice",
+                NoticeKind::Incident => "incident",
+                NoticeKind::Maintenance => "maintenance",
+            },
+            style: n.style.as_str(),
+            title: n.title.clone(),
+            body: n.body.clone(),
+            when: n.when.clone(),
+        }
+    }
+}
+
+/// Each card named by a notice says so (the first such notice: the list is in order).
+pub(crate) fn notice_cards(groups: &mut [ServiceGroup], list: &[Notice]) {
+    for s in groups.iter_mut().flat_map(|g| g.services.iter_mut()) {
+        if let Some(n) = list.iter().find(|n| n.services.contains(&s.name)) {
+            s.notice_style = n.style.as_str();
+            s.notice_note = n.card_note();
+        }
+    }
 }
 
 pub struct ServiceGroup {
@@ -186,6 +226,8 @@ pub(crate) fn service_view(s: &ServiceStatus, now: DateTime<Utc>, zone: &Zone) -
         cells: cells(&s.history),
         source: s.source.clone(),
         container_note: String::new(),
+        notice_style: "",
+        notice_note: String::new(),
     }
 }
 
@@ -201,10 +243,12 @@ pub(crate) fn cells(history: &[BarCell]) -> Vec<CellView> {
 }
 
 /// The services to show: the feed's data, or the configured list as "unknown".
+/// Before the first round, the owner's notices are placed in time here.
 pub(crate) fn services_data(
     config: &Config,
     snap: &Snapshot<Services>,
     now: DateTime<Utc>,
+    zone: &Zone,
 ) -> Services {
     match snap.data.as_deref() {
         Some(d) => d.clone(),
@@ -222,6 +266,12 @@ pub(crate) fn services_data(
                 },
                 uptime_kuma: String::new(),
                 services: list,
+                notices: notices::current(
+                    config.notices.iter().map(notices::Draft::from),
+                    &mut notices::FirstSeen::default(),
+                    now,
+                    zone,
+                ),
             }
         }
     }
@@ -302,6 +352,7 @@ mod tests {
                 summary: s,
                 uptime_kuma: "disabled".into(),
                 services: list,
+                notices: Vec::new(),
             }
         };
         let one = data(vec![svc("Grafana", "up", 90), svc("Forgejo", "down", 12)]);
