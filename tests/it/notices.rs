@@ -265,11 +265,7 @@ fn owner_notices_show_in_their_window_on_the_page_and_on_their_cards() {
     assert_eq!(html.matches("class=\"n-note\"").count(), 1);
 
     // SIGHUP applies them: none, then one again.
-    reload_with(
-        &p,
-        &cfg.split("[[notices]]").next().unwrap().to_string(),
-        "notices",
-    );
+    reload_with(&p, cfg.split("[[notices]]").next().unwrap(), "notices");
     notices_when(&p, "no notices", |d| d["notices"] == json!([]));
     assert!(notices_html(&page(&p)).contains(" hidden"));
     reload_with(
