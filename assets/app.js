@@ -511,7 +511,29 @@ function renderServices(data) {
     }
     setText($(".upt", c), `24 h ${ratioPct(s.uptime && s.uptime["24h"])}`);
   }
+  renderNotices(data.notices);
   renderSummary();
+}
+// Notices arrive written by the server (their "when" in the page's zone): swap the list
+// and the notes of the cards they name (mirrors view_services.rs notice_cards).
+function renderNotices(list) {
+  const box = $("#notices");
+  if (!box || !Array.isArray(list) || drawn.get(box) === JSON.stringify(list)) return;
+  drawn.set(box, JSON.stringify(list));
+  box.hidden = !list.length;
+  $("ul", box).replaceChildren(...list.map((n) => el("li", { class: "notice", "data-style": str(n.style), "data-kind": str(n.kind) },
+    el("details", {}, el("summary", {}, el("span", { class: "n-kind", text: str(n.kind) }), " ",
+      el("b", { class: "n-title", text: str(n.title) }), " ", el("span", { class: "n-when", text: str(n.when) })),
+    n.body ? el("p", { class: "n-body", text: str(n.body) }) : null))));
+  for (const c of $$(".card")) {
+    const n = list.find((x) => Array.isArray(x.services) && x.services.includes(c.dataset.name));
+    let note = $(".n-note", c);
+    if (!n) { if (note) note.remove(); continue; }
+    if (!note) $(".hist", c).after((note = el("span", { class: "n-note" })));
+    note.dataset.style = str(n.style);
+    const head = n.style === "maintenance" ? "maintenance" : str(n.title), w = str(n.when);
+    setText(note, !w ? head : n.style === "maintenance" ? `${head} ${w}` : `${head} · ${w}`);
+  }
 }
 setInterval(renderSummary, 30000);
 

@@ -57,6 +57,7 @@ pub fn sections(old: &Config, new: &Config) -> Vec<(&'static str, Rule, bool)> {
         containers,
         timezone,
         notify,
+        notices,
     } = new;
     vec![
         ("bind", Rule::Restart, *bind != old.bind),
@@ -74,6 +75,8 @@ pub fn sections(old: &Config, new: &Config) -> Vec<(&'static str, Rule, bool)> {
         ("services", Rule::Feeds, *services != old.services),
         ("peers", Rule::Feeds, *peers != old.peers),
         ("uptime_kuma", Rule::Feeds, *uptime_kuma != old.uptime_kuma),
+        // Folded into the services data by the services task on each round.
+        ("notices", Rule::Feeds, *notices != old.notices),
         ("stream", Rule::Live, *stream != old.stream),
         ("containers", Rule::Live, *containers != old.containers),
         ("timezone", Rule::Live, *timezone != old.timezone),
@@ -224,6 +227,12 @@ mod tests {
             "uptime_kuma",
             "[uptime_kuma]\nurl = \"http://kuma.test\"\nslug = \"a\"",
             "[uptime_kuma]\nurl = \"http://kuma2.test\"\nslug = \"a\"",
+            Rule::Feeds,
+        ),
+        (
+            "notices",
+            "",
+            "[[notices]]\ntitle = \"Disk swap tonight\"",
             Rule::Feeds,
         ),
         ("stream", "", "[stream]\nmax_clients = 3", Rule::Live),

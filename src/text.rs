@@ -63,6 +63,44 @@ pub fn clean(s: &str, max: usize) -> String {
     out
 }
 
+/// Like [`clean`], but line breaks stay (each line cleaned, blank lines folded to one,
+/// at most `max_lines` lines): for a paragraph of upstream text shown as plain text. At
+/// most `max` characters in all, counting each line break as one.
+pub fn clean_lines(s: &str, max: usize, max_lines: usize) -> String {
+    let mut out = String::new();
+    let (mut count, mut lines) = (0usize, 0usize);
+    let mut blank = false;
+    for line in s.lines().take(max_lines.saturating_mul(4)) {
+        if line.trim().is_empty() {
+            blank = !out.is_empty();
+            continue;
+        }
+        let sep = match (out.is_empty(), blank) {
+            (true, _) => "",
+            (false, true) => "\n\n",
+            (false, false) => "\n",
+        };
+        // Room for the separator and a cut's `…`.
+        let room = max.saturating_sub(count + sep.len() + 1);
+        if lines >= max_lines || room == 0 {
+            break;
+        }
+        let line = clean(line, room);
+        if line.is_empty() {
+            continue;
+        }
+        out.push_str(sep);
+        out.push_str(&line);
+        count += sep.len() + line.chars().count();
+        lines += 1;
+        blank = false;
+        if line.ends_with('…') {
+            break;
+        }
+    }
+    out
+}
+
 /// [`clean`] at the error-detail length.
 pub fn clip(s: &str) -> String {
     clean(s, MAX_REASON)
@@ -111,6 +149,20 @@ mod tests {
         assert_eq!(clean("abc", 3), "abc");
         assert_eq!(clean("ab cd", 3), "ab…");
         assert_eq!(clean("", 3), "");
+    }
+
+    #[test]
+    fn paragraphs_keep_their_lines_and_nothing_else() {
+        assert_eq!(
+            clean_lines("a\u{202E}b\r\n\n\n  c\td \n", 50, 10),
+            "ab\n\nc d"
+        );
+        assert_eq!(clean_lines("1\n2\n3\n4", 50, 2), "1\n2");
+        let long = clean_lines(&"x".repeat(5000), 100, 10);
+        assert_eq!(long.chars().count(), 100);
+        assert!(long.ends_with('…'));
+        let many = clean_lines(&"word\n".repeat(10_000), 2000, 20);
+        assert_eq!(many.lines().count(), 20);
     }
 
     #[test]

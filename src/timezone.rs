@@ -5,7 +5,7 @@
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 
-use chrono::{DateTime, FixedOffset, Offset as _, Utc};
+use chrono::{DateTime, FixedOffset, NaiveDateTime, Offset as _, Utc};
 
 /// Largest zoneinfo file read (the biggest in tzdata is a few KiB).
 const MAX_TZIF: u64 = 256 * 1024;
@@ -128,6 +128,25 @@ impl Zone {
         }
     }
 
+    /// The instant a wall-clock time in this zone names. In a gap (clocks jump forward)
+    /// the offset before the jump is used; when a time occurs twice, the first.
+    pub fn local_to_utc(&self, local: NaiveDateTime) -> DateTime<Utc> {
+        let guess = local.and_utc();
+        let day = chrono::Duration::days(1);
+        // The offsets on either side of any transition near that time.
+        let before = self.at(guess - day).0;
+        let after = self.at(guess + day).0;
+        let valid = |off: FixedOffset| {
+            let t = guess - off;
+            (self.at(t).0 == off).then_some(t)
+        };
+        match (valid(before), valid(after)) {
+            (Some(a), Some(b)) => a.min(b),
+            (Some(t), None) | (None, Some(t)) => t,
+            (None, None) => guess - before,
+        }
+    }
+
     /// `t` in this zone, formatted with `fmt` (chrono's strftime), then the abbreviation:
     /// "14:02 CET".
     pub fn format(&self, t: DateTime<Utc>, fmt: &str) -> String {
@@ -219,6 +238,27 @@ mod tests {
         ] {
             assert!(Zone::resolve(Some(bad), &root).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn wall_clock_times_read_in_the_zone() {
+        let z = Zone::resolve(Some("Europe/Amsterdam"), &fixtures()).unwrap();
+        let at = |s: &str| {
+            z.local_to_utc(NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap())
+                .to_rfc3339()
+        };
+        assert_eq!(at("2026-11-29 18:00"), "2026-11-29T17:00:00+00:00");
+        assert_eq!(at("2026-07-15 14:02"), "2026-07-15T12:02:00+00:00");
+        // 02:30 does not exist on 29 March 2026 (02:00 -> 03:00): the winter offset.
+        assert_eq!(at("2026-03-29 02:30"), "2026-03-29T01:30:00+00:00");
+        // 02:30 happens twice on 25 October 2026: the first.
+        assert_eq!(at("2026-10-25 02:30"), "2026-10-25T00:30:00+00:00");
+        assert_eq!(
+            Zone::utc().local_to_utc(
+                NaiveDateTime::parse_from_str("2026-01-01 00:00", "%Y-%m-%d %H:%M").unwrap()
+            ),
+            DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap()
+        );
     }
 
     #[test]

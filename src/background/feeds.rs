@@ -11,8 +11,8 @@ use chrono::{DateTime, Utc};
 use crate::config::Config;
 use crate::feeds::scheduler::{self, Failure};
 use crate::feeds::{
-    forgejo, history, http, peers, services, state_file, uptime_kuma, weather, Cached, FeedStatus,
-    FetchError, Reason,
+    forgejo, history, http, notices, peers, services, state_file, uptime_kuma, weather, Cached,
+    FeedStatus, FetchError, Reason,
 };
 use crate::state::AppState;
 use crate::tasks::{Shutdown, Tasks};
@@ -157,6 +157,7 @@ fn start_services(
     let (kuma, history) = (caches.uptime_kuma.clone(), caches.service_history.clone());
     let cfg = config.clone();
     let st = state.clone();
+    let mut seen = notices::FirstSeen::default();
     let mut saver = Saver::new(config);
     // A reload starts these tasks again: the kept history drops the services that are
     // gone, once, on the first round of the new configuration.
@@ -201,13 +202,17 @@ fn start_services(
                 (FeedStatus::Ok, Some(k)) => services::KumaState::Ok(k),
                 _ => services::KumaState::Unreachable,
             };
-            let data = services::assemble(list, &probes, h, k, now, today);
+            let mut data = services::assemble(list, &probes, h, k, now, today);
+            // Notices ride with the services: the owner's and Kuma's (its last good page).
+            let kuma_notices = kuma.data.as_deref().map(|k| k.notices.clone());
+            let owner = cfg.notices.iter().map(notices::Draft::from);
+            let drafts = owner.chain(kuma_notices.into_iter().flatten());
+            data.notices = notices::current(drafts, &mut seen, now, &zone);
             let detail = |name: &str| {
                 let i = list.iter().position(|s| s.name == name)?;
                 probes.get(i).and_then(|p| p.detail.clone())
             };
             let changes = h.changes.observe(&data, now, detail);
-            let mut data = data;
             data.changes = h.changes.recent.iter().cloned().collect();
             let url_of = |name: &str| {
                 let s = list.iter().find(|s| s.name == name);

@@ -14,7 +14,7 @@ use super::types::{
     DEFAULT_MAX_CONNECTIONS, MAX_MAX_CONNECTIONS,
 };
 use super::values::Cidr;
-use super::{lists, upstreams};
+use super::{lists, notices, upstreams};
 use crate::error::StartupError;
 
 /// Merges flags/environment over the file and validates everything.
@@ -40,6 +40,9 @@ pub fn build(o: &Overrides, file: FileConfig) -> Result<Config, StartupError> {
     let containers = lists::containers(file.containers, &services)?;
     let timezone = timezone(o, file.timezone, &host.root)?;
     let notify = super::notify::targets(file.notify)?;
+    let zone = crate::timezone::Zone::resolve(timezone.as_deref(), &host.root)
+        .unwrap_or_else(|_| crate::timezone::Zone::utc());
+    let notices = notices::notices(file.notices, &services, &zone)?;
     Ok(Config {
         bind,
         host,
@@ -58,6 +61,7 @@ pub fn build(o: &Overrides, file: FileConfig) -> Result<Config, StartupError> {
         containers,
         timezone,
         notify,
+        notices,
     })
 }
 

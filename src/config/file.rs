@@ -38,6 +38,20 @@ pub struct FileConfig {
     pub containers: Option<Vec<FileContainer>>,
     pub timezone: Option<String>,
     pub notify: Option<Vec<super::notify::FileNotify>>,
+    pub notices: Option<Vec<FileNotice>>,
+}
+
+/// `[[notices]]`: an announcement by the owner. Times are RFC 3339 (a string or a TOML
+/// date-time) or `"YYYY-MM-DD HH:MM"` in the configured timezone.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileNotice {
+    pub title: String,
+    pub body: Option<String>,
+    pub style: Option<String>,
+    pub services: Option<Vec<String>>,
+    pub starts: Option<toml::Value>,
+    pub ends: Option<toml::Value>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -13,6 +13,7 @@ mod defaults;
 mod fields;
 mod file;
 mod lists;
+mod notices;
 mod notify;
 mod types;
 mod upstreams;
@@ -27,9 +28,10 @@ pub use defaults::{
 pub use fields::MIN_INTERVAL;
 pub use file::{
     parse_toml, read_file, FileAccess, FileConfig, FileContainer, FileForgejo, FileHost,
-    FileLimits, FileMetrics, FilePeer, FileService, FileStream, FileUptimeKuma, FileWeather,
-    RawDuration, MAX_CONFIG_BYTES,
+    FileLimits, FileMetrics, FileNotice, FilePeer, FileService, FileStream, FileUptimeKuma,
+    FileWeather, RawDuration, MAX_CONFIG_BYTES,
 };
+pub use notices::{NoticeConfig, NoticeStyle, MAX_BODY, MAX_NOTICES, MAX_TITLE};
 pub use notify::{NotifyFormat, NotifyTarget, SecretUrl};
 pub use types::{
     AccessConfig, Config, ContainerRule, ForgejoConfig, HostConfig, LimitsConfig, MetricsConfig,
@@ -75,6 +77,7 @@ pub const KEYS: &[&str] = &[
     "access.real_ip_header",
     "containers",
     "notify",
+    "notices",
 ];
 
 /// Reads the TOML file (if any), merges flags and environment over it, validates.

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use super::notices::NoticeConfig;
 use super::values::{humantime_serde_compat, Cidr, HttpUrl, Secret};
 
 /// The effective, validated configuration. `Serialize` prints it for `check-config`
@@ -36,6 +37,8 @@ pub struct Config {
     pub timezone: Option<String>,
     /// Where service status changes are sent.
     pub notify: Vec<super::notify::NotifyTarget>,
+    /// The owner's `[[notices]]`, times in UTC.
+    pub notices: Vec<NoticeConfig>,
 }
 
 /// A published Uptime Kuma status page.

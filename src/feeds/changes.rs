@@ -115,6 +115,7 @@ mod tests {
                     days: Vec::new(),
                 })
                 .collect(),
+            notices: Vec::new(),
             checks_total: Vec::new(),
             changes: Vec::new(),
         }

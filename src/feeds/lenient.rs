@@ -193,6 +193,23 @@ impl<'de, T: FromObject> Deserialize<'de> for Elem<T> {
     }
 }
 
+/// One JSON value that is an object making a `T`, else (`null`, absent, any other kind,
+/// an object that does not make one) `None`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct One<T>(pub Option<T>);
+
+impl<T> Default for One<T> {
+    fn default() -> Self {
+        One(None)
+    }
+}
+
+impl<'de, T: FromObject> Deserialize<'de> for One<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Elem::<T>::deserialize(d).map(|Elem(t)| One(t))
+    }
+}
+
 /// At most `N` elements of a JSON array that are objects making a `T`: the first `N`
 /// (`LAST = false`) or the last `N` (`LAST = true`, for lists that end with the newest).
 /// Everything else in the array is read past and dropped. `None` when the value was not
@@ -383,6 +400,25 @@ mod tests {
         assert_eq!(s("null"), Scalar::Null);
         let long = format!(r#""{}é""#, "x".repeat(MAX_TEXT - 1));
         assert_eq!(s(&long).as_str().map(str::len), Some(MAX_TEXT - 1));
+    }
+
+    #[test]
+    fn one_object_or_nothing() {
+        #[derive(Debug, Deserialize)]
+        struct D {
+            #[serde(default)]
+            one: One<Item>,
+        }
+        let d = |s: &str| serde_json::from_str::<D>(s).unwrap().one.0;
+        assert_eq!(d(r#"{"one": {"n": 3}}"#), Some(Item(3)));
+        for other in [
+            r#"{"one": null}"#,
+            r#"{"one": [{"n": 1}]}"#,
+            r#"{"one": 5}"#,
+            "{}",
+        ] {
+            assert_eq!(d(other), None, "{other}");
+        }
     }
 
     #[test]

@@ -10,7 +10,9 @@ pub mod error;
 pub mod forgejo;
 pub mod history;
 pub mod http;
+pub mod kuma_notices;
 pub mod lenient;
+pub mod notices;
 pub mod notify;
 pub mod peers;
 pub mod scheduler;
@@ -134,6 +136,9 @@ pub struct Services {
     /// The recent status changes, oldest first, for `/status.atom`; not part of the JSON.
     #[serde(skip)]
     pub changes: Vec<changes::Transition>,
+    /// The owner's and Uptime Kuma's notices in effect (and maintenance announced).
+    #[serde(default)]
+    pub notices: Vec<notices::Notice>,
 }
 
 /// Services by status.

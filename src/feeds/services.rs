@@ -255,6 +255,7 @@ pub fn assemble(
             .map(|(n, (up, down))| (n.clone(), *up, *down))
             .collect(),
         changes: history.changes.recent.iter().cloned().collect(),
+        notices: Vec::new(),
     }
 }
 
@@ -438,6 +439,7 @@ mod tests {
                 monitor("d", Beat::Down),
                 monitor("p", Beat::Pending),
             ],
+            notices: Vec::new(),
         };
         let services = [svc("a"), svc("m"), svc("d"), svc("p"), svc("own")];
         let h = History::new(["a", "m", "d", "p", "own"]);

@@ -22,7 +22,9 @@ use serde::Deserialize;
 use super::error::FetchError;
 use super::history::{buckets_from, Bucket};
 use super::http;
-use super::lenient::{First, FromObject, Last, Map, Scalar};
+use super::kuma_notices::{self, Incident, Maintenance, MAX_MAINTENANCE};
+use super::lenient::{First, FromObject, Last, Map, One, Scalar};
+use super::notices::Draft;
 use super::scheduler::Failure;
 use super::text;
 use crate::config::UptimeKumaConfig;
@@ -83,6 +85,8 @@ pub struct Monitor {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Kuma {
     pub monitors: Vec<Monitor>,
+    /// The pinned incident and the maintenance under way or scheduled.
+    pub notices: Vec<Draft>,
 }
 
 impl Kuma {
@@ -113,14 +117,17 @@ pub fn parse_time(s: &str) -> Option<DateTime<Utc>> {
         .map(|n| n.and_utc())
 }
 
-/// `GET /api/status-page/<slug>`, as far as it is read: the groups' monitors (the
-/// incident, maintenance and config are read past). Bounded: [`MAX_GROUPS`] groups of
+/// `GET /api/status-page/<slug>`, as far as it is read: the groups' monitors, the
+/// pinned incident and the maintenance list (`kuma_notices`); the config is read past. Bounded: [`MAX_GROUPS`] groups of
 /// [`MAX_MONITORS`] monitors.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct StatusPage {
     #[serde(rename = "publicGroupList")]
     groups: First<Group, MAX_GROUPS>,
+    incident: One<Incident>,
+    #[serde(rename = "maintenanceList")]
+    maintenance: First<Maintenance, MAX_MAINTENANCE>,
 }
 
 /// A group of monitors on the page.
@@ -264,7 +271,10 @@ pub fn parse(page: &StatusPage, beats: &Heartbeats, now: DateTime<Utc>) -> Resul
             .map(|r| r.clamp(0.0, 1.0));
         monitors.push(monitor(m.name.clone(), &sorted, uptime_24h));
     }
-    Ok(Kuma { monitors })
+    Ok(Kuma {
+        monitors,
+        notices: kuma_notices::drafts(&page.incident, &page.maintenance),
+    })
 }
 
 /// A monitor from its beats, oldest first.

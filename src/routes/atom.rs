@@ -1,7 +1,8 @@
 //! `GET /status.atom`: an Atom 1.0 feed of what a visitor of the status page would want
-//! to follow: each service status change (newest first, at most 50) with its public
-//! reason class, never a host or upstream text. Ids are stable: the same change has the
-//! same id on every request and on both replicas.
+//! to follow: each notice in effect (the owner's and Uptime Kuma's) and each service
+//! status change with its public reason class, never a host or upstream text; newest
+//! first, at most 50. Ids are stable: the same change or notice has the same id on every
+//! request (a change's on both replicas too).
 
 use actix_web::http::header::HeaderValue;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -12,6 +13,7 @@ use super::edge::{self, Kind};
 use super::negotiation::{conditional, Encoding, Representation};
 use crate::access::Audience;
 use crate::feeds::changes::Transition;
+use crate::feeds::notices::Notice;
 use crate::feeds::ServiceState;
 use crate::state::AppState;
 
@@ -95,10 +97,41 @@ fn change_entry(t: &Transition) -> String {
     )
 }
 
-/// The whole feed for `changes` (oldest first) as of `now`.
-pub fn render(changes: &[Transition], now: DateTime<Utc>) -> String {
-    let newest: Vec<&Transition> = changes.iter().rev().take(MAX_ENTRIES).collect();
-    let updated = newest.first().map_or(now, |t| t.at);
+/// Longest notice body in an entry's summary.
+const MAX_SUMMARY: usize = 600;
+
+/// One entry per notice: "[maintenance] Photos upgrade · until 18:00 CET".
+fn notice_entry(n: &Notice) -> String {
+    let when = if n.when.is_empty() {
+        String::new()
+    } else {
+        format!(" · {}", n.when)
+    };
+    let title = format!("[{}] {}{when}", n.style.as_str(), n.title);
+    let body: String = n.body.chars().take(MAX_SUMMARY).collect();
+    format!(
+        "<entry><id>urn:kiteportal:notice:{}</id><title>{}</title><updated>{}</updated>\
+         <published>{}</published><link rel=\"alternate\" type=\"text/html\" href=\"/\"/>\
+         <category term=\"{}\"/><summary>{}</summary></entry>",
+        esc(&n.id),
+        esc(&title),
+        time(n.updated_at),
+        time(n.starts_at),
+        n.style.as_str(),
+        esc(if body.is_empty() { &n.title } else { &body })
+    )
+}
+
+/// The whole feed for `notices` and `changes` (oldest first) as of `now`.
+pub fn render(notices: &[Notice], changes: &[Transition], now: DateTime<Utc>) -> String {
+    let mut entries: Vec<(DateTime<Utc>, String)> = notices
+        .iter()
+        .map(|n| (n.updated_at, notice_entry(n)))
+        .chain(changes.iter().map(|t| (t.at, change_entry(t))))
+        .collect();
+    entries.sort_by_key(|e| std::cmp::Reverse(e.0));
+    entries.truncate(MAX_ENTRIES);
+    let updated = entries.first().map_or(now, |e| e.0);
     let mut out = format!(
         "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n\
          <feed xmlns=\"http://www.w3.org/2005/Atom\">\
@@ -109,8 +142,8 @@ pub fn render(changes: &[Transition], now: DateTime<Utc>) -> String {
          <link rel=\"alternate\" type=\"text/html\" href=\"/\"/>",
         time(updated)
     );
-    for t in newest {
-        out.push_str(&change_entry(t));
+    for (_, e) in entries {
+        out.push_str(&e);
     }
     out.push_str("</feed>\n");
     out
@@ -119,8 +152,11 @@ pub fn render(changes: &[Transition], now: DateTime<Utc>) -> String {
 /// `GET /status.atom`: the same public-safe feed for everyone.
 pub async fn feed(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let snap = state.feeds().services.snapshot();
-    let changes = snap.data.as_deref().map_or(&[][..], |d| &d.changes[..]);
-    let body = Bytes::from(render(changes, Utc::now()));
+    let (notices, changes) = snap
+        .data
+        .as_deref()
+        .map_or((&[][..], &[][..]), |d| (&d.notices[..], &d.changes[..]));
+    let body = Bytes::from(render(notices, changes, Utc::now()));
     let interval = state.config().metrics.interval;
     conditional(
         &req,
@@ -156,7 +192,7 @@ mod tests {
             .map(|i| change(&format!("svc{i}"), ServiceState::Down, i))
             .collect();
         changes.push(change("<b>Photos</b> & co", ServiceState::Down, 100));
-        let xml = render(&changes, Utc::now());
+        let xml = render(&[], &changes, Utc::now());
         assert_eq!(xml.matches("<entry>").count(), MAX_ENTRIES);
         let first = xml
             .find("&lt;b&gt;Photos&lt;/b&gt; &amp; co is down")

@@ -175,6 +175,8 @@ pub struct PageView {
     /// The services feed badge's health: the same as [`SummaryView::state`].
     pub services_health: &'static str,
     pub summary: SummaryView,
+    /// The notices in effect, above the services.
+    pub notices: Vec<NoticeView>,
     pub groups: Vec<ServiceGroup>,
     pub weather_state: FeedState,
     pub weather: Option<WeatherView>,
@@ -218,7 +220,8 @@ impl PageView {
         let panel = super::view_hosts::panel(state, selected, audience, now);
         let hosts = super::view_hosts::tabs(state, &panel.host);
         let svc = feeds.services.snapshot();
-        let svc_data = services_data(&config, &svc, now);
+        let zone = state.zone();
+        let svc_data = services_data(&config, &svc, now, &zone);
         let summary = summary(&svc_data, now);
         let mut services_state = FeedState::of(&svc, "service checks", audience);
         if svc.data.is_some() {
@@ -230,9 +233,9 @@ impl PageView {
         }
         let weather = feeds.weather.snapshot();
         let activity: Snapshot<Activity> = feeds.activity.snapshot();
-        let zone = state.zone();
         let zone_now = zone.at(now);
         let mut groups = groups(&svc_data, now, &zone);
+        notice_cards(&mut groups, &svc_data.notices);
         if let Some(sample) = owner_sample {
             for s in groups.iter_mut().flat_map(|g| g.services.iter_mut()) {
                 s.container_note =
@@ -260,33 +263,39 @@ impl PageView {
             services_state,
             services_health: summary.state,
             groups,
+            notices: svc_data.notices.iter().map(NoticeView::new).collect(),
             summary,
             weather_state: FeedState::of(&weather, "weather", audience),
             weather: weather.data.as_deref().map(WeatherView::new),
             activity_state: FeedState::of(&activity, "activity", audience),
-            commits: activity
-                .data
-                .as_deref()
-                .map(|a| {
-                    a.items
-                        .iter()
-                        .map(|c| CommitView {
-                            repo: c.repo.clone(),
-                            repo_url: safe_url(&c.repo_url),
-                            short_sha: c.short_sha.clone(),
-                            message: c.message.clone(),
-                            author: c.author.clone(),
-                            when: ago(c.date, now),
-                            date: c.date.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                            url: safe_url(&c.url),
-                        })
-                        .collect()
-                })
-                .unwrap_or_default(),
+            commits: commit_views(&activity, now),
             show_containers,
             containers,
         }
     }
+}
+
+/// The activity tile's rows.
+fn commit_views(activity: &Snapshot<Activity>, now: DateTime<Utc>) -> Vec<CommitView> {
+    activity
+        .data
+        .as_deref()
+        .map(|a| {
+            a.items
+                .iter()
+                .map(|c| CommitView {
+                    repo: c.repo.clone(),
+                    repo_url: safe_url(&c.repo_url),
+                    short_sha: c.short_sha.clone(),
+                    message: c.message.clone(),
+                    author: c.author.clone(),
+                    when: ago(c.date, now),
+                    date: c.date.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    url: safe_url(&c.url),
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

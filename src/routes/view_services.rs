@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use super::view::*;
 use crate::config::Config;
 use crate::feeds::history::BarCell;
+use crate::feeds::notices::{self, Notice, NoticeKind};
 use crate::feeds::{ServiceState, ServiceStatus, Services, Snapshot};
 use crate::timezone::Zone;
 
@@ -42,6 +43,45 @@ pub struct ServiceView {
     pub container_note: String,
     /// The 90-day strip behind the card's "90 days" disclosure.
     pub days: super::view_days::DaysView,
+    /// The first notice naming this service: its style and card text ("maintenance
+    /// until 18:00 CET"); empty if none.
+    pub notice_style: &'static str,
+    pub notice_note: String,
+}
+
+/// One notice above the services.
+pub struct NoticeView {
+    pub kind: &'static str,
+    pub style: &'static str,
+    pub title: String,
+    pub body: String,
+    pub when: String,
+}
+
+impl NoticeView {
+    pub fn new(n: &Notice) -> Self {
+        NoticeView {
+            kind: match n.kind {
+                NoticeKind::Notice => "notice",
+                NoticeKind::Incident => "incident",
+                NoticeKind::Maintenance => "maintenance",
+            },
+            style: n.style.as_str(),
+            title: n.title.clone(),
+            body: n.body.clone(),
+            when: n.when.clone(),
+        }
+    }
+}
+
+/// Each card named by a notice says so (the first such notice: the list is in order).
+pub(crate) fn notice_cards(groups: &mut [ServiceGroup], list: &[Notice]) {
+    for s in groups.iter_mut().flat_map(|g| g.services.iter_mut()) {
+        if let Some(n) = list.iter().find(|n| n.services.contains(&s.name)) {
+            s.notice_style = n.style.as_str();
+            s.notice_note = n.card_note();
+        }
+    }
 }
 
 pub struct ServiceGroup {
@@ -189,6 +229,8 @@ pub(crate) fn service_view(s: &ServiceStatus, now: DateTime<Utc>, zone: &Zone) -
         source: s.source.clone(),
         container_note: String::new(),
         days: super::view_days::days_view(s),
+        notice_style: "",
+        notice_note: String::new(),
     }
 }
 
@@ -204,10 +246,12 @@ pub(crate) fn cells(history: &[BarCell]) -> Vec<CellView> {
 }
 
 /// The services to show: the feed's data, or the configured list as "unknown".
+/// Before the first round, the owner's notices are placed in time here.
 pub(crate) fn services_data(
     config: &Config,
     snap: &Snapshot<Services>,
     now: DateTime<Utc>,
+    zone: &Zone,
 ) -> Services {
     match snap.data.as_deref() {
         Some(d) => d.clone(),
@@ -227,6 +271,12 @@ pub(crate) fn services_data(
                 services: list,
                 checks_total: Vec::new(),
                 changes: Vec::new(),
+                notices: notices::current(
+                    config.notices.iter().map(notices::Draft::from),
+                    &mut notices::FirstSeen::default(),
+                    now,
+                    zone,
+                ),
             }
         }
     }
@@ -310,6 +360,7 @@ mod tests {
                 services: list,
                 checks_total: Vec::new(),
                 changes: Vec::new(),
+                notices: Vec::new(),
             }
         };
         let one = data(vec![svc("Grafana", "up", 90), svc("Forgejo", "down", 12)]);

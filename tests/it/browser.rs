@@ -1232,3 +1232,106 @@ fn no_layout_shift_when_the_script_takes_over_on_a_phone() {
         .sum();
     assert!(total < 0.01, "layout shifts {total:.3}: {v:#}");
 }
+
+/// The notices and the cards' notes as the browser shows them.
+fn notice_texts(s: &Session<'_>) -> Value {
+    s.js(
+        "const t = (e, q) => { const x = e.querySelector(q); return x ? x.textContent : null; };
+         return { hidden: document.querySelector('#notices').hidden,
+           notices: [...document.querySelectorAll('#notices li')].map((li) => [li.dataset.style,
+             li.dataset.kind, t(li, '.n-kind'), t(li, '.n-title'), t(li, '.n-when'), t(li, '.n-body')]),
+           notes: [...document.querySelectorAll('.card')].map((c) => [c.dataset.name,
+             t(c, '.n-note'), c.querySelector('.n-note') ? c.querySelector('.n-note').dataset.style : null]) };",
+        json!([]),
+    )
+}
+
+#[test]
+fn a_notice_appears_live_and_reads_like_the_first_paint() {
+    let _g = serial();
+    let Some(d) = Driver::start() else { return };
+    let own = Stub::start();
+    own.set("/up", Reply::text(200, "ok"));
+    let base = format!(
+        "timezone = \"UTC\"\nservices_interval = \"250ms\"\n\
+         [[services]]\nname = \"Grafana\"\nurl = \"{0}/up\"\n\
+         [[services]]\nname = \"Forgejo\"\nurl = \"{0}/up\"\n\
+         [metrics]\ninterval = \"250ms\"\n",
+        own.url()
+    );
+    let portal = Portal::builder().config(&base).start();
+    let s = d.session(true);
+    s.viewport(1280, 900);
+    s.goto(&portal.url("/"));
+    s.wait("the live indicator", WAIT, |s| {
+        (s.attr("#live", "data-state") == "live").then_some(())
+    });
+    let none = notice_texts(&s);
+    assert_eq!(none["hidden"], true, "{none}");
+    assert_eq!(none["notices"], json!([]));
+    s.js("window.__samePage = 1;", json!([]));
+
+    // A notice added by SIGHUP appears without a reload of the page.
+    let ends = (chrono::Utc::now() + chrono::Duration::hours(3)).format("%Y-%m-%d %H:%M");
+    let with = format!(
+        "{base}[[notices]]\ntitle = \"<b>Disk swap</b> \u{2014} Grafana\"\nstyle = \"maintenance\"\n\
+         body = \"Read-only\\nuntil done.\"\nservices = [\"Grafana\"]\nends = \"{ends}\"\n"
+    );
+    crate::trust::reload_with(&portal, &with, "notices");
+    let live = s.wait("the notice in the page", WAIT, |s| {
+        let v = notice_texts(s);
+        (v["notices"].as_array().is_some_and(|l| !l.is_empty())).then_some(v)
+    });
+    assert_eq!(
+        s.js("return window.__samePage;", json!([])),
+        1,
+        "the page was reloaded"
+    );
+    assert_eq!(live["hidden"], false);
+    assert_eq!(live["notices"][0][3], "<b>Disk swap</b> \u{2014} Grafana");
+    assert_eq!(s.count("#notices .n-title b"), 0, "the title became markup");
+    let until = format!("until {} UTC", &ends.to_string()[11..]);
+    assert_eq!(live["notices"][0][4], until.as_str());
+    assert_eq!(live["notices"][0][5], "Read-only\nuntil done.");
+    assert_eq!(
+        live["notes"],
+        json!([
+            ["Grafana", format!("maintenance {until}"), "maintenance"],
+            ["Forgejo", null, null]
+        ])
+    );
+    // On a desktop the body shows.
+    let shown = "const b = document.querySelector('#notices .n-body'); return b.getBoundingClientRect().height > 0 && b.checkVisibility();";
+    assert_eq!(s.js(shown, json!([])), true);
+
+    s.screenshot("notice-desktop.png");
+    // The same state, served to a browser with JavaScript off, reads the same.
+    let off = d.session(false);
+    off.viewport(1280, 900);
+    off.goto(&portal.url("/"));
+    assert_eq!(off.attr("#live", "data-state"), "snapshot");
+    assert_eq!(notice_texts(&off), live);
+    // A phone: one line (title and when), the body behind a tap.
+    off.viewport(360, 740);
+    let phone = off.js(
+        "const sum = document.querySelector('#notices summary'), b = document.querySelector('#notices .n-body');
+         const line = parseFloat(getComputedStyle(sum).lineHeight) || 20;
+         const wide = [...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > 361).map((e) => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right)).slice(0, 12);
+         return [sum.getBoundingClientRect().height < 1.6 * line, b.checkVisibility(), document.documentElement.scrollWidth, wide];",
+        json!([]),
+    );
+    assert_eq!(phone, json!([true, false, 360, []]), "{phone}");
+    off.click("#notices summary");
+    assert_eq!(off.js(shown, json!([])), true, "the tap opens the body");
+    off.screenshot("notice-phone.png");
+
+    // Removed again: the list and the card's note go, still without a reload.
+    crate::trust::reload_with(&portal, &base, "notices");
+    s.wait("the notice gone", WAIT, |s| {
+        let v = notice_texts(s);
+        (v["hidden"] == true && v["notes"][0][1].is_null()).then_some(())
+    });
+    assert_eq!(s.js("return window.__samePage;", json!([])), 1);
+    let errors = s.console_errors();
+    assert!(errors.is_empty(), "console errors: {errors:#?}");
+}

@@ -21,6 +21,7 @@ mod hardening;
 mod host;
 mod http;
 mod kuma;
+mod notices;
 mod openapi;
 mod peers;
 mod prometheus_real;

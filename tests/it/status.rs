@@ -132,7 +132,9 @@ fn notifications_one_per_change_none_for_a_blip_and_a_bad_receiver_costs_one_lin
 fn the_atom_feed_lists_the_changes_as_a_feed_reader_reads_them() {
     let svc = Stub::start();
     svc.set("/svc", Reply::text(200, "ok"));
-    let p = portal(&svc, "");
+    let notice = "[[notices]]\ntitle = \"Photos upgrade <soon>\"\nstyle = \"maintenance\"\n\
+                  services = [\"Photos\"]\nbody = \"New version & faster thumbnails\"\n";
+    let p = portal(&svc, notice);
     wait_status(&p, "up");
     svc.set("/svc", Reply::text(502, "upstream 10.0.0.5:2342 exploded"));
     wait_status(&p, "down");
@@ -171,22 +173,34 @@ fn the_atom_feed_lists_the_changes_as_a_feed_reader_reads_them() {
         .children()
         .filter(|c| c.has_tag_name((atom, "entry")))
         .collect();
-    assert_eq!(entries.len(), 2, "{text}");
+    assert_eq!(entries.len(), 3, "{text}");
     let titles: Vec<String> = entries
         .iter()
         .map(|e| child(*e, "title").unwrap())
         .collect();
     assert_eq!(
-        titles,
+        titles[..2],
         ["Photos is up", "Photos is down (HTTP 502)"],
         "newest first"
     );
-    for e in &entries {
+    assert!(
+        titles[2].starts_with("[maintenance] Photos upgrade <soon>"),
+        "{titles:?}"
+    );
+    assert_eq!(
+        child(entries[2], "summary").unwrap(),
+        "New version & faster thumbnails"
+    );
+    for (i, e) in entries.iter().enumerate() {
         let updated = child(*e, "updated").unwrap();
         chrono::DateTime::parse_from_rfc3339(&updated).unwrap();
-        assert!(child(*e, "id")
-            .unwrap()
-            .starts_with("urn:kiteportal:change:"));
+        let id = child(*e, "id").unwrap();
+        let kind = if i < 2 {
+            "urn:kiteportal:change:"
+        } else {
+            "urn:kiteportal:notice:owner-"
+        };
+        assert!(id.starts_with(kind), "{id}");
     }
     assert!(
         !text.contains("10.0.0.5") && !text.contains("exploded"),
