@@ -138,6 +138,19 @@ fn describe(kind: FileType) -> &'static str {
     }
 }
 
+/// Makes a FIFO at `path` (tests plant them where regular files belong).
+#[cfg(test)]
+pub(crate) fn mkfifo(path: &Path) {
+    let made = rustix::fs::mknodat(
+        rustix::fs::CWD,
+        path,
+        FileType::Fifo,
+        Mode::from_raw_mode(0o600),
+        0,
+    );
+    assert!(made.is_ok(), "mkfifo {}: {made:?}", path.display());
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,14 +169,7 @@ mod tests {
         assert_eq!(s, "ok");
 
         let fifo = dir.path().join("fifo");
-        rustix::fs::mknodat(
-            rustix::fs::CWD,
-            &fifo,
-            FileType::Fifo,
-            Mode::from_raw_mode(0o600),
-            0,
-        )
-        .unwrap();
+        mkfifo(&fifo);
         let t = std::time::Instant::now();
         let err = open_regular(&fifo).unwrap_err().to_string();
         assert!(t.elapsed() < std::time::Duration::from_secs(1));

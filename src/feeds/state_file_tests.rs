@@ -128,14 +128,7 @@ fn a_fifo_or_a_link_at_the_file_is_refused_at_once_and_never_written() {
     let dir = tempfile::tempdir().unwrap();
     let now = at("2026-11-30T10:00:00Z");
     let p = path_in(dir.path());
-    rustix::fs::mknodat(
-        rustix::fs::CWD,
-        &p,
-        rustix::fs::FileType::Fifo,
-        rustix::fs::Mode::from_raw_mode(0o600),
-        0,
-    )
-    .unwrap();
+    crate::files::mkfifo(&p);
     let t = std::time::Instant::now();
     let l = load(&p, ["a"], now);
     assert!(t.elapsed() < std::time::Duration::from_secs(1));
@@ -161,14 +154,7 @@ fn the_temp_file_is_never_followed_nor_blocks() {
     write_atomic(&p, b"one").unwrap();
     assert_eq!(std::fs::read(&target).unwrap(), b"precious");
     assert_eq!(std::fs::read(&p).unwrap(), b"one");
-    rustix::fs::mknodat(
-        rustix::fs::CWD,
-        &tmp,
-        rustix::fs::FileType::Fifo,
-        rustix::fs::Mode::from_raw_mode(0o600),
-        0,
-    )
-    .unwrap();
+    crate::files::mkfifo(&tmp);
     let t = std::time::Instant::now();
     write_atomic(&p, b"two").unwrap();
     assert!(t.elapsed() < std::time::Duration::from_secs(1));

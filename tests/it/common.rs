@@ -438,3 +438,13 @@ pub fn swap_symlink(target: &Path, at: &Path) {
     std::os::unix::fs::symlink(target, &new).unwrap();
     std::fs::rename(&new, at).unwrap();
 }
+
+/// Sends SIGHUP to the portal (reload its configuration).
+pub fn hup(p: &Portal) {
+    let ok = Command::new("kill")
+        .args(["-HUP", &p.pid().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+}

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::common::{get, raw, request, wait_for, Portal};
+use crate::common::{get, hup, raw, request, wait_for, Portal};
 use crate::stub::{Reply, Stub};
 
 /// A visitor on the internet, as the tunnel (a trusted proxy on loopback) reports it.
@@ -214,15 +214,6 @@ fn every_way_of_ending_a_stream_frees_its_slot() {
         drop(s);
         slot_frees(&p, how);
     }
-}
-
-fn hup(p: &Portal) {
-    let ok = std::process::Command::new("kill")
-        .args(["-HUP", &p.pid().to_string()])
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok);
 }
 
 fn config_path(p: &Portal) -> std::path::PathBuf {

@@ -415,12 +415,7 @@ fn a_reload_keeps_the_history_of_services_that_stay() {
     let cfg = p.dir.path().join("kiteportal.toml");
     let text = std::fs::read_to_string(&cfg).unwrap();
     std::fs::write(&cfg, text.replace("old name", "new name")).unwrap();
-    let ok = std::process::Command::new("kill")
-        .args(["-HUP", &p.pid().to_string()])
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok);
+    crate::common::hup(&p);
     let v = wait_services(&p, "the renamed service", Duration::from_secs(10), |v| {
         v["data"]["services"][1]["name"] == "new name" && v["status"] == "ok"
     });

@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::common::{bin, closed_port, free_port, get, wait_for, Portal};
+use crate::common::{bin, closed_port, free_port, get, hup, wait_for, Portal};
 use crate::stub::{Reply, Stub};
-use crate::trust::{config_path, hup, reload_with};
+use crate::trust::{config_path, reload_with};
 
 /// Buckets and checks of the seeded history (300 half-hours of 60 checks).
 const SEEDED_BUCKETS: i64 = 300;

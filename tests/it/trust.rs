@@ -7,7 +7,7 @@ use std::io::{Read, Write};
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-use crate::common::{connect_from, get, raw_from, wait_for, Portal};
+use crate::common::{connect_from, get, hup, raw_from, wait_for, Portal};
 use crate::stub::{Reply, Stub};
 
 const PRIVATE_PROXY: &str = "127.0.0.2";
@@ -17,15 +17,6 @@ const UNTRUSTED: &str = "127.0.0.4";
 /// 127.0.0.2 and .3 are trusted proxies; .2 is also on the owner's network, .3 is not.
 const NETWORKS: &str = "trusted_proxies = [\"127.0.0.2/32\", \"127.0.0.3/32\"]\n\
      [access]\nprivate_networks = [\"127.0.0.2/32\", \"100.64.0.0/10\"]\n";
-
-pub fn hup(p: &Portal) {
-    let ok = std::process::Command::new("kill")
-        .args(["-HUP", &p.pid().to_string()])
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok);
-}
 
 pub fn config_path(p: &Portal) -> std::path::PathBuf {
     p.dir.path().join("kiteportal.toml")

@@ -215,14 +215,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut buf = Vec::new();
         let fifo = dir.path().join("cpu.stat");
-        rustix::fs::mknodat(
-            rustix::fs::CWD,
-            &fifo,
-            rustix::fs::FileType::Fifo,
-            rustix::fs::Mode::from_raw_mode(0o644),
-            0,
-        )
-        .unwrap();
+        crate::files::mkfifo(&fifo);
         let t = std::time::Instant::now();
         let err = read_small(&fifo, &mut buf).unwrap_err();
         assert!(err.to_string().contains("not a regular file"), "{err}");

@@ -356,14 +356,7 @@ mod tests {
         let (_d2, root2, proc2) = tree();
         let fifo = root2.join(format!("system.slice/docker-{ID}.scope/memory.stat"));
         fs::remove_file(&fifo).unwrap();
-        rustix::fs::mknodat(
-            rustix::fs::CWD,
-            &fifo,
-            rustix::fs::FileType::Fifo,
-            rustix::fs::Mode::from_raw_mode(0o644),
-            0,
-        )
-        .unwrap();
+        crate::files::mkfifo(&fifo);
         let t = std::time::Instant::now();
         let err = Cgroups::new(root2, proc2, Vec::new())
             .read()
