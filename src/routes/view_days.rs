@@ -1,11 +1,12 @@
 //! The 90-day strip of a service card: one cell per local day that had checks, its
-//! share of checks up as a level, a one-line summary and the text a screen reader reads
-//! (the days that were not all up, by date).
+//! share of checks up as a level (drawn as one SVG path per level, so 90 days are three
+//! elements, not ninety), a one-line summary and the text a screen reader reads (the
+//! days that were not all up, by date).
 
 use crate::feeds::days::DayCell;
 use crate::feeds::ServiceStatus;
 
-use super::view_services::{ratio_pct, share_level, CellView};
+use super::view_services::{ratio_pct, share_level};
 
 /// Days named one by one in the screen reader's text before "and N more".
 const NAMED_DAYS: usize = 10;
@@ -16,26 +17,36 @@ pub struct DaysView {
     pub summary: String,
     /// "last 90 days: 99.2% up; not all up on 2026-11-02 (92.0% up), …".
     pub label: String,
-    /// Days with checks, `x` from 0 (90 days ago) to 89 (today).
-    pub cells: Vec<CellView>,
+    /// One path per level ("ok", "warn", "bad") with a cell for each of its days, `x`
+    /// from 0 (90 days ago) to 89 (today).
+    pub paths: Vec<LevelPath>,
+}
+
+/// The cells of one level, as an SVG path's `d`.
+pub struct LevelPath {
+    pub level: &'static str,
+    pub d: String,
 }
 
 /// The strip of `s`.
 pub fn days_view(s: &ServiceStatus) -> DaysView {
-    let cells = s
-        .days
-        .iter()
-        .enumerate()
-        .filter(|(_, d)| d.checks > 0)
-        .map(|(x, d)| CellView {
-            x,
-            level: share_level(d.checks, d.up),
+    let paths = ["ok", "warn", "bad"]
+        .into_iter()
+        .filter_map(|level| {
+            let d: String = s
+                .days
+                .iter()
+                .enumerate()
+                .filter(|(_, d)| d.checks > 0 && share_level(d.checks, d.up) == level)
+                .map(|(x, _)| format!("M{x} 0h.8v8h-.8z"))
+                .collect();
+            (!d.is_empty()).then_some(LevelPath { level, d })
         })
         .collect();
     DaysView {
         summary: format!("90 days {}", ratio_pct(s.uptime.quarter)),
         label: label(s.uptime.quarter, &s.days),
-        cells,
+        paths,
     }
 }
 
@@ -75,6 +86,31 @@ mod tests {
             checks,
             up,
         }
+    }
+
+    #[test]
+    fn ninety_days_are_three_paths_at_most() {
+        let mut s = crate::feeds::services::unknown(
+            &crate::config::default_services().unwrap()[0],
+            chrono::Utc::now(),
+        );
+        s.days = vec![
+            day("2026-11-01", 10, 10),
+            day("2026-11-02", 0, 0),
+            day("2026-11-03", 10, 9),
+        ];
+        s.days.push(day("2026-11-04", 10, 1));
+        s.days.push(day("2026-11-05", 10, 10));
+        let v = days_view(&s);
+        let paths: Vec<(&str, &str)> = v.paths.iter().map(|p| (p.level, p.d.as_str())).collect();
+        assert_eq!(
+            paths,
+            [
+                ("ok", "M0 0h.8v8h-.8zM4 0h.8v8h-.8z"),
+                ("warn", "M2 0h.8v8h-.8z"),
+                ("bad", "M3 0h.8v8h-.8z")
+            ]
+        );
     }
 
     #[test]
