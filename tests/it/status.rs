@@ -252,3 +252,44 @@ fn ninety_days_and_the_services_in_metrics() {
     let text = get(p.addr, "/metrics", &[]).unwrap().text();
     assert!(text.contains("kiteportal_service_up{service=\"Photos\",group=\"Media\"} 0"));
 }
+
+#[test]
+fn check_config_names_the_key_of_a_bad_notify_target_and_never_shows_its_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            "url = \"ftp://ntfy.test/s3cret\"",
+            "notify[0].url: (not shown: a secret) is not an http:// or https:// URL",
+        ),
+        (
+            "url = \"https://ntfy.test/s3cret\"\nformat = \"nfty\"",
+            "notify[0].format: 'nfty' must be \"json\" or \"ntfy\"",
+        ),
+        (
+            "url = \"https://ntfy.test/s3cret\"\nevents = [\"sideways\"]",
+            "notify[0].events: 'sideways' is not an event",
+        ),
+        ("format = \"json\"", "notify[0].url: is required"),
+    ];
+    let check = |text: &str| {
+        let path = dir.path().join("k.toml");
+        std::fs::write(&path, text).unwrap();
+        std::process::Command::new(crate::common::bin())
+            .args(["check-config", "--config"])
+            .arg(&path)
+            .env_remove("KITEPORTAL_CONFIG")
+            .output()
+            .unwrap()
+    };
+    for (fields, want) in cases {
+        let out = check(&format!("[[notify]]\n{fields}\n"));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{fields}: {err}");
+        assert!(err.contains(want), "{fields}: {err}");
+        assert!(!err.contains("s3cret"), "{err}");
+    }
+    let out = check("[[notify]]\nurl = \"https://ntfy.test/s3cret\"\nformat = \"ntfy\"\n");
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(printed.contains("https://ntfy.test/********") && !printed.contains("s3cret"));
+}
