@@ -646,12 +646,13 @@ function setLive(state) {
 }
 
 async function fetchJson(path) {
-  const r = await fetch(path, { cache: "no-store", headers: { Accept: "application/json" } });
+  // Revalidated (ETag, 304) rather than refetched: an unchanged feed costs headers only.
+  const r = await fetch(path, { cache: "no-cache", headers: { Accept: "application/json" } });
   if (!r.ok) throw new Error(`${path}: HTTP ${r.status}`);
   return r.json();
 }
 const FEEDS = [
-  ["services", "/api/services", renderServices],
+  ["services", "/api/services?view=page", renderServices],
   ["weather", "/api/weather", renderWeather],
   ["activity", "/api/activity", renderActivity],
 ];

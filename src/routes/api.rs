@@ -117,13 +117,20 @@ pub async fn activity(
     answer(&req, &state, audience, body)
 }
 
-/// `GET /api/services`
+/// `GET /api/services`; `?view=page` (the page's polling fallback) leaves out the 90 days, as the page's
+/// stream does: the page does not redraw them.
 pub async fn services(
     req: HttpRequest,
     state: web::Data<AppState>,
     audience: Audience,
 ) -> HttpResponse {
-    let body = envelope_json(&state.feeds().services.snapshot(), audience);
+    let page = req.query_string().split('&').any(|p| p == "view=page");
+    let body = if page {
+        state.page_event_json("services", audience, true)
+    } else {
+        None
+    }
+    .unwrap_or_else(|| envelope_json(&state.feeds().services.snapshot(), audience));
     answer(&req, &state, audience, body)
 }
 
