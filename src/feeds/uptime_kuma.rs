@@ -118,8 +118,8 @@ pub fn parse_time(s: &str) -> Option<DateTime<Utc>> {
 }
 
 /// `GET /api/status-page/<slug>`, as far as it is read: the groups' monitors, the
-/// pinned incident and the maintenance list (`kuma_notices`); the config is read past. Bounded: [`MAX_GROUPS`] groups of
-/// [`MAX_MONITORS`] monitors.
+/// pinned incident and the maintenance list (`kuma_notices`); the config is read past.
+/// Bounded: `MAX_GROUPS` groups of `MAX_MONITORS` monitors.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct StatusPage {
@@ -172,8 +172,8 @@ impl FromObject for Entry {
     }
 }
 
-/// `GET /api/status-page/heartbeat/<slug>`: the newest [`MAX_BEATS`] beats and the 24 h
-/// uptime of at most [`MAX_KEYS`] monitors.
+/// `GET /api/status-page/heartbeat/<slug>`: the newest `MAX_BEATS` beats and the 24 h
+/// uptime of at most `MAX_KEYS` monitors.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct Heartbeats {
