@@ -45,6 +45,9 @@ pub enum ApiError {
     /// A path under `/api/` that is not part of the API.
     #[error("no such API endpoint; see /api/openapi.json")]
     NotFound,
+    /// A `view` the API does not have (only `page`).
+    #[error("view: only 'page' is known")]
+    UnknownView,
 }
 
 impl ResponseError for ApiError {
@@ -52,6 +55,7 @@ impl ResponseError for ApiError {
         match self {
             ApiError::TooManyClients | ApiError::NoSampleYet => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::UnknownView => StatusCode::BAD_REQUEST,
         }
     }
 
@@ -61,7 +65,7 @@ impl ResponseError for ApiError {
         match self {
             ApiError::TooManyClients => r.insert_header(("Retry-After", "30")),
             ApiError::NoSampleYet => r.insert_header(("Retry-After", "1")),
-            ApiError::NotFound => &mut r,
+            ApiError::NotFound | ApiError::UnknownView => &mut r,
         };
         r.json(serde_json::json!({ "error": self.to_string() }))
     }

@@ -124,7 +124,10 @@ pub async fn services(
     state: web::Data<AppState>,
     audience: Audience,
 ) -> HttpResponse {
-    let page = req.query_string().split('&').any(|p| p == "view=page");
+    let page = match super::stream::Mode::of(&req) {
+        Ok(m) => m.page,
+        Err(e) => return e.error_response(),
+    };
     let body = if page {
         state.page_event_json("services", audience, true)
     } else {

@@ -32,16 +32,19 @@ pub struct Mode {
 }
 
 impl Mode {
-    fn of(req: &HttpRequest) -> Mode {
+    /// The mode `req` asks for; a `view` other than `page` is an error (other keys and a
+    /// malformed `since` are ignored: they only cost the client a whole first burst).
+    pub(crate) fn of(req: &HttpRequest) -> Result<Mode, ApiError> {
         let mut m = Mode::default();
         for pair in req.query_string().split('&') {
             match pair.split_once('=') {
                 Some(("view", "page")) => m.page = true,
+                Some(("view", _)) => return Err(ApiError::UnknownView),
                 Some(("since", v)) => m.since = crate::routes::pages::since_version(v),
                 _ => {}
             }
         }
-        m
+        Ok(m)
     }
 }
 
@@ -56,6 +59,7 @@ pub async fn stream(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let mode = Mode::of(&req)?;
     if req.method() == Method::HEAD {
         return Ok(event_stream().finish());
     }
@@ -65,7 +69,6 @@ pub async fn stream(
     // Judged after subscribing: a reload that changes the rules in between then
     // revokes this slot's view (the reload swaps the rules first, then revokes).
     let audience = crate::routes::client::audience(&req);
-    let mode = Mode::of(&req);
     let mut first = b"retry: 3000\n\n".to_vec();
     for event in crate::state::EVENTS {
         // The page holds the services as rendered (the heavy event: every bar); the

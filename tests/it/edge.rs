@@ -297,10 +297,24 @@ fn the_pages_own_stream_sends_what_the_page_lacks_and_bars_cell_by_cell() {
             assert!(s.get("days").is_none());
         }
     }
+    // An unknown view is a clear error, not a silent full answer.
+    for path in ["/api/services?view=pgae", "/api/stream?view=x"] {
+        let r = get(busy.addr, path, VISITOR).unwrap();
+        assert_eq!(r.status, 400, "{path}");
+        assert!(r.text().contains("view"), "{}", r.text());
+    }
     // The page's polling fallback reads the same view.
-    let polled = get(busy.addr, "/api/services?view=page", VISITOR).unwrap().json();
+    let polled = get(busy.addr, "/api/services?view=page", VISITOR)
+        .unwrap()
+        .json();
     assert!(polled["data"]["services"][0].get("days").is_none());
-    assert_eq!(polled["data"]["services"][0]["history"].as_array().unwrap().len(), 48);
+    assert_eq!(
+        polled["data"]["services"][0]["history"]
+            .as_array()
+            .unwrap()
+            .len(),
+        48
+    );
     let api = frames(&api_text, "services");
     assert_eq!(
         api[0]["data"]["services"][0]["days"]
