@@ -486,6 +486,8 @@ function renderSummary() {
 function renderServices(data) {
   if (!data || !Array.isArray(data.services)) return;
   services = data;
+  const down = data.summary && data.summary.down; // the tab tells (view.rs page_title)
+  doc.title = `${down > 0 ? `(${down} down) ` : ""}${doc.title.replace(/^\(\d+ down\) /, "")}`;
   const cards = new Map($$(".card").map((c) => [c.dataset.name, c]));
   for (const s of data.services) {
     const c = cards.get(str(s.name));
@@ -513,6 +515,7 @@ function renderServices(data) {
   }
   renderNotices(data.notices);
   renderSummary();
+  if (downOnly) filterCards();
 }
 // Notices arrive written by the server (their "when" in the page's zone): swap the list
 // and the notes of the cards they name (mirrors view_services.rs notice_cards).
@@ -547,16 +550,19 @@ function cardText(c) {
   return `${c.dataset.name || ""} ${$(".desc", c) ? $(".desc", c).textContent : ""} ${g && $(".group", g) ? $(".group", g).textContent : ""}`.toLowerCase();
 }
 function filterCards() {
-  const q = find.value.trim().toLowerCase();
+  const q = find ? find.value.trim().toLowerCase() : "";
   let shown = 0;
   for (const c of $$(".card")) {
-    const hit = !q || cardText(c).includes(q);
+    const hit = (!q || cardText(c).includes(q)) && !(downOnly && c.dataset.status === "up");
     c.hidden = !hit;
     if (hit) shown++;
   }
   for (const g of $$(".svc-group")) g.hidden = !$$(".card", g).some((c) => !c.hidden);
   const none = $("#find-none");
-  if (none) none.hidden = shown > 0 || !q;
+  if (none) {
+    none.hidden = shown > 0 || (!q && !downOnly);
+    setText(none, q ? "No service matches." : "Every service is up.");
+  }
 }
 function clearFind() {
   find.value = "";
@@ -589,6 +595,28 @@ if (find) {
       filterCards();
     } else if (ev.key === "Escape" && find.value) clearFind();
   });
+}
+
+// ---------------------------------------------------------------- one tap to what is broken
+// The summary links to /?status=down, the server's page of the services not up. When
+// this page holds every card, the filter happens in place and the URL follows.
+const isDown = () => new URLSearchParams(location.search).get("status") === "down";
+let downOnly = false;
+function showDown(on, push) {
+  downOnly = on;
+  if (push) history.pushState(null, "", on ? "/?status=down" : "/");
+  $("#filter").hidden = !on;
+  filterCards();
+}
+const plain = (ev) => !(ev.button || ev.ctrlKey || ev.metaKey || ev.shiftKey || ev.altKey);
+const svcBox = $("#services");
+if (svcBox && !svcBox.dataset.filter && $("#filter")) {
+  for (const [sel, on] of [["#summary-link", true], ["#show-all", false]]) {
+    const a = $(sel);
+    if (a) a.addEventListener("click", (ev) => { if (plain(ev)) { ev.preventDefault(); showDown(on, isDown() !== on); } });
+  }
+  addEventListener("popstate", () => showDown(isDown(), false));
+  if (isDown()) showDown(true, false);
 }
 
 function renderWeather(w) {

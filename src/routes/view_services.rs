@@ -297,6 +297,19 @@ pub(crate) fn groups(d: &Services, now: DateTime<Utc>, zone: &Zone) -> Vec<Servi
     groups
 }
 
+/// Keeps only the services that are not up (down, unknown, maintenance) and the groups
+/// that still have one: the page a visitor reaches from the summary (`/?status=down`).
+///
+/// The full page keeps the configured order within each group, broken or not: a card
+/// stays where the visitor's eye learned to find it, and no card jumps when a service
+/// flips (the live update never moves cards). What is broken is one tap away instead.
+pub(crate) fn keep_not_up(groups: &mut Vec<ServiceGroup>) {
+    for g in groups.iter_mut() {
+        g.services.retain(|s| s.status != ServiceState::Up.as_str());
+    }
+    groups.retain(|g| !g.services.is_empty());
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

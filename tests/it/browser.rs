@@ -1335,3 +1335,89 @@ fn a_notice_appears_live_and_reads_like_the_first_paint() {
     let errors = s.console_errors();
     assert!(errors.is_empty(), "console errors: {errors:#?}");
 }
+
+/// The services on a stub, one of them ("Flip") switched up and down by the test.
+fn flip_stub() -> (Stub, String) {
+    let (stub, mut cfg) = services_stub();
+    stub.set("/flip", Reply::text(200, "ok"));
+    cfg.push_str(&format!(
+        "[[services]]\nname = \"Flip\"\nurl = \"{}/flip\"\ngroup = \"Core\"\n",
+        stub.url()
+    ));
+    (stub, cfg)
+}
+
+fn location(s: &Session<'_>) -> String {
+    s.js("return location.pathname + location.search;", json!([]))
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn the_summary_filters_what_is_broken_in_place() {
+    let _g = serial();
+    let Some(d) = Driver::start() else { return };
+    let (_stub, cfg) = services_stub();
+    let portal = fast_portal("testhost", &cfg);
+    let s = d.session(true);
+    s.viewport(1440, 900);
+    s.goto(&portal.url("/"));
+    s.wait("Kavita down", WAIT, |s| {
+        (s.attr(".card[data-name=Kavita]", "data-status") == "down").then_some(())
+    });
+    assert_eq!(s.visible_cards().len(), 4);
+    s.js("window.__same = 1;", json!([]));
+    s.click("#summary-link");
+    s.wait("the filter", WAIT, |s| {
+        (s.visible_cards() == ["Kavita"]).then_some(())
+    });
+    // In place (the same document), the URL kept, a clear way back.
+    assert_eq!(s.js("return window.__same;", json!([])), 1);
+    assert_eq!(location(&s), "/?status=down");
+    assert_eq!(
+        s.js(
+            "return !document.querySelector('#filter').hidden;",
+            json!([])
+        ),
+        true
+    );
+    assert_eq!(s.text("#show-all"), "show all");
+    s.click("#show-all");
+    s.wait("all cards again", WAIT, |s| {
+        (s.visible_cards().len() == 4).then_some(())
+    });
+    assert_eq!(location(&s), "/");
+    assert_eq!(s.js("return window.__same;", json!([])), 1);
+    // Back goes to the filter again.
+    s.js("history.back();", json!([]));
+    s.wait("the filter after back", WAIT, |s| {
+        (s.visible_cards() == ["Kavita"]).then_some(())
+    });
+    assert!(s.console_errors().is_empty(), "{:?}", s.console_errors());
+}
+
+#[test]
+fn the_tab_title_tells_of_an_outage_live() {
+    let _g = serial();
+    let Some(d) = Driver::start() else { return };
+    let (stub, cfg) = flip_stub();
+    let portal = fast_portal("testhost", &cfg);
+    let title = |s: &Session<'_>| s.js("return document.title;", json!([]));
+    let s = d.session(true);
+    s.goto(&portal.url("/"));
+    s.wait("Kavita down, Flip up", WAIT, |s| {
+        (title(s) == "(1 down) KiteStacks — testhost").then_some(())
+    });
+    stub.set("/flip", Reply::text(503, "no"));
+    s.wait("the title to tell of two", WAIT, |s| {
+        (title(s) == "(2 down) KiteStacks — testhost").then_some(())
+    });
+    // The server writes the same title.
+    let html = get(portal.addr, "/", &[]).unwrap().text();
+    assert!(html.contains("<title>(2 down) KiteStacks — testhost</title>"));
+    stub.set("/flip", Reply::text(200, "ok"));
+    s.wait("back to one", WAIT, |s| {
+        (title(s) == "(1 down) KiteStacks — testhost").then_some(())
+    });
+}

@@ -1,0 +1,132 @@
+//! The page for visitors over real sockets: `/?status=down` lists only what is not up,
+//! with the same per-audience caching as `/`; the tab's title tells of an outage.
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::common::{closed_port, get, Portal};
+use crate::stub::{Reply, Stub};
+
+/// A request from 127.0.0.1 is the owner's; through the trusted loopback proxy with a
+/// public client address it is a visitor's.
+pub const PUBLIC: &[(&str, &str)] = &[("CF-Connecting-IP", "203.0.113.9")];
+
+/// Two stub services that are up ("Photos", and "Notes" in a group of its own) and one
+/// at a closed port ("Wiki", down after two checks).
+fn portal() -> (Stub, Portal) {
+    let stub = Stub::start();
+    stub.set("/photos", Reply::text(200, "ok"));
+    let cfg = format!(
+        "services_interval = \"250ms\"\n\
+         [[services]]\nname = \"Photos\"\nurl = \"{u}/photos\"\ngroup = \"Media\"\n\
+         [[services]]\nname = \"Wiki\"\nurl = \"http://127.0.0.1:{p}/\"\ngroup = \"Media\"\n\
+         [[services]]\nname = \"Notes\"\nurl = \"{u}/photos\"\ngroup = \"Docs\"\n",
+        u = stub.url(),
+        p = closed_port()
+    );
+    let portal = Portal::builder().config(&cfg).start();
+    (stub, portal)
+}
+
+fn wait_summary(p: &Portal, ok: impl Fn(&Value) -> bool) -> Value {
+    let t = Instant::now();
+    loop {
+        let v = get(p.addr, "/api/services", &[]).unwrap().json();
+        if ok(&v["data"]["summary"]) {
+            return v;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(15),
+            "summary never came: {v}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The names of the cards on a page.
+fn cards(html: &str) -> Vec<String> {
+    html.split("<li class=\"card\"")
+        .skip(1)
+        .filter_map(|c| {
+            let rest = c.split("data-name=\"").nth(1)?;
+            Some(rest.split('"').next()?.to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn status_down_lists_only_what_is_not_up_and_caches_like_the_page() {
+    let (_stub, p) = portal();
+    wait_summary(&p, |s| s["up"] == 2 && s["down"] == 1);
+
+    let all = get(p.addr, "/", &[]).unwrap();
+    assert_eq!(all.status, 200);
+    assert_eq!(cards(&all.text()), ["Photos", "Wiki", "Notes"]);
+    // The summary is one tap to what is broken.
+    assert!(
+        all.text().contains("href=\"/?status=down\""),
+        "{}",
+        all.text()
+    );
+
+    let down = get(p.addr, "/?status=down", &[]).unwrap();
+    assert_eq!(down.status, 200);
+    let body = down.text();
+    assert_eq!(cards(&body), ["Wiki"]);
+    assert!(body.contains("data-filter=\"down\""));
+    assert!(
+        body.contains("href=\"/\" id=\"show-all\">show all</a>"),
+        "{body}"
+    );
+    // The up group is gone, not left empty.
+    assert!(!body.contains(">Docs</h3>"));
+
+    // The tab tells, on both.
+    for b in [all.text(), body] {
+        assert!(
+            b.contains("<title>(1 down) KiteStacks — "),
+            "{}",
+            &b[..b.len().min(900)]
+        );
+    }
+
+    // Cached per audience like `/`: the same Cache-Control, its own ETag.
+    for headers in [&[][..], PUBLIC] {
+        let a = get(p.addr, "/", headers).unwrap();
+        let d = get(p.addr, "/?status=down", headers).unwrap();
+        assert_eq!(a.header("cache-control"), d.header("cache-control"));
+        assert!(a.header("cache-control").is_some());
+        assert_ne!(a.header("etag"), d.header("etag"));
+        assert_eq!(cards(&d.text()), ["Wiki"]);
+    }
+    let public = get(p.addr, "/?status=down", PUBLIC).unwrap();
+    assert!(public
+        .header("cache-control")
+        .unwrap()
+        .starts_with("public"));
+    let private = get(p.addr, "/?status=down", &[]).unwrap();
+    assert!(private
+        .header("cache-control")
+        .unwrap()
+        .starts_with("private"));
+}
+
+#[test]
+fn when_all_is_up_the_filtered_page_says_so() {
+    let stub = Stub::start();
+    stub.set("/a", Reply::text(200, "ok"));
+    let p = Portal::builder()
+        .config(&format!(
+            "services_interval = \"250ms\"\n[[services]]\nname = \"A\"\nurl = \"{}/a\"\n",
+            stub.url()
+        ))
+        .start();
+    wait_summary(&p, |s| s["up"] == 1);
+    let body = get(p.addr, "/?status=down", &[]).unwrap().text();
+    assert!(cards(&body).is_empty());
+    assert!(body.contains("Every service is up."));
+    assert!(!body.contains("No services configured"));
+    let all = get(p.addr, "/", &[]).unwrap().text();
+    assert!(all.contains("<title>KiteStacks — "));
+}
