@@ -438,10 +438,23 @@ function span(secs) {
   if (h) return m ? `${h} h ${m} min` : `${h} h`;
   return m ? `${m} min` : "<1 min";
 }
-function barLabel(s) {
+// The half hours not all up that the label names (view_services.rs LABEL_CELLS).
+const LABEL_CELLS = 3;
+function barLabel(s, rects) {
   const u = s.uptime || {}, d = u["24h"], w = u["7d"];
   if (!num(d)) return "last 24 h: no checks yet";
-  return num(w) ? `last 24 h: ${ratioPct(d)} up; 7 days: ${ratioPct(w)} up` : `last 24 h: ${ratioPct(d)} up`;
+  const base = num(w) ? `last 24 h: ${ratioPct(d)} up; 7 days: ${ratioPct(w)} up` : `last 24 h: ${ratioPct(d)} up`;
+  const bad = rects.filter((r) => /^(warn|bad)$/.test(r.getAttribute("data-share"))).map((r) => r.textContent);
+  if (!bad.length) return base;
+  const more = bad.length > LABEL_CELLS ? ` and ${bad.length - LABEL_CELLS} more` : "";
+  return `${base}; not all up: ${bad.slice(-LABEL_CELLS).reverse().join(", ")}${more}`;
+}
+// A 24 h cell's time and count (view_services.rs cell_title).
+function cellTitle(h) {
+  const a = new Date(h.start);
+  if (!isFinite(a)) return "";
+  const hm = zoneTime(a, false).split(" ")[0];
+  return `${hm}–${zoneTime(new Date(a.getTime() + 1800000), false)} · ${h.checks > 0 ? `${h.up}/${h.checks} up` : "no checks"}`;
 }
 const secsSince = (t, now) => Math.max(0, Math.floor((now - Date.parse(t)) / 1000));
 function sinceText(s, now) {
@@ -505,13 +518,21 @@ function renderServices(data) {
     if (t) t.setAttribute("datetime", str(s.since));
     const bar = $(".bar24", c);
     if (bar) {
-      bar.setAttribute("aria-label", barLabel(s));
       const rects = $$("rect", bar);
       const hist = Array.isArray(s.history) ? s.history.slice(-rects.length) : [];
       const off = rects.length - hist.length; // newest cell on the right
-      hist.forEach((h, i) => rects[off + i].setAttribute("data-share", shareLevel(h && h.checks, h && h.up)));
+      hist.forEach((h, i) => {
+        const r = rects[off + i];
+        if (!h) return;
+        r.setAttribute("data-share", shareLevel(h.checks, h.up));
+        let t = $("title", r);
+        if (!t) r.append((t = svgEl("title", {})));
+        setText(t, cellTitle(h));
+      });
+      bar.setAttribute("aria-label", barLabel(s, rects));
     }
-    setText($(".upt", c), `24 h ${ratioPct(s.uptime && s.uptime["24h"])}`);
+    const u = s.uptime || {};
+    setText($(".upt", c), `24 h ${ratioPct(u["24h"])} · 7 d ${ratioPct(u["7d"])}`);
   }
   renderNotices(data.notices);
   renderSummary();

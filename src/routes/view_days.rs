@@ -30,6 +30,8 @@ pub fn days_view(s: &ServiceStatus) -> DaysView {
         .map(|(x, d)| CellView {
             x,
             level: share_level(d.checks, d.up),
+            // The strip's text equivalent names the days (see `label`).
+            title: String::new(),
         })
         .collect();
     DaysView {

@@ -15,6 +15,8 @@ pub struct CellView {
     pub x: usize,
     /// "none" (no checks), "ok" (all up), "warn" (at least 90 % up) or "bad".
     pub level: &'static str,
+    /// Its time and count ("02:30–03:00 UTC · 58/60 up"), the cell's SVG `<title>`.
+    pub title: String,
 }
 
 /// One service card.
@@ -32,9 +34,10 @@ pub struct ServiceView {
     /// "down since 14:02 UTC (12 min)", when down.
     pub since: Option<String>,
     pub since_iso: String,
-    /// "24 h 98.6%".
+    /// "24 h 98.6% · 7 d 99.1%".
     pub uptime: String,
-    /// The bar's text equivalent ("last 24 h: 98.6% up; 7 days: 99.1% up").
+    /// The bar's text equivalent ("last 24 h: 98.6% up; 7 days: 99.1% up; not all up:
+    /// 02:30–03:00 UTC · 58/60 up").
     pub bar_label: String,
     pub cells: Vec<CellView>,
     /// "probe" or "uptime_kuma".
@@ -146,6 +149,47 @@ pub fn bar_label(s: &ServiceStatus) -> String {
     }
 }
 
+/// How many of the half hours that were not all up the bar's text equivalent names (the
+/// newest ones).
+pub const LABEL_CELLS: usize = 3;
+
+/// The bar's text equivalent with the half hours that were not all up (the newest
+/// [`LABEL_CELLS`], then how many more), mirrored in app.js.
+pub fn bar_label_with_cells(s: &ServiceStatus, cells: &[CellView]) -> String {
+    let bad: Vec<&str> = cells
+        .iter()
+        .filter(|c| c.level == "warn" || c.level == "bad")
+        .map(|c| c.title.as_str())
+        .collect();
+    let mut label = bar_label(s);
+    if bad.is_empty() {
+        return label;
+    }
+    let newest = &bad[bad.len().saturating_sub(LABEL_CELLS)..];
+    label.push_str("; not all up: ");
+    label.push_str(&newest.iter().rev().copied().collect::<Vec<_>>().join(", "));
+    if bad.len() > newest.len() {
+        label.push_str(&format!(" and {} more", bad.len() - newest.len()));
+    }
+    label
+}
+
+/// A 24 h cell's time and count: "02:30–03:00 UTC · 58/60 up" ("· no checks").
+pub fn cell_title(c: &BarCell, zone: &Zone) -> String {
+    let end = c.start + chrono::Duration::minutes(30);
+    let (off, _) = zone.at(c.start);
+    let count = if c.checks == 0 {
+        "no checks".to_string()
+    } else {
+        format!("{}/{} up", c.up, c.checks)
+    };
+    format!(
+        "{}–{} · {count}",
+        c.start.with_timezone(&off).format("%H:%M"),
+        zone.format(end, "%H:%M")
+    )
+}
+
 /// "down since 14:02 UTC (12 min)" for a service that is down with a known start.
 pub fn since_text(s: &ServiceStatus, now: DateTime<Utc>, zone: &Zone) -> Option<String> {
     let t = s.since.filter(|_| s.status == ServiceState::Down)?;
@@ -209,6 +253,7 @@ pub fn summary(d: &Services, now: DateTime<Utc>) -> SummaryView {
 }
 
 pub(crate) fn service_view(s: &ServiceStatus, now: DateTime<Utc>, zone: &Zone) -> ServiceView {
+    let cells = cells(&s.history, zone);
     ServiceView {
         name: s.name.clone(),
         url: safe_url(&s.url),
@@ -223,9 +268,13 @@ pub(crate) fn service_view(s: &ServiceStatus, now: DateTime<Utc>, zone: &Zone) -
             .since
             .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
             .unwrap_or_default(),
-        uptime: format!("24 h {}", ratio_pct(s.uptime.day)),
-        bar_label: bar_label(s),
-        cells: cells(&s.history),
+        uptime: format!(
+            "24 h {} · 7 d {}",
+            ratio_pct(s.uptime.day),
+            ratio_pct(s.uptime.week)
+        ),
+        bar_label: bar_label_with_cells(s, &cells),
+        cells,
         source: s.source.clone(),
         container_note: String::new(),
         days: super::view_days::days_view(s),
@@ -234,13 +283,14 @@ pub(crate) fn service_view(s: &ServiceStatus, now: DateTime<Utc>, zone: &Zone) -
     }
 }
 
-pub(crate) fn cells(history: &[BarCell]) -> Vec<CellView> {
+pub(crate) fn cells(history: &[BarCell], zone: &Zone) -> Vec<CellView> {
     history
         .iter()
         .enumerate()
         .map(|(x, c)| CellView {
             x,
             level: share_level(c.checks, c.up),
+            title: cell_title(c, zone),
         })
         .collect()
 }
@@ -329,6 +379,18 @@ mod tests {
         assert_eq!(share_level(60, 60), "ok");
         assert_eq!(share_level(60, 54), "warn");
         assert_eq!(share_level(60, 53), "bad");
+        let start = DateTime::parse_from_rfc3339("2026-11-30T02:30:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let cell = |checks, up| BarCell { start, checks, up };
+        assert_eq!(
+            cell_title(&cell(60, 58), &Zone::utc()),
+            "02:30–03:00 UTC · 58/60 up"
+        );
+        assert_eq!(
+            cell_title(&cell(0, 0), &Zone::utc()),
+            "02:30–03:00 UTC · no checks"
+        );
     }
 
     #[test]

@@ -1421,3 +1421,134 @@ fn the_tab_title_tells_of_an_outage_live() {
         (title(s) == "(1 down) KiteStacks — testhost").then_some(())
     });
 }
+
+/// Every 24 h bar's texts: the figures, the text equivalent and each cell's title.
+fn bar_texts(s: &Session<'_>) -> Value {
+    s.js(
+        "return [...document.querySelectorAll('.card')].map((c) => ({ name: c.dataset.name,\
+           upt: c.querySelector('.upt').textContent, label: c.querySelector('.bar24').getAttribute('aria-label'),\
+           cells: [...c.querySelectorAll('.bar24 rect')].map((r) => r.getAttribute('data-share') + ' ' + r.textContent) }));",
+        json!([]),
+    )
+}
+
+#[test]
+fn the_24h_cells_tell_their_time_and_count_alike_first_paint_and_live() {
+    let _g = serial();
+    let Some(d) = Driver::start() else { return };
+    // Checked once (a long interval) and no stream: the page polls the whole services
+    // data, which does not change, so the script's render must equal the first paint.
+    let (_stub, cfg) = services_stub();
+    let cfg = cfg.replace("\"250ms\"", "\"1h\"") + "[stream]\nmax_clients = 0\n";
+    let portal = fast_portal("testhost", &cfg);
+    wait_for_checks(&portal);
+    let off = d.session(false);
+    off.goto(&portal.url("/"));
+    let first_paint = bar_texts(&off);
+    let kavita = first_paint
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "Kavita")
+        .unwrap()
+        .clone();
+    let cells = kavita["cells"].as_array().unwrap();
+    assert_eq!(cells.len(), 48);
+    let newest = cells[47].as_str().unwrap();
+    assert!(
+        newest.starts_with("bad ") && newest.ends_with(" UTC · 0/1 up"),
+        "{newest}"
+    );
+    assert!(cells[0].as_str().unwrap().ends_with(" UTC · no checks"));
+    assert!(
+        kavita["upt"]
+            .as_str()
+            .unwrap()
+            .starts_with("24 h 0.0% · 7 d "),
+        "{kavita}"
+    );
+    let label = kavita["label"].as_str().unwrap();
+    assert!(label.contains("; not all up: "), "{label}");
+    assert!(label.ends_with(&newest[4..]), "{label}");
+
+    let on = d.session(true);
+    on.goto(&portal.url("/"));
+    on.wait("polling", WAIT, |s| {
+        (s.attr("#live", "data-state") == "polling").then_some(())
+    });
+    // Scramble the texts; the next poll of the services redraws them.
+    on.js(
+        "for (const t of document.querySelectorAll('.bar24 title, .upt')) t.textContent = 'x';\
+         for (const b of document.querySelectorAll('.bar24')) b.setAttribute('aria-label', 'x');",
+        json!([]),
+    );
+    let live = on.wait("the script's redraw", Duration::from_secs(40), |s| {
+        let v = bar_texts(s);
+        (!v.to_string().contains("\"x\"") && !v.to_string().contains(" x\"")).then_some(v)
+    });
+    assert_eq!(live, first_paint, "the script writes the bars differently");
+}
+
+/// Waits until every configured service has been checked once.
+fn wait_for_checks(p: &Portal) {
+    let t = Instant::now();
+    loop {
+        let v = get(p.addr, "/api/services", &[]).unwrap().json();
+        let done = v["data"]["services"].as_array().is_some_and(|l| {
+            l.iter().all(|s| {
+                s["history"]
+                    .as_array()
+                    .is_some_and(|h| h.iter().any(|c| c["checks"] == 1))
+            })
+        });
+        if done {
+            return;
+        }
+        assert!(t.elapsed() < WAIT, "no first check: {v}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn the_streamed_newest_cell_keeps_its_title_right() {
+    let _g = serial();
+    let Some(d) = Driver::start() else { return };
+    let (_stub, cfg) = services_stub();
+    let portal = fast_portal("testhost", &cfg);
+    let s = d.session(true);
+    s.goto(&portal.url("/"));
+    let newest = |s: &Session<'_>| {
+        s.js(
+            "return document.querySelector('.card[data-name=Grafana] .bar24 rect:last-child').textContent;",
+            json!([]),
+        )
+        .as_str()
+        .unwrap()
+        .to_string()
+    };
+    let first = newest(&s);
+    // The stream sends the newest cell alone; its count grows in place.
+    let later = s.wait("the newest cell to count on", WAIT, |s| {
+        let now = newest(s);
+        (now != first).then_some(now)
+    });
+    let (time, count) = later.split_once(" UTC · ").unwrap();
+    assert_eq!(
+        time,
+        first.split_once(" UTC · ").unwrap().0,
+        "{first} -> {later}"
+    );
+    let (up, checks) = count.strip_suffix(" up").unwrap().split_once('/').unwrap();
+    assert_eq!(up, checks, "{later}");
+    assert!(checks.parse::<u32>().unwrap() > 1, "{later}");
+    // The older cells keep their titles: the server's page writes the same ones.
+    let live = bar_texts(&s);
+    let html = get(portal.addr, "/", &[]).unwrap().text();
+    for card in live.as_array().unwrap() {
+        for cell in &card["cells"].as_array().unwrap()[..47] {
+            let title = cell.as_str().unwrap().split_once(' ').unwrap().1;
+            assert!(html.contains(&format!("<title>{title}</title>")), "{title}");
+        }
+    }
+    assert!(s.console_errors().is_empty(), "{:?}", s.console_errors());
+}

@@ -130,3 +130,43 @@ fn when_all_is_up_the_filtered_page_says_so() {
     let all = get(p.addr, "/", &[]).unwrap().text();
     assert!(all.contains("<title>KiteStacks — "));
 }
+
+#[test]
+fn each_card_reads_24_hours_and_7_days_and_each_cell_its_time_and_count() {
+    let (_stub, p) = portal();
+    wait_summary(&p, |s| s["up"] == 2 && s["down"] == 1);
+    let html = get(p.addr, "/", &[]).unwrap().text();
+    let card = |name: &str| -> String {
+        let at = html.find(&format!("data-name=\"{name}\"")).unwrap();
+        html[at..].split("</li>").next().unwrap().to_string()
+    };
+    let photos = card("Photos");
+    assert!(photos.contains(">24 h 100% · 7 d 100%<"), "{photos}");
+    // 48 cells, each with its title; the newest counted, the oldest without checks.
+    let titles: Vec<&str> = photos
+        .split("<title>")
+        .skip(1)
+        .map(|t| t.split("</title>").next().unwrap())
+        .collect();
+    assert_eq!(titles.len(), 48, "{photos}");
+    assert!(titles[0].ends_with(" UTC · no checks"), "{}", titles[0]);
+    let newest = titles[47];
+    let (time, count) = newest.split_once(" · ").unwrap();
+    assert_eq!(time.len(), "02:30–03:00 UTC".len(), "{newest}");
+    let (up, checks) = count.strip_suffix(" up").unwrap().split_once('/').unwrap();
+    assert_eq!(up, checks, "{newest}");
+    // The down service's text equivalent names its half hour that was not all up.
+    let wiki = card("Wiki");
+    let label = wiki
+        .split("aria-label=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
+    assert!(
+        label.starts_with("last 24 h: 0.0% up; 7 days: 0.0% up; not all up: "),
+        "{label}"
+    );
+    assert!(label.contains(" UTC · 0/"), "{label}");
+}
