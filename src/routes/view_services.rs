@@ -415,6 +415,7 @@ mod tests {
             uptime: Uptime::default(),
             history: Vec::new(),
             days: Vec::new(),
+            private: false,
         };
         let data = |list: Vec<ServiceStatus>| {
             let mut s = Summary {

@@ -170,3 +170,115 @@ fn each_card_reads_24_hours_and_7_days_and_each_cell_its_time_and_count() {
     );
     assert!(label.contains(" UTC · 0/"), "{label}");
 }
+
+/// The stream at `path` for `headers`, read until its services event came (at most 5 s).
+fn stream_services(p: &Portal, path: &str, headers: &[(&str, &str)]) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(p.addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let mut req = format!("GET {path} HTTP/1.1\r\nHost: t\r\n");
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).unwrap();
+    let (mut out, mut buf, t) = (Vec::new(), [0u8; 65536], Instant::now());
+    while t.elapsed() < Duration::from_secs(5) {
+        if let Ok(n) = s.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            out.extend_from_slice(&buf[..n]);
+        }
+        let text = String::from_utf8_lossy(&out);
+        if text
+            .split("event: services")
+            .nth(1)
+            .is_some_and(|rest| rest.contains("\n\n"))
+        {
+            break;
+        }
+    }
+    let text = String::from_utf8_lossy(&out).into_owned();
+    assert!(text.contains("event: services"), "{path}: {text}");
+    text
+}
+
+#[test]
+fn a_private_service_exists_only_for_private_requests() {
+    let stub = Stub::start();
+    stub.set("/photos", Reply::text(200, "ok"));
+    stub.set("/vault", Reply::text(200, "ok"));
+    let p = Portal::builder()
+        .config(&format!(
+            "services_interval = \"250ms\"\n\
+             [[services]]\nname = \"Photos\"\nurl = \"{u}/photos\"\n\
+             [[services]]\nname = \"Vault\"\nurl = \"{u}/vault\"\nvisibility = \"private\"\n\
+             [access]\npublic_metrics = true\n",
+            u = stub.url()
+        ))
+        .start();
+    wait_summary(&p, |s| s["up"] == 2);
+    // Both go down: a change each, for the Atom feed.
+    stub.set("/photos", Reply::text(503, "no"));
+    stub.set("/vault", Reply::text(503, "no"));
+    wait_summary(&p, |s| s["down"] == 2);
+
+    let owner = get(p.addr, "/api/services", &[]).unwrap().json();
+    let public = get(p.addr, "/api/services", PUBLIC).unwrap().json();
+    assert_eq!(owner["data"]["summary"]["total"], 2);
+    assert_eq!(public["data"]["summary"]["total"], 1);
+    assert_eq!(public["data"]["summary"]["down"], 1);
+    assert_eq!(public["data"]["services"].as_array().unwrap().len(), 1);
+    assert!(owner.to_string().contains("Vault"));
+    assert!(!public.to_string().contains("Vault"), "{public}");
+
+    for path in ["/", "/?status=down", "/api/metrics", "/nowhere", "/metrics"] {
+        let o = get(p.addr, path, &[]).unwrap().text();
+        let q = get(p.addr, path, PUBLIC).unwrap();
+        assert!(matches!(q.status, 200 | 404), "{path}: {}", q.status);
+        assert!(!q.text().contains("Vault"), "{path}: {}", q.text());
+        if path != "/api/metrics" {
+            assert!(o.contains("Vault"), "{path}: the owner sees it");
+        }
+    }
+    let page = get(p.addr, "/", PUBLIC).unwrap().text();
+    assert!(page.contains("<title>(1 down) KiteStacks"), "{page}");
+    assert!(page.contains(">0/1 up · Photos down"), "{page}");
+    let metrics = get(p.addr, "/metrics", PUBLIC).unwrap().text();
+    assert!(metrics.contains("kiteportal_service_up{service=\"Photos\""));
+
+    for path in ["/api/stream", "/api/stream?view=page"] {
+        assert!(stream_services(&p, path, &[]).contains("Vault"), "{path}");
+        let s = stream_services(&p, path, PUBLIC);
+        assert!(s.contains("Photos") && !s.contains("Vault"), "{path}: {s}");
+    }
+
+    // The Atom feed is public: the change of Photos, never one of Vault.
+    for headers in [&[][..], PUBLIC] {
+        let atom = get(p.addr, "/status.atom", headers).unwrap().text();
+        assert!(atom.contains("Photos"), "{atom}");
+        assert!(!atom.contains("Vault"), "{atom}");
+    }
+}
+
+#[test]
+fn a_bad_visibility_is_named_by_check_config() {
+    let dir = std::env::temp_dir().join(format!("kp-vis-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("k.toml");
+    std::fs::write(
+        &file,
+        "[[services]]\nname = \"A\"\nurl = \"https://a.example\"\nvisibility = \"secret\"\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(crate::common::bin())
+        .args(["--config", file.to_str().unwrap(), "check-config"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("services[0].visibility: 'secret'"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}
