@@ -536,7 +536,7 @@ function renderServices(data) {
   }
   renderNotices(data.notices);
   renderSummary();
-  if (downOnly) filterCards();
+  if (downOnly || (find && find.value.trim())) filterCards(true); // statuses changed
 }
 // Notices arrive written by the server (their "when" in the page's zone): swap the list
 // and the notes of the cards they name (mirrors view_services.rs notice_cards).
@@ -563,27 +563,51 @@ setInterval(renderSummary, 30000);
 
 // ---------------------------------------------------------------- type to launch
 // "/" (or typing with nothing focused) filters the cards by name, description and
-// group; Enter opens the first match; Escape clears. Without JavaScript the input
-// stays hidden and the links are all there.
+// group, ranked: name prefix, then a word of the name, then anywhere in the name, then
+// description or group. Status words (up, down, unknown, maintenance) filter by status.
+// The target (aria-current) is the best match: Enter opens it, ↑/↓ move it, Escape
+// clears. Without JavaScript the input stays hidden and the links are all there.
 const find = $("#find");
+const STATES = ["up", "down", "unknown", "maintenance"];
+let ranked = [], target = 0;
 function cardText(c) {
   const g = c.closest(".svc-group");
-  return `${c.dataset.name || ""} ${$(".desc", c) ? $(".desc", c).textContent : ""} ${g && $(".group", g) ? $(".group", g).textContent : ""}`.toLowerCase();
+  return `${$(".desc", c) ? $(".desc", c).textContent : ""} ${g && $(".group", g) ? $(".group", g).textContent : ""}`.toLowerCase();
 }
-function filterCards() {
-  const q = find ? find.value.trim().toLowerCase() : "";
-  let shown = 0;
+function rank(c, q) {
+  const name = (c.dataset.name || "").toLowerCase();
+  if (name.startsWith(q)) return 0;
+  if (name.split(/[\s._-]+/).some((w) => w.startsWith(q))) return 1;
+  return name.includes(q) ? 2 : cardText(c).includes(q) ? 3 : -1;
+}
+function mark(i) {
+  target = ranked.length ? (i + ranked.length) % ranked.length : 0;
   for (const c of $$(".card")) {
-    const hit = (!q || cardText(c).includes(q)) && !(downOnly && c.dataset.status === "up");
+    if (c === ranked[target]) $("a", c).setAttribute("aria-current", "true");
+    else $("a", c).removeAttribute("aria-current");
+  }
+}
+function filterCards(keep) {
+  const was = keep && ranked[target];
+  const words = find ? find.value.trim().toLowerCase().split(/\s+/).filter(Boolean) : [];
+  const states = words.filter((w) => STATES.includes(w));
+  const q = words.filter((w) => !STATES.includes(w)).join(" ");
+  const hits = [];
+  for (const c of $$(".card")) {
+    const r = q ? rank(c, q) : 0;
+    const hit = r >= 0 && (!states.length || states.includes(c.dataset.status)) && !(downOnly && c.dataset.status === "up");
     c.hidden = !hit;
-    if (hit) shown++;
+    if (hit) hits.push([r, c]);
   }
+  ranked = words.length ? hits.sort((a, b) => a[0] - b[0]).map((h) => h[1]) : [];
+  mark(Math.max(0, ranked.indexOf(was)));
   for (const g of $$(".svc-group")) g.hidden = !$$(".card", g).some((c) => !c.hidden);
-  const none = $("#find-none");
+  const none = $("#find-none"), n = hits.length;
   if (none) {
-    none.hidden = shown > 0 || (!q && !downOnly);
-    setText(none, q ? "No service matches." : "Every service is up.");
+    none.hidden = n > 0 || (!words.length && !downOnly);
+    setText(none, words.length ? "No service matches." : "Every service is up.");
   }
+  setText($("#find-count"), words.length ? `${n} service${n === 1 ? " matches" : "s match"}` : "");
 }
 function clearFind() {
   find.value = "";
@@ -592,11 +616,14 @@ function clearFind() {
 const typing = (t) => t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName));
 if (find) {
   find.hidden = false;
-  find.addEventListener("input", filterCards);
+  find.addEventListener("input", () => filterCards());
   find.addEventListener("keydown", (ev) => {
     if (ev.key === "Enter") {
-      const first = $$(".card").find((c) => !c.hidden);
-      if (first) { ev.preventDefault(); $("a", first).click(); }
+      if (ranked[target]) { ev.preventDefault(); $("a", ranked[target]).click(); }
+    } else if ((ev.key === "ArrowDown" || ev.key === "ArrowUp") && ranked.length) {
+      ev.preventDefault();
+      mark(target + (ev.key === "ArrowDown" ? 1 : -1));
+      ranked[target].scrollIntoView({ block: "nearest" });
     } else if (ev.key === "Escape") {
       ev.preventDefault();
       clearFind();

@@ -1552,3 +1552,106 @@ fn the_streamed_newest_cell_keeps_its_title_right() {
     }
     assert!(s.console_errors().is_empty(), "{:?}", s.console_errors());
 }
+
+#[test]
+fn search_ranks_name_prefix_first_and_moves_its_target() {
+    let _g = serial();
+    let Some(d) = Driver::start() else { return };
+    let stub = Stub::start();
+    let u = stub.url();
+    let mut cfg = String::from("services_interval = \"250ms\"\n");
+    for (name, path, desc) in [
+        ("Authentik", "/authentik", "Single sign-on"),
+        ("Karakeep", "/karakeep", "Bookmarks"),
+        ("Grafana", "/grafana", "Dashboards on a kiosk"),
+        ("Kavita", "/kavita", "eBooks"),
+        ("Uptime Kuma", "/kuma", "Checks"),
+        ("Kiwix", "/kiwix", "Offline wikis"),
+    ] {
+        stub.set(
+            path,
+            Reply::with_type(200, "text/html", "<!doctype html><title>landing</title>"),
+        );
+        cfg.push_str(&format!(
+            "[[services]]\nname = \"{name}\"\nurl = \"{u}{path}\"\ndescription = \"{desc}\"\n"
+        ));
+    }
+    // Kavita's check goes nowhere: it turns down.
+    cfg = cfg.replace(
+        &format!("{u}/kavita"),
+        &format!("http://127.0.0.1:{}/", crate::common::closed_port()),
+    );
+    let portal = fast_portal("testhost", &cfg);
+    let s = d.session(true);
+    s.viewport(1440, 900);
+    s.goto(&portal.url("/"));
+    s.wait("Kavita down", WAIT, |s| {
+        (s.attr(".card[data-name=Kavita]", "data-status") == "down").then_some(())
+    });
+    let target = |s: &Session<'_>| {
+        s.js(
+            "const a = document.querySelectorAll('.card a[aria-current]'); return a.length === 1 ? a[0].closest('.card').dataset.name : a.length;",
+            json!([]),
+        )
+    };
+    let count = |s: &Session<'_>| s.text("#find-count");
+    assert_eq!(s.attr("#find-count", "aria-live"), "polite");
+    s.press("/k");
+    // Every card with a k, the name prefixes first (in their order), then a word of a
+    // name, then inside a name, then a description.
+    assert_eq!(target(&s), "Karakeep");
+    assert_eq!(count(&s), "6 services match");
+    let mut order = Vec::new();
+    for _ in 0..6 {
+        order.push(target(&s));
+        s.press("\u{E015}"); // ↓
+    }
+    assert_eq!(
+        order,
+        [
+            "Karakeep",
+            "Kavita",
+            "Kiwix",
+            "Uptime Kuma",
+            "Authentik",
+            "Grafana"
+        ]
+    );
+    assert_eq!(target(&s), "Karakeep", "↓ wraps around");
+    s.press("\u{E013}"); // ↑
+    assert_eq!(target(&s), "Grafana");
+    s.press("\u{E013}\u{E013}\u{E013}");
+    assert_eq!(target(&s), "Kiwix");
+    // The target is marked for the eye, not only for a screen reader.
+    assert_eq!(
+        s.js(
+            "const a = document.querySelector('.card a[aria-current]'), b = document.querySelector('.card a:not([aria-current])');\
+             return getComputedStyle(a).borderColor !== getComputedStyle(b).borderColor;",
+            json!([])
+        ),
+        true
+    );
+    // Status words filter by status.
+    s.press("\u{E00C}");
+    assert_eq!(count(&s), "");
+    s.press("/down");
+    assert_eq!(s.visible_cards(), ["Kavita"]);
+    assert_eq!(count(&s), "1 service matches");
+    s.press(" x");
+    assert_eq!(count(&s), "0 services match");
+    s.press("\u{E00C}");
+    s.press("/up k");
+    assert_eq!(
+        s.visible_cards(),
+        ["Authentik", "Karakeep", "Grafana", "Uptime Kuma", "Kiwix"]
+    );
+    s.press("\u{E00C}");
+    // "k" and Enter opens the first name that starts with a k.
+    s.press("/k\u{E007}");
+    s.wait("Karakeep's page", WAIT, |s| {
+        s.js("return location.href;", json!([]))
+            .as_str()
+            .is_some_and(|h| h.ends_with("/karakeep"))
+            .then_some(())
+    });
+}
