@@ -607,7 +607,8 @@ function filterCards(keep) {
     none.hidden = n > 0 || (!words.length && !downOnly);
     setText(none, words.length ? "No service matches." : "Every service is up.");
   }
-  setText($("#find-count"), words.length ? `${n} service${n === 1 ? " matches" : "s match"}` : "");
+  const some = `${n} service${n === 1 ? "" : "s"}`;
+  setText($("#find-count"), words.length ? `${some} match${n === 1 ? "es" : ""}` : downOnly ? `${some} not up` : "");
 }
 function clearFind() {
   find.value = "";

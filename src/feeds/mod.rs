@@ -418,6 +418,47 @@ mod tests {
     }
 
     #[test]
+    fn the_public_copy_of_the_services_has_no_private_one_nor_its_traces() {
+        let svc = |name: &str, status: &str, private: bool| ServiceStatus {
+            private,
+            ..serde_json::from_value(serde_json::json!({
+                "name": name, "url": "", "description": "", "icon": "", "group": "",
+                "status": status, "latency_ms": null, "http_status": null, "reason": null,
+                "since": null, "checked_at": null, "source": "probe",
+                "uptime": {"24h": null, "7d": null}, "history": []
+            }))
+            .expect("a service")
+        };
+        let list = vec![svc("Photos", "up", false), svc("Vault", "down", true)];
+        let change = |service: &str| changes::Transition {
+            service: service.into(),
+            from: ServiceState::Up,
+            to: ServiceState::Down,
+            reason: None,
+            detail: None,
+            at: Utc::now(),
+        };
+        let all = Services {
+            summary: Summary::of(&list),
+            uptime_kuma: "disabled".into(),
+            checks_total: vec![("Photos".into(), 1, 0), ("Vault".into(), 0, 1)],
+            changes: vec![change("Photos"), change("Vault")],
+            notices: Vec::new(),
+            services: list,
+        };
+        assert_eq!(all.summary.down, 1);
+        let public = all.redacted().expect("a public copy");
+        assert_eq!(public.services.len(), 1);
+        assert_eq!(public.summary, Summary::of(&public.services));
+        assert_eq!((public.summary.total, public.summary.down), (1, 0));
+        assert_eq!(public.checks_total.len(), 1);
+        assert_eq!(public.changes.len(), 1);
+        assert_eq!(public.changes[0].service, "Photos");
+        // Nothing private: no copy at all.
+        assert!(public.redacted().is_none());
+    }
+
+    #[test]
     fn service_states_read_back_from_their_names() {
         for s in [
             ServiceState::Up,

@@ -1383,6 +1383,8 @@ fn the_summary_filters_what_is_broken_in_place() {
         true
     );
     assert_eq!(s.text("#show-all"), "show all");
+    // Said to a screen reader too.
+    assert_eq!(s.text("#find-count"), "1 service not up");
     s.click("#show-all");
     s.wait("all cards again", WAIT, |s| {
         (s.visible_cards().len() == 4).then_some(())
@@ -1622,15 +1624,18 @@ fn search_ranks_name_prefix_first_and_moves_its_target() {
     assert_eq!(target(&s), "Grafana");
     s.press("\u{E013}\u{E013}\u{E013}");
     assert_eq!(target(&s), "Kiwix");
-    // The target is marked for the eye, not only for a screen reader.
-    assert_eq!(
+    // The target is marked for the eye, not only for a screen reader (after the
+    // border's short transition).
+    s.wait("the target's outline", WAIT, |s| {
         s.js(
             "const a = document.querySelector('.card a[aria-current]'), b = document.querySelector('.card a:not([aria-current])');\
-             return getComputedStyle(a).borderColor !== getComputedStyle(b).borderColor;",
-            json!([])
-        ),
-        true
-    );
+             return getComputedStyle(a).borderColor === 'rgb(255, 79, 176)' && getComputedStyle(b).borderColor !== getComputedStyle(a).borderColor;",
+            json!([]),
+        )
+        .as_bool()
+        .unwrap()
+        .then_some(())
+    });
     // Status words filter by status.
     s.press("\u{E00C}");
     assert_eq!(count(&s), "");
