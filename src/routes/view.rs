@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 
 use chrono::{DateTime, Utc};
 
-use crate::access::{Audience, Redact};
+use crate::access::Audience;
 
 use crate::feeds::{Activity, Snapshot};
 
@@ -232,12 +232,7 @@ impl PageView {
         let hosts = super::view_hosts::tabs(state, &panel.host);
         let svc = feeds.services.snapshot();
         let zone = state.zone();
-        let svc_data = services_data(&config, &svc, now, &zone);
-        // The public page has no owner-only services (the one public copy, see Redact).
-        let svc_data = match audience {
-            Audience::Public => svc_data.redacted().unwrap_or(svc_data),
-            Audience::Private => svc_data,
-        };
+        let svc_data = services_data(&config, &svc, now, &zone, audience);
         let summary = summary(&svc_data, now);
         let mut services_state = FeedState::of(&svc, "service checks", audience);
         if svc.data.is_some() {

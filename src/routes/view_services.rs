@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::view::*;
+use crate::access::{Audience, Redact};
 use crate::config::Config;
 use crate::feeds::history::BarCell;
 use crate::feeds::notices::{self, Notice, NoticeKind};
@@ -295,9 +296,25 @@ pub(crate) fn cells(history: &[BarCell], zone: &Zone) -> Vec<CellView> {
         .collect()
 }
 
-/// The services to show: the feed's data, or the configured list as "unknown".
-/// Before the first round, the owner's notices are placed in time here.
+/// The services `audience` may see: the feed's data, or the configured list as
+/// "unknown". The public gets the public copy (no owner-only services, see `Redact`).
 pub(crate) fn services_data(
+    config: &Config,
+    snap: &Snapshot<Services>,
+    now: DateTime<Utc>,
+    zone: &Zone,
+    audience: Audience,
+) -> Services {
+    let all = all_services(config, snap, now, zone);
+    match audience {
+        Audience::Public => all.redacted().unwrap_or(all),
+        Audience::Private => all,
+    }
+}
+
+/// The feed's data, or the configured list as "unknown". Before the first round, the
+/// owner's notices are placed in time here.
+fn all_services(
     config: &Config,
     snap: &Snapshot<Services>,
     now: DateTime<Utc>,
