@@ -411,6 +411,51 @@ mod tests {
     }
 
     #[test]
+    fn the_filtered_page_keeps_every_service_not_up_and_drops_empty_groups() {
+        let card = |name: &str, status: &str| {
+            let mut s = service_view(
+                &crate::feeds::services::unknown(
+                    &crate::config::Service {
+                        name: name.into(),
+                        url: crate::config::HttpUrl::parse("u", "https://example.com").unwrap(),
+                        description: String::new(),
+                        icon: String::new(),
+                        group: String::new(),
+                        check_url: None,
+                        accept_status: Vec::new(),
+                        uptime_kuma: None,
+                        visibility: crate::config::Visibility::Public,
+                    },
+                    Utc::now(),
+                ),
+                Utc::now(),
+                &Zone::utc(),
+            );
+            s.status = status.into();
+            s
+        };
+        let mut groups = vec![
+            ServiceGroup {
+                name: "A".into(),
+                services: vec![
+                    card("up", "up"),
+                    card("down", "down"),
+                    card("unknown", "unknown"),
+                    card("maintenance", "maintenance"),
+                ],
+            },
+            ServiceGroup {
+                name: "B".into(),
+                services: vec![card("fine", "up")],
+            },
+        ];
+        keep_not_up(&mut groups);
+        assert_eq!(groups.len(), 1);
+        let names: Vec<&str> = groups[0].services.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["down", "unknown", "maintenance"]);
+    }
+
+    #[test]
     fn the_summary_line_names_what_is_down() {
         use crate::feeds::{Summary, Uptime};
         let now = DateTime::parse_from_rfc3339("2026-11-30T14:14:00Z")
