@@ -1385,6 +1385,7 @@ fn the_summary_filters_what_is_broken_in_place() {
     assert_eq!(s.text("#show-all"), "show all");
     // Said to a screen reader too.
     assert_eq!(s.text("#find-count"), "1 service not up");
+    s.screenshot("services-filtered.png");
     s.click("#show-all");
     s.wait("all cards again", WAIT, |s| {
         (s.visible_cards().len() == 4).then_some(())
@@ -1636,6 +1637,7 @@ fn search_ranks_name_prefix_first_and_moves_its_target() {
         .unwrap()
         .then_some(())
     });
+    s.screenshot("search-target.png");
     // Status words filter by status.
     s.press("\u{E00C}");
     assert_eq!(count(&s), "");
