@@ -438,10 +438,23 @@ function span(secs) {
   if (h) return m ? `${h} h ${m} min` : `${h} h`;
   return m ? `${m} min` : "<1 min";
 }
-function barLabel(s) {
+// The half hours not all up that the label names (view_services.rs LABEL_CELLS).
+const LABEL_CELLS = 3;
+function barLabel(s, rects) {
   const u = s.uptime || {}, d = u["24h"], w = u["7d"];
   if (!num(d)) return "last 24 h: no checks yet";
-  return num(w) ? `last 24 h: ${ratioPct(d)} up; 7 days: ${ratioPct(w)} up` : `last 24 h: ${ratioPct(d)} up`;
+  const base = num(w) ? `last 24 h: ${ratioPct(d)} up; 7 days: ${ratioPct(w)} up` : `last 24 h: ${ratioPct(d)} up`;
+  const bad = rects.filter((r) => /^(warn|bad)$/.test(r.getAttribute("data-share"))).map((r) => r.textContent);
+  if (!bad.length) return base;
+  const more = bad.length > LABEL_CELLS ? ` and ${bad.length - LABEL_CELLS} more` : "";
+  return `${base}; not all up: ${bad.slice(-LABEL_CELLS).reverse().join(", ")}${more}`;
+}
+// A 24 h cell's time and count (view_services.rs cell_title).
+function cellTitle(h) {
+  const a = new Date(h.start);
+  if (!isFinite(a)) return "";
+  const hm = zoneTime(a, false).split(" ")[0];
+  return `${hm}–${zoneTime(new Date(a.getTime() + 1800000), false)} · ${h.checks > 0 ? `${h.up}/${h.checks} up` : "no checks"}`;
 }
 const secsSince = (t, now) => Math.max(0, Math.floor((now - Date.parse(t)) / 1000));
 function sinceText(s, now) {
@@ -486,6 +499,8 @@ function renderSummary() {
 function renderServices(data) {
   if (!data || !Array.isArray(data.services)) return;
   services = data;
+  const down = data.summary && data.summary.down; // the tab tells (view.rs page_title)
+  doc.title = `${down > 0 ? `(${down} down) ` : ""}${doc.title.replace(/^\(\d+ down\) /, "")}`;
   const cards = new Map($$(".card").map((c) => [c.dataset.name, c]));
   for (const s of data.services) {
     const c = cards.get(str(s.name));
@@ -503,16 +518,25 @@ function renderServices(data) {
     if (t) t.setAttribute("datetime", str(s.since));
     const bar = $(".bar24", c);
     if (bar) {
-      bar.setAttribute("aria-label", barLabel(s));
       const rects = $$("rect", bar);
       const hist = Array.isArray(s.history) ? s.history.slice(-rects.length) : [];
       const off = rects.length - hist.length; // newest cell on the right
-      hist.forEach((h, i) => rects[off + i].setAttribute("data-share", shareLevel(h && h.checks, h && h.up)));
+      hist.forEach((h, i) => {
+        const r = rects[off + i];
+        if (!h) return;
+        r.setAttribute("data-share", shareLevel(h.checks, h.up));
+        let t = $("title", r);
+        if (!t) r.append((t = svgEl("title", {})));
+        setText(t, cellTitle(h));
+      });
+      bar.setAttribute("aria-label", barLabel(s, rects));
     }
-    setText($(".upt", c), `24 h ${ratioPct(s.uptime && s.uptime["24h"])}`);
+    const u = s.uptime || {};
+    setText($(".upt", c), `24 h ${ratioPct(u["24h"])} · 7 d ${ratioPct(u["7d"])}`);
   }
   renderNotices(data.notices);
   renderSummary();
+  if (downOnly || (find && find.value.trim())) filterCards(true); // statuses changed
 }
 // Notices arrive written by the server (their "when" in the page's zone): swap the list
 // and the notes of the cards they name (mirrors view_services.rs notice_cards).
@@ -539,24 +563,52 @@ setInterval(renderSummary, 30000);
 
 // ---------------------------------------------------------------- type to launch
 // "/" (or typing with nothing focused) filters the cards by name, description and
-// group; Enter opens the first match; Escape clears. Without JavaScript the input
-// stays hidden and the links are all there.
+// group, ranked: name prefix, then a word of the name, then anywhere in the name, then
+// description or group. Status words (up, down, unknown, maintenance) filter by status.
+// The target (aria-current) is the best match: Enter opens it, ↑/↓ move it, Escape
+// clears. Without JavaScript the input stays hidden and the links are all there.
 const find = $("#find");
+const STATES = ["up", "down", "unknown", "maintenance"];
+let ranked = [], target = 0;
 function cardText(c) {
   const g = c.closest(".svc-group");
-  return `${c.dataset.name || ""} ${$(".desc", c) ? $(".desc", c).textContent : ""} ${g && $(".group", g) ? $(".group", g).textContent : ""}`.toLowerCase();
+  return `${$(".desc", c) ? $(".desc", c).textContent : ""} ${g && $(".group", g) ? $(".group", g).textContent : ""}`.toLowerCase();
 }
-function filterCards() {
-  const q = find.value.trim().toLowerCase();
-  let shown = 0;
+function rank(c, q) {
+  const name = (c.dataset.name || "").toLowerCase();
+  if (name.startsWith(q)) return 0;
+  if (name.split(/[\s._-]+/).some((w) => w.startsWith(q))) return 1;
+  return name.includes(q) ? 2 : cardText(c).includes(q) ? 3 : -1;
+}
+function mark(i) {
+  target = ranked.length ? (i + ranked.length) % ranked.length : 0;
   for (const c of $$(".card")) {
-    const hit = !q || cardText(c).includes(q);
-    c.hidden = !hit;
-    if (hit) shown++;
+    if (c === ranked[target]) $("a", c).setAttribute("aria-current", "true");
+    else $("a", c).removeAttribute("aria-current");
   }
+}
+function filterCards(keep) {
+  const was = keep && ranked[target];
+  const words = find ? find.value.trim().toLowerCase().split(/\s+/).filter(Boolean) : [];
+  const states = words.filter((w) => STATES.includes(w));
+  const q = words.filter((w) => !STATES.includes(w)).join(" ");
+  const hits = [];
+  for (const c of $$(".card")) {
+    const r = q ? rank(c, q) : 0;
+    const hit = r >= 0 && (!states.length || states.includes(c.dataset.status)) && !(downOnly && c.dataset.status === "up");
+    c.hidden = !hit;
+    if (hit) hits.push([r, c]);
+  }
+  ranked = words.length ? hits.sort((a, b) => a[0] - b[0]).map((h) => h[1]) : [];
+  mark(Math.max(0, ranked.indexOf(was)));
   for (const g of $$(".svc-group")) g.hidden = !$$(".card", g).some((c) => !c.hidden);
-  const none = $("#find-none");
-  if (none) none.hidden = shown > 0 || !q;
+  const none = $("#find-none"), n = hits.length;
+  if (none) {
+    none.hidden = n > 0 || (!words.length && !downOnly);
+    setText(none, words.length ? "No service matches." : "Every service is up.");
+  }
+  const some = `${n} service${n === 1 ? "" : "s"}`;
+  setText($("#find-count"), words.length ? `${some} match${n === 1 ? "es" : ""}` : downOnly ? `${some} not up` : "");
 }
 function clearFind() {
   find.value = "";
@@ -565,11 +617,14 @@ function clearFind() {
 const typing = (t) => t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName));
 if (find) {
   find.hidden = false;
-  find.addEventListener("input", filterCards);
+  find.addEventListener("input", () => filterCards());
   find.addEventListener("keydown", (ev) => {
     if (ev.key === "Enter") {
-      const first = $$(".card").find((c) => !c.hidden);
-      if (first) { ev.preventDefault(); $("a", first).click(); }
+      if (ranked[target]) { ev.preventDefault(); $("a", ranked[target]).click(); }
+    } else if ((ev.key === "ArrowDown" || ev.key === "ArrowUp") && ranked.length) {
+      ev.preventDefault();
+      mark(target + (ev.key === "ArrowDown" ? 1 : -1));
+      ranked[target].scrollIntoView({ block: "nearest" });
     } else if (ev.key === "Escape") {
       ev.preventDefault();
       clearFind();
@@ -589,6 +644,28 @@ if (find) {
       filterCards();
     } else if (ev.key === "Escape" && find.value) clearFind();
   });
+}
+
+// ---------------------------------------------------------------- one tap to what is broken
+// The summary links to /?status=down, the server's page of the services not up. When
+// this page holds every card, the filter happens in place and the URL follows.
+const isDown = () => new URLSearchParams(location.search).get("status") === "down";
+let downOnly = false;
+function showDown(on, push) {
+  downOnly = on;
+  if (push) history.pushState(null, "", on ? "/?status=down" : "/");
+  $("#filter").hidden = !on;
+  filterCards();
+}
+const plain = (ev) => !(ev.button || ev.ctrlKey || ev.metaKey || ev.shiftKey || ev.altKey);
+const svcBox = $("#services");
+if (svcBox && !svcBox.dataset.filter && $("#filter")) {
+  for (const [sel, on] of [["#summary-link", true], ["#show-all", false]]) {
+    const a = $(sel);
+    if (a) a.addEventListener("click", (ev) => { if (plain(ev)) { ev.preventDefault(); showDown(on, isDown() !== on); } });
+  }
+  addEventListener("popstate", () => showDown(isDown(), false));
+  if (isDown()) showDown(true, false);
 }
 
 function renderWeather(w) {

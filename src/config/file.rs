@@ -116,6 +116,8 @@ pub struct FileService {
     pub check_url: Option<String>,
     pub accept_status: Option<Vec<u16>>,
     pub uptime_kuma: Option<String>,
+    /// "public" (the default) or "private": shown to the owner only.
+    pub visibility: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -6,7 +6,7 @@ use std::time::Duration;
 use super::defaults::default_services;
 use super::fields::{duration, non_empty, MIN_INTERVAL};
 use super::file::{FileContainer, FilePeer, FileService, RawDuration};
-use super::types::{ContainerRule, Peer, Service};
+use super::types::{ContainerRule, Peer, Service, Visibility};
 use super::values::HttpUrl;
 use crate::error::StartupError;
 
@@ -146,6 +146,17 @@ fn service(i: usize, s: FileService) -> Result<Service, StartupError> {
             .uptime_kuma
             .map(|n| non_empty(&k("uptime_kuma"), &n))
             .transpose()?,
+        visibility: match s.visibility.as_deref().map(str::trim) {
+            None | Some("public") => Visibility::Public,
+            Some("private") => Visibility::Private,
+            Some(v) => {
+                return Err(StartupError::config(
+                    &k("visibility"),
+                    v,
+                    "must be \"public\" or \"private\"",
+                ))
+            }
+        },
     })
 }
 

@@ -35,7 +35,7 @@ pub use notices::{NoticeConfig, NoticeStyle, MAX_BODY, MAX_NOTICES, MAX_TITLE};
 pub use notify::{NotifyFormat, NotifyTarget, SecretUrl};
 pub use types::{
     AccessConfig, Config, ContainerRule, ForgejoConfig, HostConfig, LimitsConfig, MetricsConfig,
-    Peer, RealIpHeader, Service, StreamConfig, UptimeKumaConfig, WeatherConfig,
+    Peer, RealIpHeader, Service, StreamConfig, UptimeKumaConfig, Visibility, WeatherConfig,
     DEFAULT_MAX_CONNECTIONS, MAX_MAX_CONNECTIONS,
 };
 pub use values::{parse_duration, Cidr, HttpUrl, Secret};

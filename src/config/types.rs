@@ -169,6 +169,19 @@ pub struct Service {
     pub accept_status: Vec<u16>,
     /// The Uptime Kuma monitor name to match; `None`: the service's name.
     pub uptime_kuma: Option<String>,
+    /// Who may see the service.
+    pub visibility: Visibility,
+}
+
+/// `[[services]] visibility`: a private service exists only for private requests (the
+/// page, the API, the stream, `/metrics`, the Atom feed and the 404 page of the public
+/// never name it).
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Visibility {
+    #[default]
+    Public,
+    Private,
 }
 
 /// The other replica(s), reached over the private network.

@@ -113,6 +113,7 @@ mod tests {
                     uptime: Uptime::default(),
                     history: Vec::new(),
                     days: Vec::new(),
+                    private: false,
                 })
                 .collect(),
             notices: Vec::new(),

@@ -151,6 +151,25 @@ pub struct Summary {
     pub total: usize,
 }
 
+impl Summary {
+    /// The counts of `list`.
+    pub fn of(list: &[ServiceStatus]) -> Summary {
+        let mut summary = Summary {
+            total: list.len(),
+            ..Summary::default()
+        };
+        for s in list {
+            match s.status {
+                ServiceState::Up => summary.up += 1,
+                ServiceState::Down => summary.down += 1,
+                ServiceState::Maintenance => summary.maintenance += 1,
+                ServiceState::Unknown => summary.unknown += 1,
+            }
+        }
+        summary
+    }
+}
+
 /// Share of checks up (0..1), `null` until there is data.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Uptime {
@@ -227,6 +246,10 @@ pub struct ServiceStatus {
     /// out (empty) only in the page's own stream, which does not redraw them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub days: Vec<days::DayCell>,
+    /// Owner-only (`visibility = "private"`): the public copy leaves it out. Not part
+    /// of the JSON.
+    #[serde(skip)]
+    pub private: bool,
 }
 
 /// One entry of `/api/hosts` data.
@@ -256,7 +279,49 @@ pub struct HostEntry {
 impl Redact for Weather {}
 impl Redact for Activity {}
 impl Redact for ServiceStatus {}
-impl Redact for Services {}
+impl Redact for Services {
+    /// The public copy: without the owner-only services, their counts in the summary,
+    /// their checks, their changes and their names in notices.
+    fn redacted(&self) -> Option<Self> {
+        if !self.services.iter().any(|s| s.private) {
+            return None;
+        }
+        let hidden = |name: &str| self.services.iter().any(|s| s.private && s.name == name);
+        let services: Vec<ServiceStatus> = self
+            .services
+            .iter()
+            .filter(|s| !s.private)
+            .cloned()
+            .collect();
+        let notices = self
+            .notices
+            .iter()
+            .map(|n| {
+                let mut n = n.clone();
+                n.services.retain(|s| !hidden(s));
+                n
+            })
+            .collect();
+        Some(Services {
+            summary: Summary::of(&services),
+            uptime_kuma: self.uptime_kuma.clone(),
+            checks_total: self
+                .checks_total
+                .iter()
+                .filter(|(n, _, _)| !hidden(n))
+                .cloned()
+                .collect(),
+            changes: self
+                .changes
+                .iter()
+                .filter(|t| !hidden(&t.service))
+                .cloned()
+                .collect(),
+            notices,
+            services,
+        })
+    }
+}
 
 impl Redact for HostEntry {
     /// The public copy: the public sample, and the error's class instead of its detail.
@@ -350,6 +415,47 @@ mod tests {
         );
         let envelope = json(envelope_json(&failed(Some(entry)), Audience::Public));
         assert_eq!(envelope["data"]["error"], "timeout");
+    }
+
+    #[test]
+    fn the_public_copy_of_the_services_has_no_private_one_nor_its_traces() {
+        let svc = |name: &str, status: &str, private: bool| ServiceStatus {
+            private,
+            ..serde_json::from_value(serde_json::json!({
+                "name": name, "url": "", "description": "", "icon": "", "group": "",
+                "status": status, "latency_ms": null, "http_status": null, "reason": null,
+                "since": null, "checked_at": null, "source": "probe",
+                "uptime": {"24h": null, "7d": null}, "history": []
+            }))
+            .expect("a service")
+        };
+        let list = vec![svc("Photos", "up", false), svc("Vault", "down", true)];
+        let change = |service: &str| changes::Transition {
+            service: service.into(),
+            from: ServiceState::Up,
+            to: ServiceState::Down,
+            reason: None,
+            detail: None,
+            at: Utc::now(),
+        };
+        let all = Services {
+            summary: Summary::of(&list),
+            uptime_kuma: "disabled".into(),
+            checks_total: vec![("Photos".into(), 1, 0), ("Vault".into(), 0, 1)],
+            changes: vec![change("Photos"), change("Vault")],
+            notices: Vec::new(),
+            services: list,
+        };
+        assert_eq!(all.summary.down, 1);
+        let public = all.redacted().expect("a public copy");
+        assert_eq!(public.services.len(), 1);
+        assert_eq!(public.summary, Summary::of(&public.services));
+        assert_eq!((public.summary.total, public.summary.down), (1, 0));
+        assert_eq!(public.checks_total.len(), 1);
+        assert_eq!(public.changes.len(), 1);
+        assert_eq!(public.changes[0].service, "Photos");
+        // Nothing private: no copy at all.
+        assert!(public.redacted().is_none());
     }
 
     #[test]

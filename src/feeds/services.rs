@@ -233,20 +233,8 @@ pub fn assemble(
             }
         })
         .collect();
-    let mut summary = Summary {
-        total: list.len(),
-        ..Summary::default()
-    };
-    for s in &list {
-        match s.status {
-            ServiceState::Up => summary.up += 1,
-            ServiceState::Down => summary.down += 1,
-            ServiceState::Maintenance => summary.maintenance += 1,
-            ServiceState::Unknown => summary.unknown += 1,
-        }
-    }
     Services {
-        summary,
+        summary: Summary::of(&list),
         uptime_kuma: kuma.as_str().to_string(),
         services: list,
         checks_total: history
@@ -307,6 +295,7 @@ pub fn unknown(service: &Service, now: DateTime<Utc>) -> ServiceStatus {
         uptime: Uptime::default(),
         history: bar_from(&[], now),
         days: days::cells(&[], days::day_of(now, 0)),
+        private: service.visibility == crate::config::Visibility::Private,
     }
 }
 
@@ -335,6 +324,7 @@ mod tests {
             check_url: None,
             accept_status: Vec::new(),
             uptime_kuma: None,
+            visibility: crate::config::Visibility::Public,
         }
     }
 

@@ -11,7 +11,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 
 use super::edge::{self, Kind};
 use super::negotiation::{conditional, Encoding, Representation};
-use crate::access::Audience;
+use crate::access::{Audience, Redact};
 use crate::feeds::changes::Transition;
 use crate::feeds::notices::Notice;
 use crate::feeds::ServiceState;
@@ -152,9 +152,11 @@ pub fn render(notices: &[Notice], changes: &[Transition], now: DateTime<Utc>) ->
 /// `GET /status.atom`: the same public-safe feed for everyone.
 pub async fn feed(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let snap = state.feeds().services.snapshot();
-    let (notices, changes) = snap
-        .data
-        .as_deref()
+    // The feed is public: the public copy of the data, never an owner-only service.
+    let public = snap.data.as_deref().and_then(Redact::redacted);
+    let (notices, changes) = public
+        .as_ref()
+        .or(snap.data.as_deref())
         .map_or((&[][..], &[][..]), |d| (&d.notices[..], &d.changes[..]));
     let body = Bytes::from(render(notices, changes, Utc::now()));
     let interval = state.config().metrics.interval;

@@ -51,6 +51,8 @@ fn html(
 /// The themed 404 page.
 pub fn not_found(req: &HttpRequest) -> HttpResponse {
     let path: String = req.path().chars().take(200).collect();
+    // The public never sees an owner-only service's link.
+    let public = super::client::audience(req).is_public();
     let services = req
         .app_data::<web::Data<AppState>>()
         .map(|state| {
@@ -58,6 +60,7 @@ pub fn not_found(req: &HttpRequest) -> HttpResponse {
                 .config()
                 .services
                 .iter()
+                .filter(|s| !(public && s.visibility == crate::config::Visibility::Private))
                 .map(|s| (s.name.clone(), s.url.as_str().to_string()))
                 .collect()
         })

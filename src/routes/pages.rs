@@ -39,13 +39,16 @@ pub struct RenderedPage {
     etag_gzip: HeaderValue,
 }
 
-/// The last rendered page of each audience, and of each configured peer per audience
-/// (`/?host=<peer>`, the host switcher without JavaScript). Rendering (~70 µs) and gzip
+/// The last rendered page of each audience, of the services not up per audience
+/// (`/?status=down`), and of each configured peer per audience (`/?host=<peer>`, the
+/// host switcher without JavaScript). Rendering (~70 µs) and gzip
 /// (~300 µs) happen once per change of anything the page shows (a sample, a feed), not
 /// once per request.
 #[derive(Default)]
 pub struct PageCache {
     current: [ArcSwapOption<RenderedPage>; 2],
+    /// Per audience: the page of the services that are not up (`/?status=down`).
+    down: [ArcSwapOption<RenderedPage>; 2],
     /// Per audience: each configured peer's page (at most 16).
     peers: [ArcSwap<PeerPages>; 2],
 }
@@ -66,19 +69,22 @@ impl RenderedPage {
 
 impl PageCache {
     /// The page for the current state, rendering it if the cached one is out of date.
+    /// `down_only`: the page of the services that are not up (`/?status=down`).
     pub fn get(
         &self,
         state: &AppState,
         audience: Audience,
+        down_only: bool,
     ) -> Result<Arc<RenderedPage>, askama::Error> {
         let version = state.hub.version();
-        let slot = &self.current[audience.index()];
+        let slots = if down_only { &self.down } else { &self.current };
+        let slot = &slots[audience.index()];
         if let Some(p) = slot.load_full() {
             if p.fresh(version) {
                 return Ok(p);
             }
         }
-        let page = Arc::new(render(state, audience, None)?);
+        let page = Arc::new(render(state, audience, None, down_only)?);
         slot.store(Some(page.clone()));
         Ok(page)
     }
@@ -102,7 +108,7 @@ impl PageCache {
         if let Some(p) = cached.filter(|p| p.fresh(version)) {
             return Ok(p);
         }
-        let page = Arc::new(render(state, audience, Some(peer))?);
+        let page = Arc::new(render(state, audience, Some(peer), false)?);
         let config = state.config();
         slot.rcu(|old| {
             let mut kept: Vec<_> = old
@@ -129,18 +135,25 @@ pub fn renders() -> [(&'static str, u64); 2] {
 }
 
 /// Renders the page for `audience`, its system panel showing peer `peer` (this host for
-/// `None`), and gzips it.
+/// `None`), only the services not up when `down_only`, and gzips it.
 fn render(
     state: &AppState,
     audience: Audience,
     peer: Option<&str>,
+    down_only: bool,
 ) -> Result<RenderedPage, askama::Error> {
     RENDERS[usize::from(peer.is_some())].fetch_add(1, Ordering::Relaxed);
     let version = state.hub.version();
     let own = state.config().host.name.clone();
     let body = IndexPage {
         assets: AssetUrls::get(),
-        v: PageView::build(state, chrono::Utc::now(), audience, peer.unwrap_or(&own)),
+        v: PageView::build(
+            state,
+            chrono::Utc::now(),
+            audience,
+            peer.unwrap_or(&own),
+            down_only,
+        ),
         since: since_token(version),
     }
     .render()?;
@@ -151,9 +164,10 @@ fn render(
         })
     });
     let tag = format!(
-        "{:x}-{version:x}-{}-{host_tag:x}",
+        "{:x}-{version:x}-{}-{host_tag:x}{}",
         process_nonce(),
-        audience.index()
+        audience.index(),
+        if down_only { "-down" } else { "" }
     );
     Ok(RenderedPage {
         version,
@@ -167,11 +181,19 @@ fn render(
     })
 }
 
+/// The page's query (`?host=`, `?status=`); a malformed one is none.
+fn query(req: &HttpRequest) -> std::collections::HashMap<String, String> {
+    web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string())
+        .map(web::Query::into_inner)
+        .unwrap_or_default()
+}
+
 /// The peer named by `?host=` when it is a configured peer (this host, an unknown name
 /// or a malformed query: `None`, the default page).
-fn selected_peer(req: &HttpRequest, state: &AppState) -> Option<String> {
-    let q = web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string())
-        .ok()?;
+fn selected_peer(
+    q: &std::collections::HashMap<String, String>,
+    state: &AppState,
+) -> Option<String> {
     let name = q.get("host")?;
     state
         .config()
@@ -209,9 +231,13 @@ pub async fn index(
     cache: web::Data<PageCache>,
     audience: Audience,
 ) -> HttpResponse {
-    let page = match selected_peer(&req, &state) {
+    let q = query(&req);
+    // `?status=down`: this host's page with only the services that are not up (the
+    // services are this portal's whatever the system panel shows, so it wins over `host`).
+    let down_only = q.get("status").is_some_and(|s| s == "down");
+    let page = match selected_peer(&q, &state).filter(|_| !down_only) {
         Some(peer) => cache.get_peer(&state, audience, &peer),
-        None => cache.get(&state, audience),
+        None => cache.get(&state, audience, down_only),
     };
     let page = match page {
         Ok(p) => p,

@@ -149,6 +149,8 @@ pub fn level(v: Option<f64>, warn: f64, bad: f64) -> &'static str {
 /// The whole page.
 pub struct PageView {
     pub host: String,
+    /// The tab's title: "(2 down) KiteStacks — host" during an outage.
+    pub title: String,
     pub version: &'static str,
     pub interval: String,
     pub interval_ms: u64,
@@ -178,6 +180,8 @@ pub struct PageView {
     /// The notices in effect, above the services.
     pub notices: Vec<NoticeView>,
     pub groups: Vec<ServiceGroup>,
+    /// Whether only the services that are not up are shown (`/?status=down`).
+    pub down_only: bool,
     pub weather_state: FeedState,
     pub weather: Option<WeatherView>,
     pub activity_state: FeedState,
@@ -205,7 +209,14 @@ pub fn icon_svg(name: &str) -> &'static str {
 impl PageView {
     /// Builds the page from the shared state at `now`.
     /// `selected` names the host the system panel shows (this host unless it names a peer).
-    pub fn build(state: &AppState, now: DateTime<Utc>, audience: Audience, selected: &str) -> Self {
+    /// `down_only` keeps only the services that are not up (`/?status=down`).
+    pub fn build(
+        state: &AppState,
+        now: DateTime<Utc>,
+        audience: Audience,
+        selected: &str,
+        down_only: bool,
+    ) -> Self {
         let config = state.config();
         let feeds = state.feeds();
         let latest = state.metrics.latest();
@@ -221,7 +232,7 @@ impl PageView {
         let hosts = super::view_hosts::tabs(state, &panel.host);
         let svc = feeds.services.snapshot();
         let zone = state.zone();
-        let svc_data = services_data(&config, &svc, now, &zone);
+        let svc_data = services_data(&config, &svc, now, &zone, audience);
         let summary = summary(&svc_data, now);
         let mut services_state = FeedState::of(&svc, "service checks", audience);
         if svc.data.is_some() {
@@ -235,6 +246,9 @@ impl PageView {
         let activity: Snapshot<Activity> = feeds.activity.snapshot();
         let zone_now = zone.at(now);
         let mut groups = groups(&svc_data, now, &zone);
+        if down_only {
+            keep_not_up(&mut groups);
+        }
         notice_cards(&mut groups, &svc_data.notices);
         if let Some(sample) = owner_sample {
             for s in groups.iter_mut().flat_map(|g| g.services.iter_mut()) {
@@ -243,6 +257,7 @@ impl PageView {
             }
         }
         PageView {
+            title: page_title(svc_data.summary.down, &config.host.name),
             host: config.host.name.clone(),
             version: env!("CARGO_PKG_VERSION"),
             interval: humantime::format_duration(interval).to_string(),
@@ -263,6 +278,7 @@ impl PageView {
             services_state,
             services_health: summary.state,
             groups,
+            down_only,
             notices: svc_data.notices.iter().map(NoticeView::new).collect(),
             summary,
             weather_state: FeedState::of(&weather, "weather", audience),
@@ -272,6 +288,15 @@ impl PageView {
             show_containers,
             containers,
         }
+    }
+}
+
+/// The tab's title, telling of an outage ("(2 down) KiteStacks — nas"); the script
+/// keeps the prefix current from the services' `summary.down`.
+pub fn page_title(down: usize, host: &str) -> String {
+    match down {
+        0 => format!("KiteStacks — {host}"),
+        n => format!("({n} down) KiteStacks — {host}"),
     }
 }
 

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::view::*;
+use crate::access::{Audience, Redact};
 use crate::config::Config;
 use crate::feeds::history::BarCell;
 use crate::feeds::notices::{self, Notice, NoticeKind};
@@ -15,6 +16,8 @@ pub struct CellView {
     pub x: usize,
     /// "none" (no checks), "ok" (all up), "warn" (at least 90 % up) or "bad".
     pub level: &'static str,
+    /// Its time and count ("02:30–03:00 UTC · 58/60 up"), the cell's SVG `<title>`.
+    pub title: String,
 }
 
 /// One service card.
@@ -32,9 +35,10 @@ pub struct ServiceView {
     /// "down since 14:02 UTC (12 min)", when down.
     pub since: Option<String>,
     pub since_iso: String,
-    /// "24 h 98.6%".
+    /// "24 h 98.6% · 7 d 99.1%".
     pub uptime: String,
-    /// The bar's text equivalent ("last 24 h: 98.6% up; 7 days: 99.1% up").
+    /// The bar's text equivalent ("last 24 h: 98.6% up; 7 days: 99.1% up; not all up:
+    /// 02:30–03:00 UTC · 58/60 up").
     pub bar_label: String,
     pub cells: Vec<CellView>,
     /// "probe" or "uptime_kuma".
@@ -146,6 +150,47 @@ pub fn bar_label(s: &ServiceStatus) -> String {
     }
 }
 
+/// How many of the half hours that were not all up the bar's text equivalent names (the
+/// newest ones).
+pub const LABEL_CELLS: usize = 3;
+
+/// The bar's text equivalent with the half hours that were not all up (the newest
+/// [`LABEL_CELLS`], then how many more), mirrored in app.js.
+pub fn bar_label_with_cells(s: &ServiceStatus, cells: &[CellView]) -> String {
+    let bad: Vec<&str> = cells
+        .iter()
+        .filter(|c| c.level == "warn" || c.level == "bad")
+        .map(|c| c.title.as_str())
+        .collect();
+    let mut label = bar_label(s);
+    if bad.is_empty() {
+        return label;
+    }
+    let newest = &bad[bad.len().saturating_sub(LABEL_CELLS)..];
+    label.push_str("; not all up: ");
+    label.push_str(&newest.iter().rev().copied().collect::<Vec<_>>().join(", "));
+    if bad.len() > newest.len() {
+        label.push_str(&format!(" and {} more", bad.len() - newest.len()));
+    }
+    label
+}
+
+/// A 24 h cell's time and count: "02:30–03:00 UTC · 58/60 up" ("· no checks").
+pub fn cell_title(c: &BarCell, zone: &Zone) -> String {
+    let end = c.start + chrono::Duration::minutes(30);
+    let (off, _) = zone.at(c.start);
+    let count = if c.checks == 0 {
+        "no checks".to_string()
+    } else {
+        format!("{}/{} up", c.up, c.checks)
+    };
+    format!(
+        "{}–{} · {count}",
+        c.start.with_timezone(&off).format("%H:%M"),
+        zone.format(end, "%H:%M")
+    )
+}
+
 /// "down since 14:02 UTC (12 min)" for a service that is down with a known start.
 pub fn since_text(s: &ServiceStatus, now: DateTime<Utc>, zone: &Zone) -> Option<String> {
     let t = s.since.filter(|_| s.status == ServiceState::Down)?;
@@ -209,6 +254,7 @@ pub fn summary(d: &Services, now: DateTime<Utc>) -> SummaryView {
 }
 
 pub(crate) fn service_view(s: &ServiceStatus, now: DateTime<Utc>, zone: &Zone) -> ServiceView {
+    let cells = cells(&s.history, zone);
     ServiceView {
         name: s.name.clone(),
         url: safe_url(&s.url),
@@ -223,9 +269,13 @@ pub(crate) fn service_view(s: &ServiceStatus, now: DateTime<Utc>, zone: &Zone) -
             .since
             .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
             .unwrap_or_default(),
-        uptime: format!("24 h {}", ratio_pct(s.uptime.day)),
-        bar_label: bar_label(s),
-        cells: cells(&s.history),
+        uptime: format!(
+            "24 h {} · 7 d {}",
+            ratio_pct(s.uptime.day),
+            ratio_pct(s.uptime.week)
+        ),
+        bar_label: bar_label_with_cells(s, &cells),
+        cells,
         source: s.source.clone(),
         container_note: String::new(),
         days: super::view_days::days_view(s),
@@ -234,20 +284,37 @@ pub(crate) fn service_view(s: &ServiceStatus, now: DateTime<Utc>, zone: &Zone) -
     }
 }
 
-pub(crate) fn cells(history: &[BarCell]) -> Vec<CellView> {
+pub(crate) fn cells(history: &[BarCell], zone: &Zone) -> Vec<CellView> {
     history
         .iter()
         .enumerate()
         .map(|(x, c)| CellView {
             x,
             level: share_level(c.checks, c.up),
+            title: cell_title(c, zone),
         })
         .collect()
 }
 
-/// The services to show: the feed's data, or the configured list as "unknown".
-/// Before the first round, the owner's notices are placed in time here.
+/// The services `audience` may see: the feed's data, or the configured list as
+/// "unknown". The public gets the public copy (no owner-only services, see `Redact`).
 pub(crate) fn services_data(
+    config: &Config,
+    snap: &Snapshot<Services>,
+    now: DateTime<Utc>,
+    zone: &Zone,
+    audience: Audience,
+) -> Services {
+    let all = all_services(config, snap, now, zone);
+    match audience {
+        Audience::Public => all.redacted().unwrap_or(all),
+        Audience::Private => all,
+    }
+}
+
+/// The feed's data, or the configured list as "unknown". Before the first round, the
+/// owner's notices are placed in time here.
+fn all_services(
     config: &Config,
     snap: &Snapshot<Services>,
     now: DateTime<Utc>,
@@ -297,6 +364,19 @@ pub(crate) fn groups(d: &Services, now: DateTime<Utc>, zone: &Zone) -> Vec<Servi
     groups
 }
 
+/// Keeps only the services that are not up (down, unknown, maintenance) and the groups
+/// that still have one: the page a visitor reaches from the summary (`/?status=down`).
+///
+/// The full page keeps the configured order within each group, broken or not: a card
+/// stays where the visitor's eye learned to find it, and no card jumps when a service
+/// flips (the live update never moves cards). What is broken is one tap away instead.
+pub(crate) fn keep_not_up(groups: &mut Vec<ServiceGroup>) {
+    for g in groups.iter_mut() {
+        g.services.retain(|s| s.status != ServiceState::Up.as_str());
+    }
+    groups.retain(|g| !g.services.is_empty());
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -316,6 +396,63 @@ mod tests {
         assert_eq!(share_level(60, 60), "ok");
         assert_eq!(share_level(60, 54), "warn");
         assert_eq!(share_level(60, 53), "bad");
+        let start = DateTime::parse_from_rfc3339("2026-11-30T02:30:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let cell = |checks, up| BarCell { start, checks, up };
+        assert_eq!(
+            cell_title(&cell(60, 58), &Zone::utc()),
+            "02:30–03:00 UTC · 58/60 up"
+        );
+        assert_eq!(
+            cell_title(&cell(0, 0), &Zone::utc()),
+            "02:30–03:00 UTC · no checks"
+        );
+    }
+
+    #[test]
+    fn the_filtered_page_keeps_every_service_not_up_and_drops_empty_groups() {
+        let card = |name: &str, status: &str| {
+            let mut s = service_view(
+                &crate::feeds::services::unknown(
+                    &crate::config::Service {
+                        name: name.into(),
+                        url: crate::config::HttpUrl::parse("u", "https://example.com").unwrap(),
+                        description: String::new(),
+                        icon: String::new(),
+                        group: String::new(),
+                        check_url: None,
+                        accept_status: Vec::new(),
+                        uptime_kuma: None,
+                        visibility: crate::config::Visibility::Public,
+                    },
+                    Utc::now(),
+                ),
+                Utc::now(),
+                &Zone::utc(),
+            );
+            s.status = status.into();
+            s
+        };
+        let mut groups = vec![
+            ServiceGroup {
+                name: "A".into(),
+                services: vec![
+                    card("up", "up"),
+                    card("down", "down"),
+                    card("unknown", "unknown"),
+                    card("maintenance", "maintenance"),
+                ],
+            },
+            ServiceGroup {
+                name: "B".into(),
+                services: vec![card("fine", "up")],
+            },
+        ];
+        keep_not_up(&mut groups);
+        assert_eq!(groups.len(), 1);
+        let names: Vec<&str> = groups[0].services.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["down", "unknown", "maintenance"]);
     }
 
     #[test]
@@ -340,6 +477,7 @@ mod tests {
             uptime: Uptime::default(),
             history: Vec::new(),
             days: Vec::new(),
+            private: false,
         };
         let data = |list: Vec<ServiceStatus>| {
             let mut s = Summary {

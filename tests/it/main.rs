@@ -30,3 +30,4 @@ mod state_dir;
 mod status;
 mod stub;
 mod trust;
+mod visitors;

@@ -155,7 +155,13 @@ pub fn render(state: &AppState, audience: crate::access::Audience) -> String {
     );
 
     if let Some(data) = state.feeds().services.snapshot().data {
-        services::service_metrics(&mut o, &data);
+        // A public scrape (`access.public_metrics`) gets the public copy: no owner-only
+        // services.
+        let public = audience
+            .is_public()
+            .then(|| crate::access::Redact::redacted(&*data))
+            .flatten();
+        services::service_metrics(&mut o, public.as_ref().unwrap_or(&data));
     }
 
     o.family(
