@@ -19,11 +19,19 @@ pub struct NotFoundPage<'a> {
     pub services: Vec<(String, String)>,
 }
 
+/// The page as HTML, gzipped when the client takes it. The owner's copy (it may list
+/// owner-only services) is `private`: a shared cache never keeps it.
 fn html(
     req: &HttpRequest,
     status: StatusCode,
     body: Result<String, askama::Error>,
+    public: bool,
 ) -> HttpResponse {
+    let cache = if public {
+        HeaderValue::from_static("no-cache")
+    } else {
+        HeaderValue::from_static("private, no-cache")
+    };
     match body {
         Ok(b) => {
             let mut resp = HttpResponse::build(status);
@@ -31,7 +39,7 @@ fn html(
                 CONTENT_TYPE,
                 HeaderValue::from_static("text/html; charset=utf-8"),
             ))
-            .insert_header((CACHE_CONTROL, HeaderValue::from_static("no-cache")))
+            .insert_header((CACHE_CONTROL, cache))
             .insert_header((VARY, HeaderValue::from_static("Accept-Encoding")));
             let wants_gzip = negotiate(req.headers(), true, false) == Encoding::Gzip;
             match wants_gzip.then(|| gzip(b.as_bytes())).flatten() {
@@ -70,7 +78,7 @@ pub fn not_found(req: &HttpRequest) -> HttpResponse {
         path: &path,
         services,
     };
-    html(req, StatusCode::NOT_FOUND, page.render())
+    html(req, StatusCode::NOT_FOUND, page.render(), public)
 }
 
 /// Anything no route matched.

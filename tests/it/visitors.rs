@@ -243,6 +243,13 @@ fn a_private_service_exists_only_for_private_requests() {
             assert!(o.contains("Vault"), "{path}: the owner sees it");
         }
     }
+    // The owner's 404 page lists the private link: never kept by a shared cache.
+    let lost = |h: &[(&str, &str)]| {
+        let r = get(p.addr, "/nowhere", h).unwrap();
+        r.header("cache-control").unwrap_or_default().to_string()
+    };
+    assert_eq!(lost(&[]), "private, no-cache");
+    assert_eq!(lost(PUBLIC), "no-cache");
     let page = get(p.addr, "/", PUBLIC).unwrap().text();
     assert!(page.contains("<title>(1 down) KiteStacks"), "{page}");
     assert!(page.contains(">0/1 up · Photos down"), "{page}");
