@@ -104,6 +104,24 @@ pub struct HostConfig {
 }
 
 #[cfg(test)]
+impl Service {
+    /// A public service `name` at `https://example.com`, nothing else set.
+    pub(crate) fn for_test(name: &str) -> Self {
+        Service {
+            name: name.into(),
+            url: HttpUrl::parse_exact("url", "https://example.com").expect("a URL"),
+            description: String::new(),
+            icon: String::new(),
+            group: String::new(),
+            check_url: None,
+            accept_status: Vec::new(),
+            uptime_kuma: None,
+            visibility: Visibility::Public,
+        }
+    }
+}
+
+#[cfg(test)]
 impl HostConfig {
     /// Host `monk` reading `proc` and the cgroup tree `cgroup`, `/sys` and `/` otherwise.
     pub(crate) fn for_test(proc: impl Into<PathBuf>, cgroup: impl Into<PathBuf>) -> Self {

@@ -89,7 +89,7 @@ impl Changes {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::feeds::{ServiceStatus, Summary, Uptime};
+    use crate::feeds::{ServiceStatus, Summary};
 
     fn served(states: &[(&str, ServiceState)]) -> Services {
         Services {
@@ -98,22 +98,8 @@ mod tests {
             services: states
                 .iter()
                 .map(|(name, status)| ServiceStatus {
-                    name: name.to_string(),
-                    url: String::new(),
-                    description: String::new(),
-                    icon: String::new(),
-                    group: String::new(),
-                    status: *status,
-                    latency_ms: None,
-                    http_status: None,
                     reason: (*status == ServiceState::Down).then(|| "timeout".into()),
-                    since: None,
-                    checked_at: None,
-                    source: "probe".into(),
-                    uptime: Uptime::default(),
-                    history: Vec::new(),
-                    days: Vec::new(),
-                    private: false,
+                    ..ServiceStatus::for_test(name, *status)
                 })
                 .collect(),
             notices: Vec::new(),

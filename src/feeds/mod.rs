@@ -279,6 +279,19 @@ pub struct HostEntry {
 impl Redact for Weather {}
 impl Redact for Activity {}
 impl Redact for ServiceStatus {}
+
+#[cfg(test)]
+impl ServiceStatus {
+    /// Service `name` (see `Service::for_test`) in `status`, with no history.
+    pub(crate) fn for_test(name: &str, status: ServiceState) -> Self {
+        ServiceStatus {
+            status,
+            history: Vec::new(),
+            days: Vec::new(),
+            ..services::unknown(&crate::config::Service::for_test(name), Utc::now())
+        }
+    }
+}
 impl Redact for Services {
     /// The public copy: without the owner-only services, their counts in the summary,
     /// their checks, their changes and their names in notices.

@@ -315,17 +315,7 @@ mod tests {
     }
 
     fn svc(name: &str) -> Service {
-        Service {
-            name: name.into(),
-            url: HttpUrl::parse("u", "https://example.com").unwrap(),
-            description: String::new(),
-            icon: String::new(),
-            group: String::new(),
-            check_url: None,
-            accept_status: Vec::new(),
-            uptime_kuma: None,
-            visibility: crate::config::Visibility::Public,
-        }
+        Service::for_test(name)
     }
 
     fn probe_at(up: bool, now: DateTime<Utc>) -> Probe {

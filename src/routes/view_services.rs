@@ -415,17 +415,7 @@ mod tests {
         let card = |name: &str, status: &str| {
             let mut s = service_view(
                 &crate::feeds::services::unknown(
-                    &crate::config::Service {
-                        name: name.into(),
-                        url: crate::config::HttpUrl::parse("u", "https://example.com").unwrap(),
-                        description: String::new(),
-                        icon: String::new(),
-                        group: String::new(),
-                        check_url: None,
-                        accept_status: Vec::new(),
-                        uptime_kuma: None,
-                        visibility: crate::config::Visibility::Public,
-                    },
+                    &crate::config::Service::for_test(name),
                     Utc::now(),
                 ),
                 Utc::now(),
@@ -457,27 +447,13 @@ mod tests {
 
     #[test]
     fn the_summary_line_names_what_is_down() {
-        use crate::feeds::{Summary, Uptime};
+        use crate::feeds::Summary;
         let now = DateTime::parse_from_rfc3339("2026-11-30T14:14:00Z")
             .unwrap()
             .with_timezone(&Utc);
         let svc = |name: &str, status: &str, since_min: i64| ServiceStatus {
-            name: name.into(),
-            url: String::new(),
-            description: String::new(),
-            icon: String::new(),
-            group: String::new(),
-            status: ServiceState::parse(status).unwrap(),
-            latency_ms: None,
-            http_status: None,
-            reason: None,
             since: Some(now - chrono::Duration::minutes(since_min)),
-            checked_at: None,
-            source: "probe".into(),
-            uptime: Uptime::default(),
-            history: Vec::new(),
-            days: Vec::new(),
-            private: false,
+            ..ServiceStatus::for_test(name, ServiceState::parse(status).unwrap())
         };
         let data = |list: Vec<ServiceStatus>| {
             let mut s = Summary {
