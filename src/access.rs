@@ -20,7 +20,7 @@ pub enum Audience {
 impl Audience {
     /// The audience of a request whose real client address is `client` (`None`, e.g. a
     /// Unix socket: public, to be safe).
-    pub fn of(client: Option<IpAddr>, access: &AccessConfig) -> Audience {
+    pub(crate) fn of(client: Option<IpAddr>, access: &AccessConfig) -> Audience {
         let private =
             client.is_some_and(|ip| access.private_networks.iter().any(|c| c.contains(ip)));
         if private {
@@ -30,7 +30,7 @@ impl Audience {
         }
     }
 
-    pub fn is_public(self) -> bool {
+    pub(crate) fn is_public(self) -> bool {
         self == Audience::Public
     }
 
@@ -38,7 +38,7 @@ impl Audience {
     pub const BOTH: [Audience; 2] = [Audience::Private, Audience::Public];
 
     /// 0 for private, 1 for public: an index into per-audience caches.
-    pub fn index(self) -> usize {
+    pub(crate) fn index(self) -> usize {
         match self {
             Audience::Private => 0,
             Audience::Public => 1,

@@ -27,7 +27,7 @@ frame-ancestors 'none'";
 const ALLOWED: &str = "GET, HEAD, OPTIONS";
 
 /// The headers every response carries.
-pub fn security_headers(host_name: &str) -> DefaultHeaders {
+pub(crate) fn security_headers(host_name: &str) -> DefaultHeaders {
     // A host name with characters not allowed in a header is shown sanitised.
     let served_by = HeaderValue::from_str(host_name).unwrap_or_else(|_| {
         let clean: String = host_name.chars().filter(|c| c.is_ascii_graphic()).collect();
@@ -87,7 +87,7 @@ fn request_filter(req: &ServiceRequest) -> Option<HttpResponse> {
     )
 }
 
-/// Builds the actix `App` for `state`: used by [`run`] and by the tests.
+/// Builds the actix `App` for `state`: used by `run` and by the tests.
 pub fn app(
     state: AppState,
 ) -> App<
@@ -148,14 +148,14 @@ pub const MAX_WORKERS: usize = 4;
 ///
 /// actix's `max_connections` counts per worker, so the total is split evenly and rounded
 /// down (never above the configured cap); there are never more workers than connections.
-pub fn connection_split(max_connections: usize, cores: usize) -> (usize, usize) {
+pub(crate) fn connection_split(max_connections: usize, cores: usize) -> (usize, usize) {
     let workers = cores.clamp(1, MAX_WORKERS).min(max_connections.max(1));
     (workers, (max_connections / workers).max(1))
 }
 
 /// Starts the background tasks, serves until SIGTERM/SIGINT (SIGHUP reloads the
 /// configuration), then stops everything.
-pub fn run(config: Config, overrides: Overrides) -> Result<(), StartupError> {
+pub(crate) fn run(config: Config, overrides: Overrides) -> Result<(), StartupError> {
     let bind = config.bind;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let (workers, per_worker) = connection_split(config.limits.max_connections, cores);

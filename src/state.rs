@@ -54,7 +54,7 @@ fn stale(refresh: Duration) -> Duration {
 }
 
 impl FeedCaches {
-    pub fn new(config: &Config) -> Self {
+    pub(crate) fn new(config: &Config) -> Self {
         FeedCaches {
             weather: Arc::new(Cached::new(stale(config.weather.refresh))),
             activity: Arc::new(if config.forgejo.url.is_some() {
@@ -80,7 +80,7 @@ impl FeedCaches {
     /// The caches for `new` after a reload from `old`: a feed whose configuration did
     /// not change keeps its cache (and so its last good value); the others start afresh.
     /// Peers are matched by name.
-    pub fn carried_over(&self, old: &Config, new: &Config) -> Self {
+    pub(crate) fn carried_over(&self, old: &Config, new: &Config) -> Self {
         let fresh = FeedCaches::new(new);
         let same_interval = old.metrics.interval == new.metrics.interval;
         FeedCaches {
@@ -124,7 +124,7 @@ fn keep<T>(same: bool, old: &Arc<T>, fresh: Arc<T>) -> Arc<T> {
 
 impl FeedCaches {
     /// The cache of the peer named `name`.
-    pub fn peer(&self, name: &str) -> Option<&Arc<Cached<PeerData>>> {
+    pub(crate) fn peer(&self, name: &str) -> Option<&Arc<Cached<PeerData>>> {
         self.peers
             .iter()
             .find(|(p, _)| p.name == name)
@@ -151,13 +151,13 @@ pub struct RequestStats {
 }
 
 impl RequestStats {
-    pub fn record(&self, status: u16) {
+    pub(crate) fn record(&self, status: u16) {
         let i = usize::from((status / 100).clamp(1, 5) - 1);
         self.by_class[i].fetch_add(1, Ordering::Relaxed);
     }
 
     /// (class label, count) for "1xx" … "5xx".
-    pub fn counts(&self) -> [(&'static str, u64); 5] {
+    pub(crate) fn counts(&self) -> [(&'static str, u64); 5] {
         let l = ["1xx", "2xx", "3xx", "4xx", "5xx"];
         std::array::from_fn(|i| (l[i], self.by_class[i].load(Ordering::Relaxed)))
     }
@@ -214,7 +214,7 @@ impl AppState {
     }
 
     /// The running configuration with its caches and zone, one consistent whole.
-    pub fn running(&self) -> Arc<Running> {
+    pub(crate) fn running(&self) -> Arc<Running> {
         self.running.load_full()
     }
 
@@ -224,17 +224,17 @@ impl AppState {
     }
 
     /// The page's time zone.
-    pub fn zone(&self) -> Arc<Zone> {
+    pub(crate) fn zone(&self) -> Arc<Zone> {
         self.running.load().zone.clone()
     }
 
     /// The feeds' caches of the running configuration.
-    pub fn feeds(&self) -> Arc<FeedCaches> {
+    pub(crate) fn feeds(&self) -> Arc<FeedCaches> {
         self.running.load().feeds.clone()
     }
 
     /// Swaps in a reloaded configuration and the caches that go with it, as one value.
-    pub fn swap(&self, config: Config) {
+    pub(crate) fn swap(&self, config: Config) {
         let old = self.running();
         let caches = old.feeds.carried_over(&old.config, &config);
         self.hub.set_max_clients(config.stream.max_clients);
@@ -248,7 +248,7 @@ pub const EVENTS: [&str; 5] = ["metrics", "weather", "activity", "services", "ho
 impl AppState {
     /// The current body of stream event `event` for `audience` (the same bytes its
     /// endpoint serves), or `None` when there is nothing yet (no metrics sample).
-    pub fn event_json(&self, event: &str, audience: Audience) -> Option<Bytes> {
+    pub(crate) fn event_json(&self, event: &str, audience: Audience) -> Option<Bytes> {
         let f = self.feeds();
         match event {
             "metrics" => self.metrics.latest().map(|p| p.json(audience).clone()),
@@ -262,7 +262,7 @@ impl AppState {
 
     /// Whether the services' 24 h bars begin a new cell since this was last asked (or
     /// it is the first time): the page's stream then sends the whole bars.
-    pub fn services_bar_moved(&self) -> bool {
+    pub(crate) fn services_bar_moved(&self) -> bool {
         let newest = self.feeds().services.snapshot().data.and_then(|d| {
             d.services
                 .first()
@@ -278,7 +278,7 @@ impl AppState {
     /// their 90 days (the page does not redraw them live) and, unless `whole_bar`, with
     /// only the newest cell of each 24 h bar (the page keeps the others and right-aligns
     /// what it receives). Other events as [`AppState::event_json`].
-    pub fn page_event_json(
+    pub(crate) fn page_event_json(
         &self,
         event: &str,
         audience: Audience,
@@ -304,7 +304,7 @@ impl AppState {
 
     /// The `/api/hosts` envelope: this host (live) first, then each peer from its cache.
     /// The envelope is `ok` when every host is, `stale` when some peer is not.
-    pub fn hosts_snapshot(&self) -> Snapshot<Vec<HostEntry>> {
+    pub(crate) fn hosts_snapshot(&self) -> Snapshot<Vec<HostEntry>> {
         let latest = self.metrics.latest();
         let running = self.running();
         let (config, feeds) = (&running.config, &running.feeds);
@@ -359,7 +359,7 @@ impl AppState {
 impl AppState {
     /// The `/api/metrics/history` body of host `name`: this host's from the store, a
     /// peer's from its last fetch; `None` for a name not configured or nothing yet.
-    pub fn history_json(&self, name: &str) -> Option<Bytes> {
+    pub(crate) fn history_json(&self, name: &str) -> Option<Bytes> {
         let running = self.running();
         if name == running.config.host.name {
             return self.metrics.latest().map(|p| p.history_json.clone());

@@ -72,7 +72,7 @@ where
 
 /// Starts every feed for the running configuration and its caches. A reload stops
 /// these tasks and calls this again.
-pub fn start(state: &AppState, tasks: &mut Tasks) -> std::io::Result<()> {
+pub(crate) fn start(state: &AppState, tasks: &mut Tasks) -> std::io::Result<()> {
     let config = state.config();
     let caches = state.feeds();
 
@@ -229,7 +229,7 @@ fn start_services(
 
 /// Saves the service history now (the feed tasks stopped: shutdown or reload), when this
 /// process read the file it would write.
-pub fn save_history(state: &AppState) {
+pub(crate) fn save_history(state: &AppState) {
     let config = state.config();
     let history = state.feeds().service_history.clone();
     let slot = history.lock().unwrap_or_else(|e| e.into_inner());

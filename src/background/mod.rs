@@ -26,7 +26,7 @@ pub struct Background {
 }
 
 /// Spawns the background tasks for `state`.
-pub fn start(state: &AppState) -> io::Result<Background> {
+pub(crate) fn start(state: &AppState) -> io::Result<Background> {
     let mut core = Tasks::new(Shutdown::new());
     start_sampler(state, &mut core)?;
     let hub = state.hub.clone();
@@ -48,7 +48,7 @@ pub fn start(state: &AppState) -> io::Result<Background> {
 impl Background {
     /// Stops the feed tasks and starts them again on the state's (new) configuration.
     /// The service history is saved in between, so nothing learnt is lost.
-    pub fn restart_feeds(&mut self, state: &AppState) -> io::Result<()> {
+    pub(crate) fn restart_feeds(&mut self, state: &AppState) -> io::Result<()> {
         let old = std::mem::replace(&mut self.feeds, Tasks::new(Shutdown::new()));
         old.stop(FEED_RESTART_GRACE);
         feeds::save_history(state);
@@ -56,7 +56,7 @@ impl Background {
     }
 
     /// Stops everything, waiting at most `grace`, and saves the service history.
-    pub fn stop(self, state: &AppState, grace: Duration) {
+    pub(crate) fn stop(self, state: &AppState, grace: Duration) {
         self.feeds.shutdown().trigger();
         self.core.stop(grace);
         self.feeds.stop(Duration::from_millis(100));
@@ -77,7 +77,7 @@ fn publish_sample(state: &AppState, sample: Sample) {
 
 /// Publishes the current state of `event` to every stream client, each in its
 /// audience's version.
-pub fn publish(state: &AppState, event: &str) {
+pub(crate) fn publish(state: &AppState, event: &str) {
     let private = state.event_json(event, Audience::Private);
     let public = state.event_json(event, Audience::Public);
     let (Some(private), Some(public)) = (private, public) else {

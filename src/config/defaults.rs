@@ -29,7 +29,7 @@ pub const DEFAULT_SERVICES_TOML: &str = include_str!("defaults.toml");
 
 /// The nine KiteStacks services, as the portal lists them with no `[[services]]`:
 /// [`DEFAULT_SERVICES_TOML`] through the same parser and validation as a user's file.
-pub fn default_services() -> Result<Vec<Service>, StartupError> {
+pub(crate) fn default_services() -> Result<Vec<Service>, StartupError> {
     services_from(DEFAULT_SERVICES_TOML)
 }
 

@@ -19,26 +19,25 @@ mod types;
 mod upstreams;
 mod values;
 
-pub use args::{Cli, Command, Overrides};
+pub use args::{Cli, Overrides};
 pub use build::build;
-pub use defaults::{
-    default_services, DEFAULT_NET_EXCLUDE, DEFAULT_PRIVATE_NETWORKS, DEFAULT_SERVICES_TOML,
-    DEFAULT_TRUSTED_PROXIES,
+pub use file::{parse_toml, FileConfig};
+pub use types::{Config, HostConfig, MetricsConfig};
+
+pub(crate) use args::Command;
+pub(crate) use file::read_file;
+pub(crate) use notices::{NoticeConfig, NoticeStyle, MAX_BODY, MAX_TITLE};
+pub(crate) use notify::{NotifyFormat, NotifyTarget};
+pub(crate) use types::{
+    AccessConfig, ContainerRule, ForgejoConfig, Peer, RealIpHeader, Service, UptimeKumaConfig,
+    Visibility, WeatherConfig,
 };
-pub use fields::MIN_INTERVAL;
-pub use file::{
-    parse_toml, read_file, FileAccess, FileConfig, FileContainer, FileForgejo, FileHost,
-    FileLimits, FileMetrics, FileNotice, FilePeer, FileService, FileStream, FileUptimeKuma,
-    FileWeather, RawDuration, MAX_CONFIG_BYTES,
-};
-pub use notices::{NoticeConfig, NoticeStyle, MAX_BODY, MAX_NOTICES, MAX_TITLE};
-pub use notify::{NotifyFormat, NotifyTarget, SecretUrl};
-pub use types::{
-    AccessConfig, Config, ContainerRule, ForgejoConfig, HostConfig, LimitsConfig, MetricsConfig,
-    Peer, RealIpHeader, Service, StreamConfig, UptimeKumaConfig, Visibility, WeatherConfig,
-    DEFAULT_MAX_CONNECTIONS, MAX_MAX_CONNECTIONS,
-};
-pub use values::{parse_duration, Cidr, HttpUrl, Secret};
+pub(crate) use values::HttpUrl;
+
+#[cfg(test)]
+pub(crate) use defaults::default_services;
+#[cfg(test)]
+pub(crate) use values::{Cidr, Secret};
 
 use crate::error::StartupError;
 
@@ -81,7 +80,7 @@ pub const KEYS: &[&str] = &[
 ];
 
 /// Reads the TOML file (if any), merges flags and environment over it, validates.
-pub fn load(overrides: &Overrides) -> Result<Config, StartupError> {
+pub(crate) fn load(overrides: &Overrides) -> Result<Config, StartupError> {
     let file = match &overrides.config {
         Some(path) => read_file(path)?,
         None => FileConfig::default(),

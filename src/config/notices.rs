@@ -36,7 +36,7 @@ impl NoticeStyle {
         NoticeStyle::Maintenance,
     ];
 
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             NoticeStyle::Info => "info",
             NoticeStyle::Warning => "warning",
@@ -46,7 +46,7 @@ impl NoticeStyle {
     }
 
     /// The style named `s` exactly ("info", "warning", "danger", "maintenance").
-    pub fn parse(s: &str) -> Option<Self> {
+    pub(crate) fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|x| x.as_str() == s)
     }
 }

@@ -85,7 +85,7 @@ impl RealIpHeader {
     ];
 
     /// Parses a configured value (case-insensitive, as header names are).
-    pub fn parse(s: &str) -> Option<Self> {
+    pub(crate) fn parse(s: &str) -> Option<Self> {
         Self::CHOICES
             .iter()
             .find(|(name, _)| name.eq_ignore_ascii_case(s.trim()))
@@ -235,12 +235,12 @@ pub struct LimitsConfig {
 
 impl Config {
     /// The effective configuration as pretty JSON, secrets masked (for `check-config`).
-    pub fn to_pretty_json(&self) -> String {
+    pub(crate) fn to_pretty_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("(cannot print: {e})"))
     }
 
     /// Whether a peer address is one whose forwarding headers we believe.
-    pub fn is_trusted_proxy(&self, ip: IpAddr) -> bool {
+    pub(crate) fn is_trusted_proxy(&self, ip: IpAddr) -> bool {
         self.trusted_proxies.iter().any(|c| c.contains(ip))
     }
 }

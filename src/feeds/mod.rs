@@ -1,31 +1,31 @@
 //! Upstream feeds (weather, Forgejo activity, service checks, Uptime Kuma, peers): one
-//! module per upstream, the shared [`Cached`] value with its envelope states and the one
-//! [`scheduler`] loop, and the data types each feed serves. The feeds know nothing of the
+//! module per upstream, the shared `Cached` value with its envelope states and the one
+//! `scheduler` loop, and the data types each feed serves. The feeds know nothing of the
 //! web or the shared state: `background` runs them and publishes what they produce.
 
-pub mod cached;
-pub mod changes;
-pub mod days;
-pub mod error;
+pub(crate) mod cached;
+pub(crate) mod changes;
+pub(crate) mod days;
+pub(crate) mod error;
 pub mod forgejo;
-pub mod history;
+pub(crate) mod history;
 pub mod http;
-pub mod kuma_notices;
-pub mod lenient;
-pub mod notices;
-pub mod notify;
+pub(crate) mod kuma_notices;
+pub(crate) mod lenient;
+pub(crate) mod notices;
+pub(crate) mod notify;
 pub mod peers;
-pub mod scheduler;
-pub mod services;
-pub mod state_file;
-pub mod uptime_kuma;
+pub(crate) mod scheduler;
+pub(crate) mod services;
+pub(crate) mod state_file;
+pub(crate) mod uptime_kuma;
 pub mod weather;
 
 /// The cleaning of foreign text lives at the ground level (the host's sources need it
 /// too); the feeds reach it under its old name.
-pub use crate::text;
-pub use cached::{Cached, FeedStatus, Snapshot};
-pub use error::{FetchError, Reason};
+pub(crate) use crate::text;
+pub(crate) use cached::{Cached, FeedStatus, Snapshot};
+pub(crate) use error::{FetchError, Reason};
 
 use std::borrow::Cow;
 
@@ -49,7 +49,10 @@ struct Envelope<'a, T> {
 
 /// A feed envelope as JSON for `audience`: the one serialisation behind both
 /// `/api/<feed>` and the stream's `data:` lines, so the two can never differ.
-pub fn envelope_json<T: Serialize + Redact>(snapshot: &Snapshot<T>, audience: Audience) -> Bytes {
+pub(crate) fn envelope_json<T: Serialize + Redact>(
+    snapshot: &Snapshot<T>,
+    audience: Audience,
+) -> Bytes {
     let public = audience.is_public();
     let redacted = match &snapshot.data {
         Some(d) if public => d.redacted(),
@@ -153,7 +156,7 @@ pub struct Summary {
 
 impl Summary {
     /// The counts of `list`.
-    pub fn of(list: &[ServiceStatus]) -> Summary {
+    pub(crate) fn of(list: &[ServiceStatus]) -> Summary {
         let mut summary = Summary {
             total: list.len(),
             ..Summary::default()
@@ -194,7 +197,7 @@ pub enum ServiceState {
 }
 
 impl ServiceState {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             ServiceState::Up => "up",
             ServiceState::Down => "down",
@@ -204,7 +207,7 @@ impl ServiceState {
     }
 
     /// The state named `s` ("up", "down", "unknown", "maintenance").
-    pub fn parse(s: &str) -> Option<Self> {
+    pub(crate) fn parse(s: &str) -> Option<Self> {
         [Self::Up, Self::Down, Self::Unknown, Self::Maintenance]
             .into_iter()
             .find(|x| x.as_str() == s)

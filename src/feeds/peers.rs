@@ -38,13 +38,13 @@ struct HistoryBody {
 pub const MIN_REFRESH: Duration = Duration::from_secs(5);
 
 /// How often peers are fetched for a local `metrics.interval`.
-pub fn refresh(metrics_interval: Duration) -> Duration {
+pub(crate) fn refresh(metrics_interval: Duration) -> Duration {
     metrics_interval.max(MIN_REFRESH)
 }
 
 /// Fetches one peer's latest sample, then its history (a peer whose history cannot be
 /// had still gives its sample).
-pub fn fetch(agent: &ureq::Agent, peer: &Peer) -> Result<PeerData, Failure> {
+pub(crate) fn fetch(agent: &ureq::Agent, peer: &Peer) -> Result<PeerData, Failure> {
     let host = http::host_of(peer.url.as_str());
     let accept = [("Accept", "application/json")];
     let resp = http::get(agent, &peer.url.join("/api/metrics"), &accept)?;

@@ -37,7 +37,7 @@ pub struct Probe {
 }
 
 /// Whether `status` means "up" for a service with these accepted codes.
-pub fn is_up(status: u16, accept: &[u16]) -> bool {
+pub(crate) fn is_up(status: u16, accept: &[u16]) -> bool {
     if accept.is_empty() {
         status < 400
     } else {
@@ -46,7 +46,7 @@ pub fn is_up(status: u16, accept: &[u16]) -> bool {
 }
 
 /// Probes one service: HEAD, then GET when HEAD is refused (405, 501).
-pub fn probe(agent: &ureq::Agent, service: &Service) -> Probe {
+pub(crate) fn probe(agent: &ureq::Agent, service: &Service) -> Probe {
     let url = service.check_url.as_ref().unwrap_or(&service.url).as_str();
     let started = Instant::now();
     let mut answer = http::request(agent, http::Method::Head, url, &[], false);
@@ -84,7 +84,7 @@ pub fn probe(agent: &ureq::Agent, service: &Service) -> Probe {
 }
 
 /// Probes every service, [`CONCURRENCY`] at a time; results in config order.
-pub fn check_all(agent: &ureq::Agent, services: &[Service]) -> Vec<Probe> {
+pub(crate) fn check_all(agent: &ureq::Agent, services: &[Service]) -> Vec<Probe> {
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<Probe>>> = Mutex::new(vec![None; services.len()]);
     std::thread::scope(|s| {
@@ -117,7 +117,7 @@ pub fn check_all(agent: &ureq::Agent, services: &[Service]) -> Vec<Probe> {
 
 /// Records `probes` (config order) in `history` at `now`, logging one line per status
 /// change with the detailed reason.
-pub fn record(
+pub(crate) fn record(
     history: &mut History,
     services: &[Service],
     probes: &[Probe],
@@ -167,7 +167,7 @@ pub enum KumaState<'a> {
 }
 
 impl KumaState<'_> {
-    pub fn as_str(&self) -> &'static str {
+    pub(crate) fn as_str(&self) -> &'static str {
         match self {
             KumaState::Disabled => "disabled",
             KumaState::Pending => "pending",
@@ -179,7 +179,7 @@ impl KumaState<'_> {
 
 /// The `/api/services` data at `now`: each service from Uptime Kuma when it has a
 /// monitor with heartbeats for it, else from our own probes and history.
-pub fn assemble(
+pub(crate) fn assemble(
     services: &[Service],
     probes: &[Probe],
     history: &History,
@@ -278,7 +278,7 @@ fn from_probe(
 }
 
 /// A service not checked (yet): shown with status "unknown" and an empty bar.
-pub fn unknown(service: &Service, now: DateTime<Utc>) -> ServiceStatus {
+pub(crate) fn unknown(service: &Service, now: DateTime<Utc>) -> ServiceStatus {
     ServiceStatus {
         name: service.name.clone(),
         url: service.url.as_str().to_string(),

@@ -43,7 +43,7 @@ pub fn statvfs(path: &Path) -> Result<FsStats, String> {
 /// The `disks` entry of a mount, as `df` shows it: `free` is what users can still write,
 /// `used` excludes the free root reserve, and percent = used / (used + free), so a disk
 /// at 100 % is one users cannot write to. `None` for a filesystem without blocks.
-pub fn usage(m: &Mount, s: &FsStats) -> Option<Disk> {
+pub(crate) fn usage(m: &Mount, s: &FsStats) -> Option<Disk> {
     if s.blocks == 0 || s.frsize == 0 {
         return None;
     }

@@ -1,24 +1,24 @@
-//! The HTTP surface: one file per surface, wired up by [`configure`] (shared by the
+//! The HTTP surface: one file per surface, wired up by `configure` (shared by the
 //! server and the tests).
 
-pub mod api;
-pub mod asset_store;
-pub mod assets;
-pub mod atom;
-pub mod client;
-pub mod edge;
-pub mod errors;
+pub(crate) mod api;
+pub(crate) mod asset_store;
+pub(crate) mod assets;
+pub(crate) mod atom;
+pub(crate) mod client;
+pub(crate) mod edge;
+pub(crate) mod errors;
 pub mod negotiation;
-pub mod pages;
-pub mod prometheus;
-pub mod stream;
-pub mod view;
+pub(crate) mod pages;
+pub(crate) mod prometheus;
+pub(crate) mod stream;
+pub(crate) mod view;
 pub mod view_containers;
-pub mod view_days;
-pub mod view_feeds;
-pub mod view_hosts;
+pub(crate) mod view_days;
+pub(crate) mod view_feeds;
+pub(crate) mod view_hosts;
 pub mod view_services;
-pub mod view_system;
+pub(crate) mod view_system;
 
 use actix_web::{guard, web, Route};
 
@@ -29,7 +29,7 @@ fn get() -> Route {
 }
 
 /// Registers every route of the portal.
-pub fn configure(cfg: &mut web::ServiceConfig) {
+pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/", get().to(pages::index))
         .route("/api/health", get().to(api::health))
         .route("/api/metrics", get().to(api::metrics))

@@ -25,7 +25,7 @@ pub enum Engine {
 
 impl Engine {
     /// The name in the JSON: "docker" or "podman".
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Engine::Docker => "docker",
             Engine::Podman => "podman",

@@ -130,7 +130,7 @@ impl OomLog {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::host::cgroup::Engine;
+    use crate::host::cgroup::discover::Engine;
 
     #[test]
     fn cgroup_cpu_is_a_share_of_the_whole_host() {

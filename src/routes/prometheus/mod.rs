@@ -18,7 +18,7 @@ use crate::state::AppState;
 use crate::tasks::TASK_PANICS;
 
 /// Escapes a label value: backslash, double quote and line feed (exposition format).
-pub fn escape_label(v: &str) -> std::borrow::Cow<'_, str> {
+pub(crate) fn escape_label(v: &str) -> std::borrow::Cow<'_, str> {
     if !v.contains(['\\', '"', '\n']) {
         return v.into();
     }
@@ -114,7 +114,7 @@ const STATUSES: [FeedStatus; 5] = [
 
 /// Renders the exposition text for `audience` (a public scrape, when allowed at all,
 /// gets the public sample: no containers).
-pub fn render(state: &AppState, audience: crate::access::Audience) -> String {
+pub(crate) fn render(state: &AppState, audience: crate::access::Audience) -> String {
     let mut o = Out(String::with_capacity(8192));
     let stalled = state.metrics.stalled();
     if let Some(p) = state.metrics.latest() {
@@ -195,7 +195,7 @@ pub fn render(state: &AppState, audience: crate::access::Audience) -> String {
 
 /// `GET /metrics`: private by default (it names devices, mounts and sensors); the public
 /// get the same 404 as any unknown path unless `access.public_metrics` is on.
-pub async fn metrics(
+pub(crate) async fn metrics(
     req: actix_web::HttpRequest,
     state: web::Data<AppState>,
     audience: crate::access::Audience,
