@@ -248,8 +248,7 @@ pub struct Container {
     /// The owner's name from `[[containers]]`, else the first process's command line,
     /// else the short id.
     pub name: String,
-    /// "docker" or "podman".
-    pub engine: String,
+    pub engine: cgroup::Engine,
     /// The first process's command line (cleaned, at most 80 characters), if readable.
     pub command: Option<String>,
     /// The `[[services]]` entry the owner linked this container to.

@@ -11,6 +11,7 @@ mod parse;
 mod rates;
 
 pub(crate) use discover::short_id;
+pub(crate) use discover::Engine;
 
 pub(crate) use files::Counters;
 pub use parse::{

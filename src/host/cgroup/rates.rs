@@ -51,7 +51,7 @@ pub(crate) fn delta(
             Container {
                 id: short_id(&c.id).to_string(),
                 name: n.name.clone(),
-                engine: c.engine.map(|e| e.as_str().to_string()).unwrap_or_default(),
+                engine: c.engine,
                 command: n.command.clone(),
                 service: n.service.clone(),
                 cpu_percent: both(|c| c.usage_usec)
@@ -145,7 +145,7 @@ mod tests {
         Named {
             counters: Counters {
                 id: id.into(),
-                engine: Some(Engine::Docker),
+                engine: Engine::Docker,
                 usage_usec: Some(usec),
                 memory_bytes: Some(mem),
                 memory_current: Some(mem),
