@@ -27,14 +27,9 @@ pub enum FeedStatus {
 }
 
 impl FeedStatus {
+    /// Its name in the JSON (and the `status` label of `/metrics`).
     pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            FeedStatus::Ok => "ok",
-            FeedStatus::Stale => "stale",
-            FeedStatus::Pending => "pending",
-            FeedStatus::Error => "error",
-            FeedStatus::Disabled => "disabled",
-        }
+        crate::names::name_of(&self)
     }
 }
 

@@ -197,20 +197,14 @@ pub enum ServiceState {
 }
 
 impl ServiceState {
+    /// Its name in the JSON: "up", "down", "unknown", "maintenance".
     pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            ServiceState::Up => "up",
-            ServiceState::Down => "down",
-            ServiceState::Unknown => "unknown",
-            ServiceState::Maintenance => "maintenance",
-        }
+        crate::names::name_of(&self)
     }
 
-    /// The state named `s` ("up", "down", "unknown", "maintenance").
+    /// The state named `s`.
     pub(crate) fn parse(s: &str) -> Option<Self> {
-        [Self::Up, Self::Down, Self::Unknown, Self::Maintenance]
-            .into_iter()
-            .find(|x| x.as_str() == s)
+        crate::names::parse(s)
     }
 }
 

@@ -181,11 +181,9 @@ pub enum Namespace {
 }
 
 impl Namespace {
+    /// Its name in the JSON and the labels of `/metrics`.
     pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Namespace::Host => "host",
-            Namespace::Container => "container",
-        }
+        crate::names::name_of(&self)
     }
 }
 

@@ -30,10 +30,7 @@ pub enum Engine {
 
 impl std::fmt::Display for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Engine::Docker => "docker",
-            Engine::Podman => "podman",
-        })
+        f.write_str(crate::names::name_of(self))
     }
 }
 
