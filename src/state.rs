@@ -4,7 +4,6 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use bytes::Bytes;
@@ -12,9 +11,10 @@ use bytes::Bytes;
 use crate::access::Audience;
 
 use crate::config::{Config, Peer};
+use crate::feeds::feed::{Event, Feed};
 use crate::feeds::history::History;
 use crate::feeds::peers::PeerData;
-use crate::feeds::uptime_kuma::{self, Kuma};
+use crate::feeds::uptime_kuma::Kuma;
 use crate::feeds::{
     envelope_json, Activity, Cached, FeedStatus, HostEntry, Services, Snapshot, Weather,
 };
@@ -48,31 +48,18 @@ pub struct HistorySlot {
     pub may_save: bool,
 }
 
-/// Data counts as stale when two refreshes in a row did not land.
-fn stale(refresh: Duration) -> Duration {
-    refresh.saturating_mul(2) + Duration::from_secs(30)
-}
-
 impl FeedCaches {
     pub(crate) fn new(config: &Config) -> Self {
         FeedCaches {
-            weather: Arc::new(Cached::new(stale(config.weather.refresh))),
-            activity: Arc::new(if config.forgejo.url.is_some() {
-                Cached::new(stale(config.forgejo.refresh))
-            } else {
-                Cached::disabled()
-            }),
-            services: Arc::new(Cached::new(stale(config.services_interval))),
-            uptime_kuma: Arc::new(if config.uptime_kuma.is_some() {
-                Cached::new(stale(uptime_kuma::REFRESH))
-            } else {
-                Cached::disabled()
-            }),
+            weather: Arc::new(Feed::Weather.cache(config)),
+            activity: Arc::new(Feed::Activity.cache(config)),
+            services: Arc::new(Feed::Services.cache(config)),
+            uptime_kuma: Arc::new(Feed::UptimeKuma.cache(config)),
             service_history: Arc::new(Mutex::new(HistorySlot::default())),
             peers: config
                 .peers
                 .iter()
-                .map(|p| (p.clone(), Arc::new(peer_cache(config))))
+                .map(|p| (p.clone(), Arc::new(Feed::Peer.cache(config))))
                 .collect(),
         }
     }
@@ -82,20 +69,13 @@ impl FeedCaches {
     /// Peers are matched by name.
     pub(crate) fn carried_over(&self, old: &Config, new: &Config) -> Self {
         let fresh = FeedCaches::new(new);
-        let same_interval = old.metrics.interval == new.metrics.interval;
+        let same = |feed: Feed| feed.unchanged(old, new);
+        let same_interval = same(Feed::Peer);
         FeedCaches {
-            weather: keep(old.weather == new.weather, &self.weather, fresh.weather),
-            activity: keep(old.forgejo == new.forgejo, &self.activity, fresh.activity),
-            services: keep(
-                old.services == new.services && old.services_interval == new.services_interval,
-                &self.services,
-                fresh.services,
-            ),
-            uptime_kuma: keep(
-                old.uptime_kuma == new.uptime_kuma,
-                &self.uptime_kuma,
-                fresh.uptime_kuma,
-            ),
+            weather: keep(same(Feed::Weather), &self.weather, fresh.weather),
+            activity: keep(same(Feed::Activity), &self.activity, fresh.activity),
+            services: keep(same(Feed::Services), &self.services, fresh.services),
+            uptime_kuma: keep(same(Feed::UptimeKuma), &self.uptime_kuma, fresh.uptime_kuma),
             service_history: self.service_history.clone(),
             peers: fresh
                 .peers
@@ -130,10 +110,6 @@ impl FeedCaches {
             .find(|(p, _)| p.name == name)
             .map(|(_, c)| c)
     }
-}
-
-fn peer_cache(config: &Config) -> Cached<PeerData> {
-    Cached::new(stale(crate::feeds::peers::refresh(config.metrics.interval)))
 }
 
 /// The zone `config` names (checked when it was built), else the host's.
@@ -242,21 +218,25 @@ impl AppState {
     }
 }
 
-/// The live-stream events, in the order a new client receives them.
-pub const EVENTS: [&str; 5] = ["metrics", "weather", "activity", "services", "hosts"];
+/// The names of the live-stream events, in the order a new client receives them.
+pub const EVENTS: [&str; 5] = Event::NAMES;
 
 impl AppState {
+    /// [`AppState::event_body`] of the event named `event` (`None` for no such event).
+    pub(crate) fn event_json(&self, event: &str, audience: Audience) -> Option<Bytes> {
+        self.event_body(Event::from_name(event)?, audience)
+    }
+
     /// The current body of stream event `event` for `audience` (the same bytes its
     /// endpoint serves), or `None` when there is nothing yet (no metrics sample).
-    pub(crate) fn event_json(&self, event: &str, audience: Audience) -> Option<Bytes> {
+    pub(crate) fn event_body(&self, event: Event, audience: Audience) -> Option<Bytes> {
         let f = self.feeds();
         match event {
-            "metrics" => self.metrics.latest().map(|p| p.json(audience).clone()),
-            "weather" => Some(envelope_json(&f.weather.snapshot(), audience)),
-            "activity" => Some(envelope_json(&f.activity.snapshot(), audience)),
-            "services" => Some(envelope_json(&f.services.snapshot(), audience)),
-            "hosts" => Some(envelope_json(&self.hosts_snapshot(), audience)),
-            _ => None,
+            Event::Metrics => self.metrics.latest().map(|p| p.json(audience).clone()),
+            Event::Weather => Some(envelope_json(&f.weather.snapshot(), audience)),
+            Event::Activity => Some(envelope_json(&f.activity.snapshot(), audience)),
+            Event::Services => Some(envelope_json(&f.services.snapshot(), audience)),
+            Event::Hosts => Some(envelope_json(&self.hosts_snapshot(), audience)),
         }
     }
 
@@ -274,18 +254,28 @@ impl AppState {
         moved
     }
 
-    /// The body of stream event `event` for the page's own stream: the services without
-    /// their 90 days (the page does not redraw them live) and, unless `whole_bar`, with
-    /// only the newest cell of each 24 h bar (the page keeps the others and right-aligns
-    /// what it receives). Other events as [`AppState::event_json`].
+    /// [`AppState::page_event_body`] of the event named `event`.
     pub(crate) fn page_event_json(
         &self,
         event: &str,
         audience: Audience,
         whole_bar: bool,
     ) -> Option<Bytes> {
-        if event != "services" {
-            return self.event_json(event, audience);
+        self.page_event_body(Event::from_name(event)?, audience, whole_bar)
+    }
+
+    /// The body of stream event `event` for the page's own stream: the services without
+    /// their 90 days (the page does not redraw them live) and, unless `whole_bar`, with
+    /// only the newest cell of each 24 h bar (the page keeps the others and right-aligns
+    /// what it receives). Other events as [`AppState::event_body`].
+    pub(crate) fn page_event_body(
+        &self,
+        event: Event,
+        audience: Audience,
+        whole_bar: bool,
+    ) -> Option<Bytes> {
+        if event != Event::Services {
+            return self.event_body(event, audience);
         }
         let mut snap = self.feeds().services.snapshot();
         if let Some(d) = snap.data.take() {

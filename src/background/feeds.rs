@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 
 use crate::config::Config;
+use crate::feeds::feed::{Event, Feed};
 use crate::feeds::scheduler::{self, Failure};
 use crate::feeds::{
     forgejo, history, http, notices, peers, services, state_file, uptime_kuma, weather, Cached,
@@ -18,23 +19,25 @@ use crate::state::AppState;
 use crate::tasks::{Shutdown, Tasks};
 
 /// One feed task: its thread name, log name, stream event, refresh and request timeout.
-struct Feed {
+struct Task {
     task: String,
     name: String,
-    event: Option<&'static str>,
+    event: Option<Event>,
     refresh: Duration,
     timeout: Duration,
 }
 
-impl Feed {
-    fn new(name: &str, event: Option<&'static str>, refresh: Duration) -> Self {
-        Feed {
-            task: format!("feed-{name}"),
-            name: name.to_string(),
-            event,
+impl Task {
+    /// The task of `feed` under `config`; `None` when the feed is not configured.
+    fn of(feed: Feed, config: &Config) -> Option<Self> {
+        let refresh = feed.refresh(config)?;
+        Some(Task {
+            task: format!("feed-{}", feed.name()),
+            name: feed.name().to_string(),
+            event: feed.event(),
             refresh,
             timeout: http::timeout_for(refresh),
-        }
+        })
     }
 }
 
@@ -43,7 +46,7 @@ impl Feed {
 fn spawn<T, F>(
     tasks: &mut Tasks,
     state: &AppState,
-    feed: Feed,
+    feed: Task,
     cache: Arc<Cached<T>>,
     mut fetch: F,
 ) -> std::io::Result<()>
@@ -76,19 +79,15 @@ pub(crate) fn start(state: &AppState, tasks: &mut Tasks) -> std::io::Result<()> 
     let config = state.config();
     let caches = state.feeds();
 
-    let cfg = config.clone();
-    let weather = Feed::new("weather", Some("weather"), config.weather.refresh);
-    spawn(
-        tasks,
-        state,
-        weather,
-        caches.weather.clone(),
-        move |a, _| weather::fetch(a, &cfg.weather),
-    )?;
-
-    if config.forgejo.url.is_some() {
+    if let Some(task) = Task::of(Feed::Weather, &config) {
         let cfg = config.clone();
-        let activity = Feed::new("activity", Some("activity"), config.forgejo.refresh);
+        spawn(tasks, state, task, caches.weather.clone(), move |a, _| {
+            weather::fetch(a, &cfg.weather)
+        })?;
+    }
+
+    if let Some(activity) = Task::of(Feed::Activity, &config) {
+        let cfg = config.clone();
         spawn(
             tasks,
             state,
@@ -98,9 +97,11 @@ pub(crate) fn start(state: &AppState, tasks: &mut Tasks) -> std::io::Result<()> 
         )?;
     }
 
-    if let Some(kuma) = config.uptime_kuma.clone() {
+    if let (Some(kuma), Some(feed)) = (
+        config.uptime_kuma.clone(),
+        Task::of(Feed::UptimeKuma, &config),
+    ) {
         let cache = caches.uptime_kuma.clone();
-        let feed = Feed::new("uptime_kuma", None, uptime_kuma::REFRESH);
         let mut last: Option<Instant> = None;
         spawn(
             tasks,
@@ -129,11 +130,13 @@ pub(crate) fn start(state: &AppState, tasks: &mut Tasks) -> std::io::Result<()> 
     start_services(state, tasks, &config)?;
 
     for (i, (peer, cache)) in caches.peers.iter().enumerate() {
+        let Some(mut feed) = Task::of(Feed::Peer, &config) else {
+            break;
+        };
         let peer = peer.clone();
-        let every = peers::refresh(config.metrics.interval);
-        let mut feed = Feed::new(&format!("peer {}", peer.name), Some("hosts"), every);
-        feed.task = format!("feed-peer-{i}");
-        feed.timeout = http::timeout_for(every).min(peers::MIN_REFRESH);
+        feed.name = format!("{} {}", feed.name, peer.name);
+        feed.task = format!("{}-{i}", feed.task);
+        feed.timeout = feed.timeout.min(peers::MIN_REFRESH);
         spawn(tasks, state, feed, cache.clone(), move |a, _| {
             peers::fetch(a, &peer)
         })?;
@@ -162,7 +165,9 @@ fn start_services(
     // A reload starts these tasks again: the kept history drops the services that are
     // gone, once, on the first round of the new configuration.
     let mut fitted = false;
-    let mut feed = Feed::new("services", Some("services"), config.services_interval);
+    let Some(mut feed) = Task::of(Feed::Services, config) else {
+        return Ok(());
+    };
     feed.timeout = services::PROBE_TIMEOUT.min(feed.timeout);
     spawn(
         tasks,

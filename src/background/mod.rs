@@ -10,6 +10,7 @@ use std::io;
 use std::time::{Duration, Instant};
 
 use crate::access::Audience;
+use crate::feeds::feed::Event;
 use crate::host::{view, Sample, Sampler};
 use crate::state::AppState;
 use crate::tasks::{Shutdown, Tasks};
@@ -69,7 +70,7 @@ impl Background {
 fn publish_sample(state: &AppState, sample: Sample) {
     let published = state.metrics.publish(sample);
     state.hub.publish(
-        "metrics",
+        Event::Metrics.name(),
         published.json(Audience::Private),
         published.json(Audience::Public),
     );
@@ -77,24 +78,25 @@ fn publish_sample(state: &AppState, sample: Sample) {
 
 /// Publishes the current state of `event` to every stream client, each in its
 /// audience's version.
-pub(crate) fn publish(state: &AppState, event: &str) {
-    let private = state.event_json(event, Audience::Private);
-    let public = state.event_json(event, Audience::Public);
+pub(crate) fn publish(state: &AppState, event: Event) {
+    let private = state.event_body(event, Audience::Private);
+    let public = state.event_body(event, Audience::Public);
     let (Some(private), Some(public)) = (private, public) else {
         return;
     };
-    if event != "services" {
-        state.hub.publish(event, &private, &public);
+    let name = event.name();
+    if event != Event::Services {
+        state.hub.publish(name, &private, &public);
         return;
     }
     // The page's stream: the whole 24 h bar only when a new half hour began since the
     // last publication (the bar moves on), else only the newest cell.
     let whole = state.services_bar_moved();
-    let page = |a| state.page_event_json(event, a, whole).unwrap_or_default();
+    let page = |a| state.page_event_body(event, a, whole).unwrap_or_default();
     let (pp, pq) = (page(Audience::Private), page(Audience::Public));
     state
         .hub
-        .publish_with_page(event, [&private, &public], Some([&pp, &pq]));
+        .publish_with_page(name, [&private, &public], Some([&pp, &pq]));
 }
 
 /// How long start-up waits for the first sample before listening without it. Every read

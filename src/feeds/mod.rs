@@ -7,6 +7,7 @@ pub(crate) mod cached;
 pub(crate) mod changes;
 pub(crate) mod days;
 pub(crate) mod error;
+pub(crate) mod feed;
 pub mod forgejo;
 pub(crate) mod history;
 pub mod http;

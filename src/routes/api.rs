@@ -12,6 +12,7 @@ use super::negotiation::{conditional, Encoding, Representation};
 use crate::access::Audience;
 use crate::error::ApiError;
 use crate::feeds::envelope_json;
+use crate::feeds::feed::Event;
 use crate::state::AppState;
 
 /// A JSON body with `Cache-Control: no-store`.
@@ -129,7 +130,7 @@ pub(crate) async fn services(
         Err(e) => return e.error_response(),
     };
     let body = if page {
-        state.page_event_json("services", audience, true)
+        state.page_event_body(Event::Services, audience, true)
     } else {
         None
     }

@@ -13,6 +13,7 @@ use std::sync::atomic::Ordering;
 use actix_web::http::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
 use actix_web::{web, HttpResponse};
 
+use crate::feeds::feed::Feed;
 use crate::feeds::{FeedStatus, Snapshot};
 use crate::state::AppState;
 use crate::tasks::TASK_PANICS;
@@ -93,13 +94,21 @@ fn feed_rows(state: &AppState) -> Vec<(String, FeedStatus, Option<u64>)> {
         (name, s.status, s.age_seconds)
     }
     let f = state.feeds();
-    let mut rows = vec![
-        row("weather".into(), f.weather.snapshot()),
-        row("activity".into(), f.activity.snapshot()),
-        row("services".into(), f.services.snapshot()),
-    ];
-    for (peer, cache) in &f.peers {
-        rows.push(row(format!("peer:{}", peer.name), cache.snapshot()));
+    let mut rows = Vec::new();
+    for feed in Feed::ALL {
+        let name = feed.name().to_string();
+        match feed {
+            Feed::Weather => rows.push(row(name, f.weather.snapshot())),
+            Feed::Activity => rows.push(row(name, f.activity.snapshot())),
+            Feed::Services => rows.push(row(name, f.services.snapshot())),
+            // Reported with the services (`uptime_kuma` in `/api/services`).
+            Feed::UptimeKuma => {}
+            Feed::Peer => {
+                for (peer, cache) in &f.peers {
+                    rows.push(row(format!("{name}:{}", peer.name), cache.snapshot()));
+                }
+            }
+        }
     }
     rows
 }
