@@ -135,7 +135,7 @@ pub fn app(
         .wrap(Condition::new(
             log::log_enabled!(target: ACCESS_LOG, log::Level::Info),
             crate::access_log::logger(move |req| {
-                crate::routes::client::client(req.request(), &cfg.config()).log_field()
+                crate::routes::audience::client(req.request(), &cfg.config()).log_field()
             }),
         ))
 }

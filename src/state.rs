@@ -11,8 +11,8 @@ use bytes::Bytes;
 use crate::access::Audience;
 
 use crate::config::{Config, Peer};
+use crate::feeds::check_history::History;
 use crate::feeds::feed::{Event, Feed};
-use crate::feeds::history::History;
 use crate::feeds::peers::PeerData;
 use crate::feeds::uptime_kuma::Kuma;
 use crate::feeds::{

@@ -12,7 +12,7 @@ use crate::config::Config;
 use crate::feeds::feed::{Event, Feed};
 use crate::feeds::scheduler::{self, Failure};
 use crate::feeds::{
-    forgejo, history, http, notices, peers, services, state_file, uptime_kuma, weather, Cached,
+    check_history, forgejo, http, notices, peers, persist, services, uptime_kuma, weather, Cached,
     FeedStatus, FetchError, Reason,
 };
 use crate::state::AppState;
@@ -248,17 +248,17 @@ pub const SAVE_EVERY: Duration = Duration::from_secs(300);
 
 /// The service history at start: read from `state_dir` when set (a bad file is a
 /// warning and an empty start, never a failure), else empty.
-fn load_history(config: &Config) -> state_file::Loaded {
+fn load_history(config: &Config) -> persist::Loaded {
     let names = config.services.iter().map(|s| s.name.as_str());
     match &config.state_dir {
-        None => state_file::Loaded {
-            history: history::History::new(names),
+        None => persist::Loaded {
+            history: check_history::History::new(names),
             warning: None,
             writable: false,
         },
         Some(dir) => {
-            let path = state_file::path_in(dir);
-            let loaded = state_file::load(&path, names, Utc::now());
+            let path = persist::path_in(dir);
+            let loaded = persist::load(&path, names, Utc::now());
             match &loaded.warning {
                 Some(w) => log::warn!("{w}"),
                 None => log::info!("service history read from '{}'", path.display()),
@@ -279,19 +279,19 @@ struct Saver {
 impl Saver {
     fn new(config: &Config) -> Self {
         Saver {
-            path: config.state_dir.as_deref().map(state_file::path_in),
+            path: config.state_dir.as_deref().map(persist::path_in),
             last: Instant::now(),
             failing: false,
         }
     }
 
-    fn maybe_save(&mut self, h: &history::History, now: DateTime<Utc>, force: bool) {
+    fn maybe_save(&mut self, h: &check_history::History, now: DateTime<Utc>, force: bool) {
         let Some(path) = &self.path else { return };
         if !force && self.last.elapsed() < SAVE_EVERY {
             return;
         }
         self.last = Instant::now();
-        match state_file::save(path, h, now) {
+        match persist::save(path, h, now) {
             Ok(()) if self.failing => {
                 self.failing = false;
                 log::info!("service history '{}' saved again", path.display());

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use crate::access::Audience;
 use crate::feeds::feed::Event;
-use crate::host::{view, Sample, Sampler};
+use crate::host::{namespaces, Sample, Sampler};
 use crate::state::AppState;
 use crate::tasks::{Shutdown, Tasks};
 
@@ -112,7 +112,7 @@ fn start_sampler(state: &AppState, tasks: &mut Tasks) -> io::Result<()> {
     let config = state.config();
     let mut sampler =
         Sampler::new(&config.host, &config.metrics).with_containers(config.containers.clone());
-    match view::warning(sampler.view()) {
+    match namespaces::warning(sampler.view()) {
         Some(w) => log::warn!("host view: {w}"),
         None => log::info!(
             "host view: host PID and network namespaces (proc={}, sys={}, root={})",

@@ -5,22 +5,25 @@
 
 pub(crate) mod cached;
 pub(crate) mod changes;
+pub(crate) mod check_history;
 pub(crate) mod days;
 pub(crate) mod error;
 pub(crate) mod feed;
 pub mod forgejo;
-pub(crate) mod history;
 pub mod http;
 pub(crate) mod kuma_notices;
 pub(crate) mod lenient;
 pub(crate) mod notices;
 pub(crate) mod notify;
 pub mod peers;
+pub(crate) mod persist;
 pub(crate) mod scheduler;
 pub(crate) mod services;
-pub(crate) mod state_file;
 pub(crate) mod uptime_kuma;
 pub mod weather;
+
+/// The check history's former name, still used by the page's services view.
+pub(crate) use check_history as history;
 
 /// The cleaning of foreign text lives at the ground level (the host's sources need it
 /// too); the feeds reach it under its old name.
@@ -209,12 +212,12 @@ impl ServiceState {
     }
 }
 
-impl From<history::Status> for ServiceState {
-    fn from(s: history::Status) -> Self {
+impl From<check_history::Status> for ServiceState {
+    fn from(s: check_history::Status) -> Self {
         match s {
-            history::Status::Up => ServiceState::Up,
-            history::Status::Down => ServiceState::Down,
-            history::Status::Unknown => ServiceState::Unknown,
+            check_history::Status::Up => ServiceState::Up,
+            check_history::Status::Down => ServiceState::Down,
+            check_history::Status::Unknown => ServiceState::Unknown,
         }
     }
 }
@@ -239,7 +242,7 @@ pub struct ServiceStatus {
     pub source: String,
     pub uptime: Uptime,
     /// The last 24 h in 48 half-hour buckets, oldest first.
-    pub history: Vec<history::BarCell>,
+    pub history: Vec<check_history::BarCell>,
     /// The last 90 local days, oldest first (our own probes). Always 90 in the API; left
     /// out (empty) only in the page's own stream, which does not redraw them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -482,12 +485,15 @@ mod tests {
         }
         assert_eq!(ServiceState::parse("UP"), None);
         assert_eq!(
-            ServiceState::from(history::Status::Down),
+            ServiceState::from(check_history::Status::Down),
             ServiceState::Down
         );
-        assert_eq!(ServiceState::from(history::Status::Up), ServiceState::Up);
         assert_eq!(
-            ServiceState::from(history::Status::Unknown),
+            ServiceState::from(check_history::Status::Up),
+            ServiceState::Up
+        );
+        assert_eq!(
+            ServiceState::from(check_history::Status::Unknown),
             ServiceState::Unknown
         );
     }

@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
+use super::check_history::{bar_from, History, Status, Track, DAY_BUCKETS, WEEK_BUCKETS};
 use super::days::{self, DayNumber};
-use super::history::{bar_from, History, Status, Track, DAY_BUCKETS, WEEK_BUCKETS};
 use super::http;
 use super::uptime_kuma::{Beat, Kuma};
 use super::{ServiceState, ServiceStatus, Services, Summary, Uptime};
@@ -142,7 +142,7 @@ pub(crate) fn record(
 }
 
 /// The log line of a status change: a warning with the probe's detail when it failed.
-fn change_line(name: &str, c: super::history::Change, p: &Probe) -> (log::Level, String) {
+fn change_line(name: &str, c: super::check_history::Change, p: &Probe) -> (log::Level, String) {
     let (from, to) = (ServiceState::from(c.from), ServiceState::from(c.to));
     let (from, to) = (from.as_str(), to.as_str());
     match &p.detail {
@@ -396,7 +396,7 @@ mod tests {
 
     #[test]
     fn uptime_kuma_monitors_win_where_they_have_beats() {
-        use super::super::history::{slot_of, Bucket};
+        use super::super::check_history::{slot_of, Bucket};
         use super::super::uptime_kuma::Monitor;
         let now = Utc::now();
         let since = now - chrono::Duration::hours(3);
@@ -479,7 +479,7 @@ mod tests {
 
     #[test]
     fn a_change_is_logged_with_the_failure_detail_only_when_down() {
-        use super::super::history::Change;
+        use super::super::check_history::Change;
         let now = Utc::now();
         let down = Change {
             from: Status::Up,

@@ -19,8 +19,8 @@ use std::time::Duration;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Deserialize;
 
+use super::check_history::{buckets_from, Bucket};
 use super::error::FetchError;
-use super::history::{buckets_from, Bucket};
 use super::http;
 use super::kuma_notices::{self, Incident, Maintenance, MAX_MAINTENANCE};
 use super::lenient::{First, FromObject, Last, Map, One, Scalar};

@@ -7,12 +7,12 @@ pub mod disk;
 pub mod diskio;
 pub mod memory;
 pub mod mounts;
+pub(crate) mod namespaces;
 pub mod network;
 pub(crate) mod sampler;
 pub mod sensors;
 pub(crate) mod store;
 pub mod system;
-pub(crate) mod view;
 
 pub use sampler::Sampler;
 pub(crate) use store::MetricsStore;

@@ -10,7 +10,8 @@ use std::time::Instant;
 use chrono::Utc;
 
 use super::{
-    cgroup, cpu, disk, diskio, memory, mounts, network, sensors, system, view, Cpu, Sample, View,
+    cgroup, cpu, disk, diskio, memory, mounts, namespaces, network, sensors, system, Cpu, Sample,
+    View,
 };
 use crate::config::{ContainerRule, HostConfig, MetricsConfig};
 
@@ -81,7 +82,7 @@ impl Sampler {
             proc: host.proc.clone(),
             root: host.root.clone(),
             net_exclude: metrics.net_exclude.clone(),
-            view: view::detect(host),
+            view: namespaces::detect(host),
             prev: Previous::default(),
             mounts: mounts::MountTable::default(),
             block: diskio::BlockDevices::new(host.sys.clone()),

@@ -60,7 +60,7 @@ fn html(
 pub(crate) fn not_found(req: &HttpRequest) -> HttpResponse {
     let path: String = req.path().chars().take(200).collect();
     // The public never sees an owner-only service's link.
-    let public = super::client::audience(req).is_public();
+    let public = super::audience::audience(req).is_public();
     let services = req
         .app_data::<web::Data<AppState>>()
         .map(|state| {

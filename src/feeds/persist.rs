@@ -11,10 +11,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::changes::{Transition, KEPT};
-use super::days::{self, DayBucket, DAYS};
-use super::history::{
+use super::check_history::{
     slot_of, Bucket, History, Status, Track, BUCKET_SECS, FAILS_FOR_DOWN, WEEK_BUCKETS,
 };
+use super::days::{self, DayBucket, DAYS};
 use super::ServiceState;
 
 /// The file's name inside `state_dir`.
@@ -340,5 +340,5 @@ pub(crate) fn save(path: &Path, history: &History, now: DateTime<Utc>) -> std::i
 }
 
 #[cfg(test)]
-#[path = "state_file_tests.rs"]
+#[path = "persist_tests.rs"]
 mod tests;
