@@ -1,6 +1,6 @@
 //! Upstream feeds over real sockets: the real binary against stub upstreams serving the
-//! recorded wttr.in bodies and hostile variants (Forgejo: `activity`); the live stream read by a
-//! real SSE client; service checks; a second portal as the peer.
+//! recorded wttr.in bodies and hostile variants (Forgejo's are in `activity`); the live
+//! stream read by a real SSE client; service checks; a second portal as the peer.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
