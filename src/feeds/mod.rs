@@ -132,8 +132,8 @@ pub struct Commit {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Services {
     pub summary: Summary,
-    /// Uptime Kuma as a source: "disabled", "pending", "ok", or "unreachable" (our own
-    /// probes stand in).
+    /// Uptime Kuma as a source: a [`KumaLink`] by name. (Text until the page's view
+    /// takes the enum.)
     pub uptime_kuma: String,
     pub services: Vec<ServiceStatus>,
     /// Checks since this process started, per service: (name, up, not up). For
@@ -222,6 +222,30 @@ impl From<check_history::Status> for ServiceState {
     }
 }
 
+/// Where a service's status comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StatusSource {
+    /// Our own checks.
+    Probe,
+    /// Uptime Kuma's monitor of the same name.
+    UptimeKuma,
+}
+
+/// Uptime Kuma as a source of the services' status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KumaLink {
+    /// Not configured.
+    Disabled,
+    /// Configured, not read yet.
+    Pending,
+    /// Read: its monitors give the status of the services they watch.
+    Ok,
+    /// The last read failed or is too old: our own probes stand in.
+    Unreachable,
+}
+
 /// One entry of `/api/services` data.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ServiceStatus {
@@ -238,7 +262,8 @@ pub struct ServiceStatus {
     /// When the current status began.
     pub since: Option<DateTime<Utc>>,
     pub checked_at: Option<DateTime<Utc>>,
-    /// "probe" (our own checks) or "uptime_kuma".
+    /// Where the status comes from: a [`StatusSource`] by name. (Text until the page's
+    /// view takes the enum.)
     pub source: String,
     pub uptime: Uptime,
     /// The last 24 h in 48 half-hour buckets, oldest first.

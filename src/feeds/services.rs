@@ -15,8 +15,9 @@ use super::check_history::{bar_from, History, Status, Track, DAY_BUCKETS, WEEK_B
 use super::days::{self, DayNumber};
 use super::http;
 use super::uptime_kuma::{Beat, Kuma};
-use super::{ServiceState, ServiceStatus, Services, Summary, Uptime};
+use super::{KumaLink, ServiceState, ServiceStatus, Services, StatusSource, Summary, Uptime};
 use crate::config::Service;
+use crate::names::name_of;
 
 /// Probes in flight at once.
 pub const CONCURRENCY: usize = 8;
@@ -167,12 +168,13 @@ pub enum KumaState<'a> {
 }
 
 impl KumaState<'_> {
-    pub(crate) fn as_str(&self) -> &'static str {
+    /// What it is as a source, without its data.
+    pub(crate) fn link(&self) -> KumaLink {
         match self {
-            KumaState::Disabled => "disabled",
-            KumaState::Pending => "pending",
-            KumaState::Unreachable => "unreachable",
-            KumaState::Ok(_) => "ok",
+            KumaState::Disabled => KumaLink::Disabled,
+            KumaState::Pending => KumaLink::Pending,
+            KumaState::Unreachable => KumaLink::Unreachable,
+            KumaState::Ok(_) => KumaLink::Ok,
         }
     }
 }
@@ -223,7 +225,7 @@ pub(crate) fn assemble(
                 reason,
                 since: m.since,
                 latency_ms: m.ping_ms,
-                source: "uptime_kuma".into(),
+                source: name_of(&StatusSource::UptimeKuma).to_string(),
                 uptime: Uptime {
                     day: m.uptime_24h,
                     ..own.uptime.clone()
@@ -235,7 +237,7 @@ pub(crate) fn assemble(
         .collect();
     Services {
         summary: Summary::of(&list),
-        uptime_kuma: kuma.as_str().to_string(),
+        uptime_kuma: name_of(&kuma.link()).to_string(),
         services: list,
         checks_total: history
             .checks_total
@@ -291,7 +293,7 @@ pub(crate) fn unknown(service: &Service, now: DateTime<Utc>) -> ServiceStatus {
         reason: None,
         since: None,
         checked_at: None,
-        source: "probe".into(),
+        source: name_of(&StatusSource::Probe).to_string(),
         uptime: Uptime::default(),
         history: bar_from(&[], now),
         days: days::cells(&[], days::day_of(now, 0)),

@@ -121,6 +121,25 @@ pub struct Cpu {
     pub load: Option<[f64; 3]>,
 }
 
+/// One online CPU: the kernel's number (`cpu2` is 2) and its busy share.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Core {
+    pub id: u32,
+    pub percent: Option<f64>,
+}
+
+impl Cpu {
+    /// Each online CPU with its busy share. The JSON keeps `cores` and `core_ids` as two
+    /// arrays (the API's shape); this pairs them, in one place. A peer too old to send
+    /// `core_ids` has its CPUs numbered by position.
+    pub(crate) fn per_core(&self) -> impl Iterator<Item = Core> + '_ {
+        self.cores.iter().enumerate().map(|(i, percent)| Core {
+            id: self.core_ids.get(i).copied().unwrap_or(i as u32),
+            percent: *percent,
+        })
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Memory {
     pub total_bytes: u64,
