@@ -14,10 +14,7 @@ pub(crate) use discover::short_id;
 pub(crate) use discover::Engine;
 
 pub(crate) use files::Counters;
-pub use parse::{
-    clean, parse_cmdline, parse_cpu_stat, parse_first_pid, parse_inactive_file, parse_io_stat,
-    parse_memory_events, parse_memory_max, parse_single,
-};
+pub(crate) use parse::{clean, parse_cmdline, parse_first_pid};
 pub(crate) use rates::{delta, new_oom_kills, OomLog};
 
 use std::collections::HashMap;
