@@ -3,8 +3,8 @@
 //! (`defaults.toml`, embedded and validated like a user's file).
 
 use super::file::parse_toml;
-use super::lists::validate_services;
-use super::types::Service;
+use super::list_sections::validate_services;
+use super::validated::Service;
 use crate::error::StartupError;
 
 /// The default trusted proxies: loopback and the private ranges (cloudflared on the

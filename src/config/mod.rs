@@ -3,41 +3,43 @@
 //!
 //! Two stages, as in DESIGN.md: raw inputs ([`Cli`] in `args`, [`FileConfig`] in `file`)
 //! are merged with the precedence *flag > environment > file > default* and then
-//! validated into real types (`types`, `values`) by `build`, one function per section.
+//! validated into real types (`validated`, `value_types`) by `build`, one function per
+//! section (`upstreams`, `list_sections`, `notices`, `notify` hold the larger ones;
+//! `field_checks` the checks of single fields they share).
 //! Every validation error names the key and quotes the value. The built-in services are
 //! `defaults.toml`, validated by the same code as a user's file.
 
 mod args;
 mod build;
 mod defaults;
-mod fields;
+mod field_checks;
 mod file;
-mod lists;
+mod list_sections;
 mod notices;
 mod notify;
-mod types;
 mod upstreams;
-mod values;
+mod validated;
+mod value_types;
 
 pub use args::{Cli, Overrides};
 pub use build::build;
 pub use file::{parse_toml, FileConfig};
-pub use types::{Config, HostConfig, MetricsConfig};
+pub use validated::{Config, HostConfig, MetricsConfig};
 
 pub(crate) use args::Command;
 pub(crate) use file::read_file;
 pub(crate) use notices::{NoticeConfig, NoticeStyle, MAX_BODY, MAX_TITLE};
 pub(crate) use notify::{NotifyFormat, NotifyTarget};
-pub(crate) use types::{
+pub(crate) use validated::{
     AccessConfig, ContainerRule, ForgejoConfig, Peer, RealIpHeader, Service, UptimeKumaConfig,
     Visibility, WeatherConfig,
 };
-pub(crate) use values::HttpUrl;
+pub(crate) use value_types::HttpUrl;
 
 #[cfg(test)]
 pub(crate) use defaults::default_services;
 #[cfg(test)]
-pub(crate) use values::{Cidr, Secret};
+pub(crate) use value_types::{Cidr, Secret};
 
 use crate::error::StartupError;
 

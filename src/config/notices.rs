@@ -6,7 +6,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::file::FileNotice;
-use super::types::Service;
+use super::validated::Service;
 use crate::error::StartupError;
 use crate::timezone::Zone;
 

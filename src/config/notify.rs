@@ -7,7 +7,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::values::HttpUrl;
+use super::value_types::HttpUrl;
 use crate::error::StartupError;
 use crate::feeds::ServiceState;
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::notices::NoticeConfig;
-use super::values::{humantime_serde_compat, Cidr, HttpUrl, Secret};
+use super::value_types::{humantime_serde_compat, Cidr, HttpUrl, Secret};
 
 /// The effective, validated configuration. `Serialize` prints it for `check-config`
 /// (the token serialises masked).
