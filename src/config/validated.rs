@@ -77,19 +77,22 @@ pub enum RealIpHeader {
 }
 
 impl RealIpHeader {
-    /// The value as written in the configuration file.
-    pub const CHOICES: [(&'static str, RealIpHeader); 3] = [
-        ("CF-Connecting-IP", RealIpHeader::CfConnectingIp),
-        ("X-Forwarded-For", RealIpHeader::XForwardedFor),
-        ("none", RealIpHeader::None),
+    const ALL: [RealIpHeader; 3] = [
+        RealIpHeader::CfConnectingIp,
+        RealIpHeader::XForwardedFor,
+        RealIpHeader::None,
     ];
+
+    /// The value as written in the configuration file (its serde name).
+    pub(crate) fn name(self) -> &'static str {
+        crate::names::name_of(&self)
+    }
 
     /// Parses a configured value (case-insensitive, as header names are).
     pub(crate) fn parse(s: &str) -> Option<Self> {
-        Self::CHOICES
-            .iter()
-            .find(|(name, _)| name.eq_ignore_ascii_case(s.trim()))
-            .map(|(_, h)| *h)
+        Self::ALL
+            .into_iter()
+            .find(|h| h.name().eq_ignore_ascii_case(s.trim()))
     }
 }
 

@@ -47,12 +47,7 @@ impl Client {
         match self {
             Client::Peer(ip) | Client::Forwarded { client: ip, .. } => ip.to_string(),
             Client::Unparsed { proxy, header } => {
-                let name = match header {
-                    RealIpHeader::CfConnectingIp => "cf-connecting-ip",
-                    RealIpHeader::XForwardedFor => "x-forwarded-for",
-                    RealIpHeader::None => "none",
-                };
-                format!("unparsed-{name}@{proxy}")
+                format!("unparsed-{}@{proxy}", header.name().to_ascii_lowercase())
             }
             Client::Unknown => "-".to_string(),
         }
