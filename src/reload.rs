@@ -286,6 +286,23 @@ mod tests {
         }
     }
 
+    /// A reload that gives a feed a fresh cache restarts the feed tasks; else that cache
+    /// would stay empty until the next restart.
+    #[test]
+    fn a_feed_whose_cache_starts_afresh_is_restarted() {
+        use crate::feeds::feed::Feed;
+        for (name, before, after, _) in ONE_SECTION {
+            let old = cfg(before);
+            let new = keep_restart_only(&old, cfg(after));
+            let c = changes(&old, &new);
+            for feed in Feed::ALL {
+                if !feed.unchanged(&old, &new) {
+                    assert!(c.restart_feeds, "{name} changes {}", feed.name());
+                }
+            }
+        }
+    }
+
     /// A field added to `Config` must get a rule and a case above: the test compares the
     /// configuration's printed sections with both lists.
     #[test]
