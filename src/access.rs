@@ -1,5 +1,5 @@
 //! Who sees what: a request's [`Audience`] (the owner's private view or the public one)
-//! from its real client address, and [`Redact`], the one way data shows less to the
+//! from its real client address, and `Redact`, the one way data shows less to the
 //! public. Public responses carry short reason classes, never upstream text, internal
 //! hosts, ports, paths or URLs.
 
@@ -34,9 +34,6 @@ impl Audience {
         self == Audience::Public
     }
 
-    /// Both audiences, private first.
-    pub const BOTH: [Audience; 2] = [Audience::Private, Audience::Public];
-
     /// 0 for private, 1 for public: an index into per-audience caches.
     pub(crate) fn index(self) -> usize {
         match self {
@@ -48,7 +45,7 @@ impl Audience {
 
 /// Data that shows less to the public. `redacted` returns the public copy, or `None`
 /// when the data has nothing to hide (the common case: no copy is made).
-pub trait Redact: Sized {
+pub(crate) trait Redact: Sized {
     fn redacted(&self) -> Option<Self> {
         None
     }

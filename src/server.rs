@@ -19,7 +19,7 @@ use crate::error::StartupError;
 use crate::state::AppState;
 
 /// The Content-Security-Policy of every response: nothing inline, nothing third-party.
-pub const CSP: &str =
+pub(crate) const CSP: &str =
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
 font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; \
 frame-ancestors 'none'";
@@ -48,9 +48,9 @@ pub(crate) fn security_headers(host_name: &str) -> DefaultHeaders {
 
 /// Longest request target accepted (the portal's own URLs are short; nginx's default
 /// large_client_header_buffers is 8 KiB too).
-pub const MAX_URI_BYTES: usize = 8 * 1024;
+pub(crate) const MAX_URI_BYTES: usize = 8 * 1024;
 /// Largest total size of request headers accepted.
-pub const MAX_HEADER_BYTES: usize = 16 * 1024;
+pub(crate) const MAX_HEADER_BYTES: usize = 16 * 1024;
 
 /// Answers oversized requests, OPTIONS and unsupported methods before routing: the whole
 /// surface is read-only and small.
@@ -142,7 +142,7 @@ pub fn app(
 
 /// Most worker threads started: each holds a runtime and (with glibc) its own malloc
 /// arena, and the work per request is microseconds.
-pub const MAX_WORKERS: usize = 4;
+pub(crate) const MAX_WORKERS: usize = 4;
 
 /// Worker threads and connections per worker for a total cap of `max_connections`.
 ///
@@ -209,7 +209,7 @@ pub(crate) fn run(config: Config, overrides: Overrides) -> Result<(), StartupErr
 
 /// How long the stop waits for the background tasks and the last save of the history
 /// before the process exits anyway: a stop is answered whatever a file does.
-pub const STOP_DEADLINE: Duration = Duration::from_secs(2);
+pub(crate) const STOP_DEADLINE: Duration = Duration::from_secs(2);
 
 /// Stops the background tasks and saves the history on a thread of its own, waiting at
 /// most `deadline`: a reload stuck on a file (holding the tasks) or a save stuck on a

@@ -24,28 +24,28 @@ use crate::timezone::Zone;
 
 /// The feeds' cached values. Each cache is shared, so a reload that leaves a feed's
 /// configuration alone keeps its last good value.
-pub struct FeedCaches {
-    pub weather: Arc<Cached<Weather>>,
-    pub activity: Arc<Cached<Activity>>,
-    pub services: Arc<Cached<Services>>,
+pub(crate) struct FeedCaches {
+    pub(crate) weather: Arc<Cached<Weather>>,
+    pub(crate) activity: Arc<Cached<Activity>>,
+    pub(crate) services: Arc<Cached<Services>>,
     /// The Uptime Kuma status page, when configured.
-    pub uptime_kuma: Arc<Cached<Kuma>>,
+    pub(crate) uptime_kuma: Arc<Cached<Kuma>>,
     /// The services' status history: read from `state_dir` by the first services task,
     /// then kept across reloads whatever changed (one value for the whole process).
-    pub service_history: Arc<Mutex<HistorySlot>>,
+    pub(crate) service_history: Arc<Mutex<HistorySlot>>,
     /// Each configured peer with its cache (its last `/api/metrics` body), in config
     /// order: a peer and its data travel together, never matched up by position.
-    pub peers: Vec<(Peer, Arc<Cached<PeerData>>)>,
+    pub(crate) peers: Vec<(Peer, Arc<Cached<PeerData>>)>,
 }
 
 /// The process's one service history and where it came from.
 #[derive(Default)]
-pub struct HistorySlot {
+pub(crate) struct HistorySlot {
     /// `None` until the first services task has read it.
-    pub history: Option<History>,
+    pub(crate) history: Option<History>,
     /// Whether this process may write the state file: only after it read it (or found
     /// none), never over a file it could not read.
-    pub may_save: bool,
+    pub(crate) may_save: bool,
 }
 
 impl FeedCaches {
@@ -122,8 +122,8 @@ fn zone_of(config: &Config) -> Zone {
 
 /// Requests answered, by status class (for `/metrics`).
 #[derive(Default)]
-pub struct RequestStats {
-    pub by_class: [AtomicU64; 5],
+pub(crate) struct RequestStats {
+    pub(crate) by_class: [AtomicU64; 5],
 }
 
 impl RequestStats {
@@ -141,11 +141,11 @@ impl RequestStats {
 
 /// The running configuration and everything derived from it, swapped as one value: no
 /// reader pairs an old configuration with new caches.
-pub struct Running {
-    pub config: Arc<Config>,
-    pub feeds: Arc<FeedCaches>,
+pub(crate) struct Running {
+    pub(crate) config: Arc<Config>,
+    pub(crate) feeds: Arc<FeedCaches>,
     /// The page's time zone (resolved from `timezone`, else the host's).
-    pub zone: Arc<Zone>,
+    pub(crate) zone: Arc<Zone>,
 }
 
 impl Running {
@@ -164,9 +164,9 @@ pub struct AppState {
     running: Arc<ArcSwap<Running>>,
     pub metrics: Arc<MetricsStore>,
     pub hub: Arc<Hub>,
-    pub requests: Arc<RequestStats>,
+    pub(crate) requests: Arc<RequestStats>,
     /// Service status changes waiting to be sent to `[[notify]]` targets.
-    pub notifications: Arc<crate::feeds::notify::Queue>,
+    pub(crate) notifications: Arc<crate::feeds::notify::Queue>,
     /// The start of the newest 24 h bar cell last published (see
     /// [`AppState::services_bar_moved`]).
     bar_start: Arc<Mutex<Option<chrono::DateTime<chrono::Utc>>>>,
@@ -219,7 +219,7 @@ impl AppState {
 }
 
 /// The names of the live-stream events, in the order a new client receives them.
-pub const EVENTS: [&str; 5] = Event::NAMES;
+pub(crate) const EVENTS: [&str; 5] = Event::NAMES;
 
 impl AppState {
     /// [`AppState::event_body`] of the event named `event` (`None` for no such event).

@@ -21,7 +21,7 @@ use super::{Activity, Commit};
 use crate::config::ForgejoConfig;
 
 /// How many of the most recently updated repositories are asked for commits.
-pub const MAX_REPOS: usize = 10;
+pub(crate) const MAX_REPOS: usize = 10;
 
 /// A repository as the search result describes it.
 #[derive(Debug, Clone, PartialEq)]

@@ -18,13 +18,13 @@ use super::lenient::Scalar;
 use super::text::clip;
 
 /// Largest upstream body read, after decompression.
-pub const MAX_BODY: u64 = 1 << 20;
+pub(crate) const MAX_BODY: u64 = 1 << 20;
 /// Time to establish a connection (TCP and TLS).
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// Longest a whole exchange (connect, headers, body) may take.
-pub const MAX_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const MAX_TIMEOUT: Duration = Duration::from_secs(10);
 /// Shortest overall timeout, so a fast refresh still gives a slow upstream a chance.
-pub const MIN_TIMEOUT: Duration = Duration::from_secs(2);
+pub(crate) const MIN_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The overall timeout for a feed refreshing every `refresh`: 10 s, or the refresh when
 /// that is shorter (but at least 2 s), so a stuck upstream never holds a fast feed for long.
@@ -84,13 +84,13 @@ impl<L: log::Log> log::Log for ClientLogGuard<L> {
 
 /// A response read in full (at most [`MAX_BODY`] bytes).
 #[derive(Debug)]
-pub struct Fetched {
-    pub status: u16,
-    pub content_type: Option<String>,
-    pub location: Option<String>,
+pub(crate) struct Fetched {
+    pub(crate) status: u16,
+    pub(crate) content_type: Option<String>,
+    pub(crate) location: Option<String>,
     /// `Retry-After` in seconds, when the upstream sent one.
-    pub retry_after: Option<u64>,
-    pub body: Vec<u8>,
+    pub(crate) retry_after: Option<u64>,
+    pub(crate) body: Vec<u8>,
 }
 
 impl Fetched {
@@ -169,7 +169,7 @@ pub(crate) fn get(
 
 /// The two methods the feeds send.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Method {
+pub(crate) enum Method {
     Get,
     Head,
 }

@@ -73,8 +73,8 @@ impl Ticks {
 /// One reading of `<proc>/stat`: the aggregate line and each online core by number.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Stat {
-    pub total: Ticks,
-    pub cores: Vec<(u32, Ticks)>,
+    pub(crate) total: Ticks,
+    pub(crate) cores: Vec<(u32, Ticks)>,
 }
 
 /// Shares of one interval, in percent.

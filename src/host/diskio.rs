@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use super::{rate, read_file, round2, DiskIo};
 
 /// `diskstats` counts sectors of 512 bytes whatever the device's sector size.
-pub const SECTOR_BYTES: u64 = 512;
+pub(crate) const SECTOR_BYTES: u64 = 512;
 
 /// One device's cumulative counters.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,14 +8,14 @@ use std::path::Path;
 use super::read_file;
 
 /// At most this many filesystems are reported (and probed, one thread each).
-pub const MAX_MOUNTS: usize = 64;
+pub(crate) const MAX_MOUNTS: usize = 64;
 
 /// One line of a mounts file, unescaped.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mount {
-    pub device: String,
+    pub(crate) device: String,
     pub mount_point: String,
-    pub fs: String,
+    pub(crate) fs: String,
 }
 
 /// Undoes the kernel's octal escapes in mounts fields (`\040` space, `\011` tab, `\012`

@@ -11,7 +11,7 @@ use super::{read_file, round2, Temperature};
 const REDISCOVER: Duration = Duration::from_secs(60);
 
 /// At most this many sensors are reported.
-pub const MAX_SENSORS: usize = 64;
+pub(crate) const MAX_SENSORS: usize = 64;
 
 /// Parses a sysfs temperature (millidegrees Celsius, e.g. `45000`). Values outside what
 /// a working sensor reports (a disconnected probe reads -273 °C or 127 °C+) are `None`.

@@ -15,14 +15,14 @@ pub enum Encoding {
 }
 
 /// One selected representation of a resource, ready to answer with.
-pub struct Representation<'a> {
-    pub body: &'a Bytes,
-    pub etag: &'a HeaderValue,
-    pub encoding: Encoding,
-    pub content_type: &'a HeaderValue,
-    pub cache_control: &'a HeaderValue,
+pub(crate) struct Representation<'a> {
+    pub(crate) body: &'a Bytes,
+    pub(crate) etag: &'a HeaderValue,
+    pub(crate) encoding: Encoding,
+    pub(crate) content_type: &'a HeaderValue,
+    pub(crate) cache_control: &'a HeaderValue,
     /// Whether other encodings exist (`Vary: Accept-Encoding`).
-    pub vary: bool,
+    pub(crate) vary: bool,
 }
 
 /// Answers with `rep`, or `304 Not Modified` when `If-None-Match` matches its ETag.

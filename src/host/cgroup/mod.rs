@@ -94,10 +94,10 @@ pub struct Cgroups {
 /// One container's counters with how it is called, as the sampler keeps them.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Named {
-    pub counters: Counters,
-    pub name: String,
-    pub command: Option<String>,
-    pub service: Option<String>,
+    pub(crate) counters: Counters,
+    pub(crate) name: String,
+    pub(crate) command: Option<String>,
+    pub(crate) service: Option<String>,
 }
 
 impl Cgroups {
