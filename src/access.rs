@@ -1,5 +1,5 @@
 //! Who sees what: a request's [`Audience`] (the owner's private view or the public one)
-//! from its real client address, and [`Redact`], the one way data shows less to the
+//! from its real client address, and `Redact`, the one way data shows less to the
 //! public. Public responses carry short reason classes, never upstream text, internal
 //! hosts, ports, paths or URLs.
 
@@ -20,7 +20,7 @@ pub enum Audience {
 impl Audience {
     /// The audience of a request whose real client address is `client` (`None`, e.g. a
     /// Unix socket: public, to be safe).
-    pub fn of(client: Option<IpAddr>, access: &AccessConfig) -> Audience {
+    pub(crate) fn of(client: Option<IpAddr>, access: &AccessConfig) -> Audience {
         let private =
             client.is_some_and(|ip| access.private_networks.iter().any(|c| c.contains(ip)));
         if private {
@@ -30,15 +30,12 @@ impl Audience {
         }
     }
 
-    pub fn is_public(self) -> bool {
+    pub(crate) fn is_public(self) -> bool {
         self == Audience::Public
     }
 
-    /// Both audiences, private first.
-    pub const BOTH: [Audience; 2] = [Audience::Private, Audience::Public];
-
     /// 0 for private, 1 for public: an index into per-audience caches.
-    pub fn index(self) -> usize {
+    pub(crate) fn index(self) -> usize {
         match self {
             Audience::Private => 0,
             Audience::Public => 1,
@@ -48,7 +45,7 @@ impl Audience {
 
 /// Data that shows less to the public. `redacted` returns the public copy, or `None`
 /// when the data has nothing to hide (the common case: no copy is made).
-pub trait Redact: Sized {
+pub(crate) trait Redact: Sized {
     fn redacted(&self) -> Option<Self> {
         None
     }

@@ -18,7 +18,7 @@ pub const MAX_REQUEST_LINE_BYTES: usize = 1024;
 /// actix's own `%r` and `%{…}i` copy the bytes as they came, so a `"` in a User-Agent
 /// would close the field and let a visitor forge the rest of the line; all three are
 /// rendered here instead. `client` renders the client address.
-pub fn logger(client: impl Fn(&ServiceRequest) -> String + 'static) -> Logger {
+pub(crate) fn logger(client: impl Fn(&ServiceRequest) -> String + 'static) -> Logger {
     Logger::new(r#"%{client}xi "%{request}xi" %s %b "%{referer}xi" "%{agent}xi" %Dms"#)
         .custom_request_replace("client", client)
         .custom_request_replace("request", |req| {
@@ -52,7 +52,7 @@ fn header(req: &ServiceRequest, name: &str) -> String {
 /// backslash, every byte outside printable ASCII (controls, DEL, all of UTF-8 beyond
 /// ASCII, so also bidirectional overrides) becomes `\xNN`. At most `max` input bytes
 /// are kept; a longer value ends in `...`.
-pub fn escape(raw: &[u8], max: usize) -> String {
+pub(crate) fn escape(raw: &[u8], max: usize) -> String {
     let kept = &raw[..raw.len().min(max)];
     let mut out = String::with_capacity(kept.len() + 8);
     for &b in kept {

@@ -33,7 +33,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, StartupError> {
 }
 
 /// `http://<bind>/api/health`, with an unspecified bind address replaced by loopback.
-pub fn health_url(bind: std::net::SocketAddr) -> String {
+pub(crate) fn health_url(bind: std::net::SocketAddr) -> String {
     let ip = match bind.ip() {
         std::net::IpAddr::V4(v4) if v4.is_unspecified() => std::net::Ipv4Addr::LOCALHOST.into(),
         std::net::IpAddr::V6(v6) if v6.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),
@@ -46,7 +46,7 @@ pub fn health_url(bind: std::net::SocketAddr) -> String {
 }
 
 /// GETs `url`; exit 0 on a 200, 1 otherwise (the container HEALTHCHECK convention).
-pub fn healthcheck(url: &str) -> ExitCode {
+pub(crate) fn healthcheck(url: &str) -> ExitCode {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(Duration::from_secs(3)))
         .http_status_as_error(false)

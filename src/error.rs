@@ -13,14 +13,14 @@ pub struct StartupError {
 }
 
 impl StartupError {
-    pub fn new(message: impl Into<String>) -> Self {
+    pub(crate) fn new(message: impl Into<String>) -> Self {
         StartupError {
             message: message.into(),
         }
     }
 
     /// `key: 'value' why` — the form every configuration error takes.
-    pub fn config(key: &str, value: &str, why: &str) -> Self {
+    pub(crate) fn config(key: &str, value: &str, why: &str) -> Self {
         let shown: String = value.chars().take(120).collect();
         StartupError::new(format!("{key}: '{shown}' {why}"))
     }

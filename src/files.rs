@@ -15,13 +15,13 @@ use rustix::fs::{FileType, Mode, OFlags};
 /// forever); `fstat` on the open descriptor then rejects it, so nothing ever reads from a
 /// pipe or a device. The kernel's procfs and sysfs files, and Docker secrets, are regular
 /// files. The error message names the path.
-pub fn open_regular(path: &Path) -> io::Result<File> {
+pub(crate) fn open_regular(path: &Path) -> io::Result<File> {
     open_regular_with(path, OFlags::empty())
 }
 
 /// [`open_regular`] that also refuses a symbolic link at `path` itself (`O_NOFOLLOW`):
 /// for files in a directory others may write to, such as the state directory.
-pub fn open_regular_nofollow(path: &Path) -> io::Result<File> {
+pub(crate) fn open_regular_nofollow(path: &Path) -> io::Result<File> {
     open_regular_with(path, OFlags::NOFOLLOW).map_err(|e| {
         if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) {
             io::Error::new(
@@ -61,7 +61,7 @@ fn open_regular_with(path: &Path, extra: OFlags) -> io::Result<File> {
 /// written, fsynced and renamed over `path` (a link at `path` is replaced, not followed),
 /// then the directory is fsynced. A crash leaves the old file or the new one; a failure
 /// (disk full, read-only) removes the temporary file and leaves the old one intact.
-pub fn write_atomic(path: &Path, tmp: &Path, bytes: &[u8]) -> io::Result<()> {
+pub(crate) fn write_atomic(path: &Path, tmp: &Path, bytes: &[u8]) -> io::Result<()> {
     use std::io::Write;
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
@@ -105,7 +105,7 @@ pub fn write_atomic(path: &Path, tmp: &Path, bytes: &[u8]) -> io::Result<()> {
 /// `Ok(false)` then. At most `max + 1` bytes are ever read, so a bad or hostile file
 /// cannot grow the buffer without bound. Every capped read of the crate goes through
 /// here; callers word the refusal for their reader.
-pub fn read_capped(r: impl Read, max: u64, buf: &mut Vec<u8>) -> io::Result<bool> {
+pub(crate) fn read_capped(r: impl Read, max: u64, buf: &mut Vec<u8>) -> io::Result<bool> {
     buf.clear();
     r.take(max.saturating_add(1)).read_to_end(buf)?;
     Ok(buf.len() as u64 <= max)
@@ -113,7 +113,7 @@ pub fn read_capped(r: impl Read, max: u64, buf: &mut Vec<u8>) -> io::Result<bool
 
 /// [`read_capped`] for UTF-8 text, reusing `buf`'s allocation: `Ok(false)` (and `buf`
 /// empty) past `max`, an `InvalidData` error for bytes that are not UTF-8.
-pub fn read_capped_text(r: impl Read, max: u64, buf: &mut String) -> io::Result<bool> {
+pub(crate) fn read_capped_text(r: impl Read, max: u64, buf: &mut String) -> io::Result<bool> {
     let mut bytes = std::mem::take(buf).into_bytes();
     if !read_capped(r, max, &mut bytes)? {
         return Ok(false);

@@ -6,19 +6,20 @@
 //! shared state (`state`, `hub`) → routes (`routes`), served by `server`.
 
 pub mod access;
-pub mod access_log;
-pub mod background;
+pub(crate) mod access_log;
+pub(crate) mod background;
 pub mod cli;
 pub mod config;
-pub mod error;
+pub(crate) mod error;
 pub mod feeds;
-pub mod files;
+pub(crate) mod files;
 pub mod host;
-pub mod hub;
-pub mod reload;
+pub(crate) mod hub;
+pub(crate) mod names;
+pub(crate) mod reload;
 pub mod routes;
 pub mod server;
 pub mod state;
-pub mod tasks;
-pub mod text;
-pub mod timezone;
+pub(crate) mod tasks;
+pub(crate) mod text;
+pub(crate) mod timezone;

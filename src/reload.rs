@@ -38,7 +38,7 @@ pub enum Rule {
 ///
 /// The destructuring names every field without `..`: a field added to `Config` does not
 /// compile until it is given a rule here.
-pub fn sections(old: &Config, new: &Config) -> Vec<(&'static str, Rule, bool)> {
+pub(crate) fn sections(old: &Config, new: &Config) -> Vec<(&'static str, Rule, bool)> {
     let Config {
         bind,
         host,
@@ -91,7 +91,7 @@ pub fn sections(old: &Config, new: &Config) -> Vec<(&'static str, Rule, bool)> {
 }
 
 /// Compares the running configuration with a reloaded one.
-pub fn changes(old: &Config, new: &Config) -> Changes {
+pub(crate) fn changes(old: &Config, new: &Config) -> Changes {
     let mut c = Changes::default();
     for (name, rule, differs) in sections(old, new) {
         if !differs {
@@ -116,7 +116,7 @@ pub fn changes(old: &Config, new: &Config) -> Changes {
 /// `new` with the sections that need a restart put back to the running values, so the
 /// configuration the server reports is the one it runs (and a `state_dir` added by a
 /// reload is never written by a process that did not read it).
-pub fn keep_restart_only(old: &Config, mut new: Config) -> Config {
+pub(crate) fn keep_restart_only(old: &Config, mut new: Config) -> Config {
     new.bind = old.bind;
     new.host = old.host.clone();
     new.metrics = old.metrics.clone();
@@ -126,7 +126,7 @@ pub fn keep_restart_only(old: &Config, mut new: Config) -> Config {
 }
 
 /// Reads the configuration again and applies it; logs one line either way.
-pub fn reload(state: &AppState, overrides: &Overrides, background: &mut Background) {
+pub(crate) fn reload(state: &AppState, overrides: &Overrides, background: &mut Background) {
     let new = match config::load(overrides) {
         Ok(c) => c,
         Err(e) => {
@@ -282,6 +282,23 @@ mod tests {
             assert_eq!(c.revoke_streams, *rule == Rule::Audience, "{name}");
             if *rule == Rule::Restart {
                 assert_eq!(keep_restart_only(&old, new), old, "{name} is kept");
+            }
+        }
+    }
+
+    /// A reload that gives a feed a fresh cache restarts the feed tasks; else that cache
+    /// would stay empty until the next restart.
+    #[test]
+    fn a_feed_whose_cache_starts_afresh_is_restarted() {
+        use crate::feeds::feed::Feed;
+        for (name, before, after, _) in ONE_SECTION {
+            let old = cfg(before);
+            let new = keep_restart_only(&old, cfg(after));
+            let c = changes(&old, &new);
+            for feed in Feed::ALL {
+                if !feed.unchanged(&old, &new) {
+                    assert!(c.restart_feeds, "{name} changes {}", feed.name());
+                }
             }
         }
     }

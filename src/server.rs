@@ -19,7 +19,7 @@ use crate::error::StartupError;
 use crate::state::AppState;
 
 /// The Content-Security-Policy of every response: nothing inline, nothing third-party.
-pub const CSP: &str =
+pub(crate) const CSP: &str =
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
 font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; \
 frame-ancestors 'none'";
@@ -27,7 +27,7 @@ frame-ancestors 'none'";
 const ALLOWED: &str = "GET, HEAD, OPTIONS";
 
 /// The headers every response carries.
-pub fn security_headers(host_name: &str) -> DefaultHeaders {
+pub(crate) fn security_headers(host_name: &str) -> DefaultHeaders {
     // A host name with characters not allowed in a header is shown sanitised.
     let served_by = HeaderValue::from_str(host_name).unwrap_or_else(|_| {
         let clean: String = host_name.chars().filter(|c| c.is_ascii_graphic()).collect();
@@ -48,9 +48,9 @@ pub fn security_headers(host_name: &str) -> DefaultHeaders {
 
 /// Longest request target accepted (the portal's own URLs are short; nginx's default
 /// large_client_header_buffers is 8 KiB too).
-pub const MAX_URI_BYTES: usize = 8 * 1024;
+pub(crate) const MAX_URI_BYTES: usize = 8 * 1024;
 /// Largest total size of request headers accepted.
-pub const MAX_HEADER_BYTES: usize = 16 * 1024;
+pub(crate) const MAX_HEADER_BYTES: usize = 16 * 1024;
 
 /// Answers oversized requests, OPTIONS and unsupported methods before routing: the whole
 /// surface is read-only and small.
@@ -87,7 +87,7 @@ fn request_filter(req: &ServiceRequest) -> Option<HttpResponse> {
     )
 }
 
-/// Builds the actix `App` for `state`: used by [`run`] and by the tests.
+/// Builds the actix `App` for `state`: used by `run` and by the tests.
 pub fn app(
     state: AppState,
 ) -> App<
@@ -135,27 +135,27 @@ pub fn app(
         .wrap(Condition::new(
             log::log_enabled!(target: ACCESS_LOG, log::Level::Info),
             crate::access_log::logger(move |req| {
-                crate::routes::client::client(req.request(), &cfg.config()).log_field()
+                crate::routes::audience::client(req.request(), &cfg.config()).log_field()
             }),
         ))
 }
 
 /// Most worker threads started: each holds a runtime and (with glibc) its own malloc
 /// arena, and the work per request is microseconds.
-pub const MAX_WORKERS: usize = 4;
+pub(crate) const MAX_WORKERS: usize = 4;
 
 /// Worker threads and connections per worker for a total cap of `max_connections`.
 ///
 /// actix's `max_connections` counts per worker, so the total is split evenly and rounded
 /// down (never above the configured cap); there are never more workers than connections.
-pub fn connection_split(max_connections: usize, cores: usize) -> (usize, usize) {
+pub(crate) fn connection_split(max_connections: usize, cores: usize) -> (usize, usize) {
     let workers = cores.clamp(1, MAX_WORKERS).min(max_connections.max(1));
     (workers, (max_connections / workers).max(1))
 }
 
 /// Starts the background tasks, serves until SIGTERM/SIGINT (SIGHUP reloads the
 /// configuration), then stops everything.
-pub fn run(config: Config, overrides: Overrides) -> Result<(), StartupError> {
+pub(crate) fn run(config: Config, overrides: Overrides) -> Result<(), StartupError> {
     let bind = config.bind;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let (workers, per_worker) = connection_split(config.limits.max_connections, cores);
@@ -209,7 +209,7 @@ pub fn run(config: Config, overrides: Overrides) -> Result<(), StartupError> {
 
 /// How long the stop waits for the background tasks and the last save of the history
 /// before the process exits anyway: a stop is answered whatever a file does.
-pub const STOP_DEADLINE: Duration = Duration::from_secs(2);
+pub(crate) const STOP_DEADLINE: Duration = Duration::from_secs(2);
 
 /// Stops the background tasks and saves the history on a thread of its own, waiting at
 /// most `deadline`: a reload stuck on a file (holding the tasks) or a save stuck on a

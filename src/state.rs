@@ -4,7 +4,6 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use bytes::Bytes;
@@ -12,9 +11,10 @@ use bytes::Bytes;
 use crate::access::Audience;
 
 use crate::config::{Config, Peer};
-use crate::feeds::history::History;
+use crate::feeds::check_history::History;
+use crate::feeds::feed::{Event, Feed};
 use crate::feeds::peers::PeerData;
-use crate::feeds::uptime_kuma::{self, Kuma};
+use crate::feeds::uptime_kuma::Kuma;
 use crate::feeds::{
     envelope_json, Activity, Cached, FeedStatus, HostEntry, Services, Snapshot, Weather,
 };
@@ -24,55 +24,42 @@ use crate::timezone::Zone;
 
 /// The feeds' cached values. Each cache is shared, so a reload that leaves a feed's
 /// configuration alone keeps its last good value.
-pub struct FeedCaches {
-    pub weather: Arc<Cached<Weather>>,
-    pub activity: Arc<Cached<Activity>>,
-    pub services: Arc<Cached<Services>>,
+pub(crate) struct FeedCaches {
+    pub(crate) weather: Arc<Cached<Weather>>,
+    pub(crate) activity: Arc<Cached<Activity>>,
+    pub(crate) services: Arc<Cached<Services>>,
     /// The Uptime Kuma status page, when configured.
-    pub uptime_kuma: Arc<Cached<Kuma>>,
+    pub(crate) uptime_kuma: Arc<Cached<Kuma>>,
     /// The services' status history: read from `state_dir` by the first services task,
     /// then kept across reloads whatever changed (one value for the whole process).
-    pub service_history: Arc<Mutex<HistorySlot>>,
+    pub(crate) service_history: Arc<Mutex<HistorySlot>>,
     /// Each configured peer with its cache (its last `/api/metrics` body), in config
     /// order: a peer and its data travel together, never matched up by position.
-    pub peers: Vec<(Peer, Arc<Cached<PeerData>>)>,
+    pub(crate) peers: Vec<(Peer, Arc<Cached<PeerData>>)>,
 }
 
 /// The process's one service history and where it came from.
 #[derive(Default)]
-pub struct HistorySlot {
+pub(crate) struct HistorySlot {
     /// `None` until the first services task has read it.
-    pub history: Option<History>,
+    pub(crate) history: Option<History>,
     /// Whether this process may write the state file: only after it read it (or found
     /// none), never over a file it could not read.
-    pub may_save: bool,
-}
-
-/// Data counts as stale when two refreshes in a row did not land.
-fn stale(refresh: Duration) -> Duration {
-    refresh.saturating_mul(2) + Duration::from_secs(30)
+    pub(crate) may_save: bool,
 }
 
 impl FeedCaches {
-    pub fn new(config: &Config) -> Self {
+    pub(crate) fn new(config: &Config) -> Self {
         FeedCaches {
-            weather: Arc::new(Cached::new(stale(config.weather.refresh))),
-            activity: Arc::new(if config.forgejo.url.is_some() {
-                Cached::new(stale(config.forgejo.refresh))
-            } else {
-                Cached::disabled()
-            }),
-            services: Arc::new(Cached::new(stale(config.services_interval))),
-            uptime_kuma: Arc::new(if config.uptime_kuma.is_some() {
-                Cached::new(stale(uptime_kuma::REFRESH))
-            } else {
-                Cached::disabled()
-            }),
+            weather: Arc::new(Feed::Weather.cache(config)),
+            activity: Arc::new(Feed::Activity.cache(config)),
+            services: Arc::new(Feed::Services.cache(config)),
+            uptime_kuma: Arc::new(Feed::UptimeKuma.cache(config)),
             service_history: Arc::new(Mutex::new(HistorySlot::default())),
             peers: config
                 .peers
                 .iter()
-                .map(|p| (p.clone(), Arc::new(peer_cache(config))))
+                .map(|p| (p.clone(), Arc::new(Feed::Peer.cache(config))))
                 .collect(),
         }
     }
@@ -80,22 +67,15 @@ impl FeedCaches {
     /// The caches for `new` after a reload from `old`: a feed whose configuration did
     /// not change keeps its cache (and so its last good value); the others start afresh.
     /// Peers are matched by name.
-    pub fn carried_over(&self, old: &Config, new: &Config) -> Self {
+    pub(crate) fn carried_over(&self, old: &Config, new: &Config) -> Self {
         let fresh = FeedCaches::new(new);
-        let same_interval = old.metrics.interval == new.metrics.interval;
+        let same = |feed: Feed| feed.unchanged(old, new);
+        let same_interval = same(Feed::Peer);
         FeedCaches {
-            weather: keep(old.weather == new.weather, &self.weather, fresh.weather),
-            activity: keep(old.forgejo == new.forgejo, &self.activity, fresh.activity),
-            services: keep(
-                old.services == new.services && old.services_interval == new.services_interval,
-                &self.services,
-                fresh.services,
-            ),
-            uptime_kuma: keep(
-                old.uptime_kuma == new.uptime_kuma,
-                &self.uptime_kuma,
-                fresh.uptime_kuma,
-            ),
+            weather: keep(same(Feed::Weather), &self.weather, fresh.weather),
+            activity: keep(same(Feed::Activity), &self.activity, fresh.activity),
+            services: keep(same(Feed::Services), &self.services, fresh.services),
+            uptime_kuma: keep(same(Feed::UptimeKuma), &self.uptime_kuma, fresh.uptime_kuma),
             service_history: self.service_history.clone(),
             peers: fresh
                 .peers
@@ -124,16 +104,12 @@ fn keep<T>(same: bool, old: &Arc<T>, fresh: Arc<T>) -> Arc<T> {
 
 impl FeedCaches {
     /// The cache of the peer named `name`.
-    pub fn peer(&self, name: &str) -> Option<&Arc<Cached<PeerData>>> {
+    pub(crate) fn peer(&self, name: &str) -> Option<&Arc<Cached<PeerData>>> {
         self.peers
             .iter()
             .find(|(p, _)| p.name == name)
             .map(|(_, c)| c)
     }
-}
-
-fn peer_cache(config: &Config) -> Cached<PeerData> {
-    Cached::new(stale(crate::feeds::peers::refresh(config.metrics.interval)))
 }
 
 /// The zone `config` names (checked when it was built), else the host's.
@@ -146,18 +122,18 @@ fn zone_of(config: &Config) -> Zone {
 
 /// Requests answered, by status class (for `/metrics`).
 #[derive(Default)]
-pub struct RequestStats {
-    pub by_class: [AtomicU64; 5],
+pub(crate) struct RequestStats {
+    pub(crate) by_class: [AtomicU64; 5],
 }
 
 impl RequestStats {
-    pub fn record(&self, status: u16) {
+    pub(crate) fn record(&self, status: u16) {
         let i = usize::from((status / 100).clamp(1, 5) - 1);
         self.by_class[i].fetch_add(1, Ordering::Relaxed);
     }
 
     /// (class label, count) for "1xx" … "5xx".
-    pub fn counts(&self) -> [(&'static str, u64); 5] {
+    pub(crate) fn counts(&self) -> [(&'static str, u64); 5] {
         let l = ["1xx", "2xx", "3xx", "4xx", "5xx"];
         std::array::from_fn(|i| (l[i], self.by_class[i].load(Ordering::Relaxed)))
     }
@@ -165,11 +141,11 @@ impl RequestStats {
 
 /// The running configuration and everything derived from it, swapped as one value: no
 /// reader pairs an old configuration with new caches.
-pub struct Running {
-    pub config: Arc<Config>,
-    pub feeds: Arc<FeedCaches>,
+pub(crate) struct Running {
+    pub(crate) config: Arc<Config>,
+    pub(crate) feeds: Arc<FeedCaches>,
     /// The page's time zone (resolved from `timezone`, else the host's).
-    pub zone: Arc<Zone>,
+    pub(crate) zone: Arc<Zone>,
 }
 
 impl Running {
@@ -188,9 +164,9 @@ pub struct AppState {
     running: Arc<ArcSwap<Running>>,
     pub metrics: Arc<MetricsStore>,
     pub hub: Arc<Hub>,
-    pub requests: Arc<RequestStats>,
+    pub(crate) requests: Arc<RequestStats>,
     /// Service status changes waiting to be sent to `[[notify]]` targets.
-    pub notifications: Arc<crate::feeds::notify::Queue>,
+    pub(crate) notifications: Arc<crate::feeds::notify::Queue>,
     /// The start of the newest 24 h bar cell last published (see
     /// [`AppState::services_bar_moved`]).
     bar_start: Arc<Mutex<Option<chrono::DateTime<chrono::Utc>>>>,
@@ -214,7 +190,7 @@ impl AppState {
     }
 
     /// The running configuration with its caches and zone, one consistent whole.
-    pub fn running(&self) -> Arc<Running> {
+    pub(crate) fn running(&self) -> Arc<Running> {
         self.running.load_full()
     }
 
@@ -224,17 +200,17 @@ impl AppState {
     }
 
     /// The page's time zone.
-    pub fn zone(&self) -> Arc<Zone> {
+    pub(crate) fn zone(&self) -> Arc<Zone> {
         self.running.load().zone.clone()
     }
 
     /// The feeds' caches of the running configuration.
-    pub fn feeds(&self) -> Arc<FeedCaches> {
+    pub(crate) fn feeds(&self) -> Arc<FeedCaches> {
         self.running.load().feeds.clone()
     }
 
     /// Swaps in a reloaded configuration and the caches that go with it, as one value.
-    pub fn swap(&self, config: Config) {
+    pub(crate) fn swap(&self, config: Config) {
         let old = self.running();
         let caches = old.feeds.carried_over(&old.config, &config);
         self.hub.set_max_clients(config.stream.max_clients);
@@ -242,27 +218,31 @@ impl AppState {
     }
 }
 
-/// The live-stream events, in the order a new client receives them.
-pub const EVENTS: [&str; 5] = ["metrics", "weather", "activity", "services", "hosts"];
+/// The names of the live-stream events, in the order a new client receives them.
+pub(crate) const EVENTS: [&str; 5] = Event::NAMES;
 
 impl AppState {
+    /// [`AppState::event_body`] of the event named `event` (`None` for no such event).
+    pub(crate) fn event_json(&self, event: &str, audience: Audience) -> Option<Bytes> {
+        self.event_body(Event::from_name(event)?, audience)
+    }
+
     /// The current body of stream event `event` for `audience` (the same bytes its
     /// endpoint serves), or `None` when there is nothing yet (no metrics sample).
-    pub fn event_json(&self, event: &str, audience: Audience) -> Option<Bytes> {
+    pub(crate) fn event_body(&self, event: Event, audience: Audience) -> Option<Bytes> {
         let f = self.feeds();
         match event {
-            "metrics" => self.metrics.latest().map(|p| p.json(audience).clone()),
-            "weather" => Some(envelope_json(&f.weather.snapshot(), audience)),
-            "activity" => Some(envelope_json(&f.activity.snapshot(), audience)),
-            "services" => Some(envelope_json(&f.services.snapshot(), audience)),
-            "hosts" => Some(envelope_json(&self.hosts_snapshot(), audience)),
-            _ => None,
+            Event::Metrics => self.metrics.latest().map(|p| p.json(audience).clone()),
+            Event::Weather => Some(envelope_json(&f.weather.snapshot(), audience)),
+            Event::Activity => Some(envelope_json(&f.activity.snapshot(), audience)),
+            Event::Services => Some(envelope_json(&f.services.snapshot(), audience)),
+            Event::Hosts => Some(envelope_json(&self.hosts_snapshot(), audience)),
         }
     }
 
     /// Whether the services' 24 h bars begin a new cell since this was last asked (or
     /// it is the first time): the page's stream then sends the whole bars.
-    pub fn services_bar_moved(&self) -> bool {
+    pub(crate) fn services_bar_moved(&self) -> bool {
         let newest = self.feeds().services.snapshot().data.and_then(|d| {
             d.services
                 .first()
@@ -274,18 +254,28 @@ impl AppState {
         moved
     }
 
-    /// The body of stream event `event` for the page's own stream: the services without
-    /// their 90 days (the page does not redraw them live) and, unless `whole_bar`, with
-    /// only the newest cell of each 24 h bar (the page keeps the others and right-aligns
-    /// what it receives). Other events as [`AppState::event_json`].
-    pub fn page_event_json(
+    /// [`AppState::page_event_body`] of the event named `event`.
+    pub(crate) fn page_event_json(
         &self,
         event: &str,
         audience: Audience,
         whole_bar: bool,
     ) -> Option<Bytes> {
-        if event != "services" {
-            return self.event_json(event, audience);
+        self.page_event_body(Event::from_name(event)?, audience, whole_bar)
+    }
+
+    /// The body of stream event `event` for the page's own stream: the services without
+    /// their 90 days (the page does not redraw them live) and, unless `whole_bar`, with
+    /// only the newest cell of each 24 h bar (the page keeps the others and right-aligns
+    /// what it receives). Other events as [`AppState::event_body`].
+    pub(crate) fn page_event_body(
+        &self,
+        event: Event,
+        audience: Audience,
+        whole_bar: bool,
+    ) -> Option<Bytes> {
+        if event != Event::Services {
+            return self.event_body(event, audience);
         }
         let mut snap = self.feeds().services.snapshot();
         if let Some(d) = snap.data.take() {
@@ -304,7 +294,7 @@ impl AppState {
 
     /// The `/api/hosts` envelope: this host (live) first, then each peer from its cache.
     /// The envelope is `ok` when every host is, `stale` when some peer is not.
-    pub fn hosts_snapshot(&self) -> Snapshot<Vec<HostEntry>> {
+    pub(crate) fn hosts_snapshot(&self) -> Snapshot<Vec<HostEntry>> {
         let latest = self.metrics.latest();
         let running = self.running();
         let (config, feeds) = (&running.config, &running.feeds);
@@ -359,7 +349,7 @@ impl AppState {
 impl AppState {
     /// The `/api/metrics/history` body of host `name`: this host's from the store, a
     /// peer's from its last fetch; `None` for a name not configured or nothing yet.
-    pub fn history_json(&self, name: &str) -> Option<Bytes> {
+    pub(crate) fn history_json(&self, name: &str) -> Option<Bytes> {
         let running = self.running();
         if name == running.config.host.name {
             return self.metrics.latest().map(|p| p.history_json.clone());

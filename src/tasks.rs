@@ -14,23 +14,23 @@ pub struct Shutdown {
 }
 
 impl Shutdown {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
     /// Asks every task to stop and wakes the sleeping ones.
-    pub fn trigger(&self) {
+    pub(crate) fn trigger(&self) {
         let (m, c) = &*self.inner;
         *m.lock().unwrap_or_else(|e| e.into_inner()) = true;
         c.notify_all();
     }
 
-    pub fn is_triggered(&self) -> bool {
+    pub(crate) fn is_triggered(&self) -> bool {
         *self.inner.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Sleeps for `d` or until shutdown. Returns `true` while the task should go on.
-    pub fn sleep(&self, d: Duration) -> bool {
+    pub(crate) fn sleep(&self, d: Duration) -> bool {
         let (m, c) = &*self.inner;
         let deadline = Instant::now() + d;
         let mut stop = m.lock().unwrap_or_else(|e| e.into_inner());
@@ -58,20 +58,20 @@ pub struct Tasks {
 }
 
 impl Tasks {
-    pub fn new(shutdown: Shutdown) -> Self {
+    pub(crate) fn new(shutdown: Shutdown) -> Self {
         Tasks {
             shutdown,
             running: Vec::new(),
         }
     }
 
-    pub fn shutdown(&self) -> &Shutdown {
+    pub(crate) fn shutdown(&self) -> &Shutdown {
         &self.shutdown
     }
 
     /// Runs `body` on a named thread. `body` should loop until `shutdown.sleep` says stop;
     /// if it panics or returns early, it is logged and started again after a pause.
-    pub fn spawn<F>(&mut self, name: &str, mut body: F) -> std::io::Result<()>
+    pub(crate) fn spawn<F>(&mut self, name: &str, mut body: F) -> std::io::Result<()>
     where
         F: FnMut(&Shutdown) + Send + 'static,
     {
@@ -109,7 +109,7 @@ impl Tasks {
 
     /// Signals shutdown and joins every task, waiting at most `grace` in all; a task still
     /// busy after that (an upstream request mid-flight) is left to end with the process.
-    pub fn stop(self, grace: Duration) {
+    pub(crate) fn stop(self, grace: Duration) {
         self.shutdown.trigger();
         let deadline = Instant::now() + grace;
         for (name, handle, done) in self.running {

@@ -13,8 +13,6 @@ pub const MAX_REASON: usize = 160;
 pub const MAX_NAME: usize = 120;
 /// Longest one-line message (a commit's first line, a weather description).
 pub const MAX_MESSAGE: usize = 200;
-/// Longest link kept.
-pub const MAX_URL: usize = 2048;
 
 /// What replaces a secret wherever it shows up.
 pub const MASK: &str = "********";
@@ -22,7 +20,7 @@ pub const MASK: &str = "********";
 /// Characters that change how text around them reads without being visible: the bidi
 /// embeddings and overrides (U+202A–202E), the bidi isolates (U+2066–2069), the marks
 /// and zero-width characters (U+200B–200F, U+2060–2064, U+FEFF, U+061C, U+00AD).
-pub fn is_invisible(c: char) -> bool {
+pub(crate) fn is_invisible(c: char) -> bool {
     matches!(c,
         '\u{202A}'..='\u{202E}'
         | '\u{2066}'..='\u{2069}'
@@ -36,7 +34,7 @@ pub fn is_invisible(c: char) -> bool {
 /// `s` on one line: line breaks and tabs become spaces, other control characters and
 /// invisible ones are dropped, runs of white space fold to one, the ends are trimmed, and at most
 /// `max` characters are kept (a cut is marked with `…`).
-pub fn clean(s: &str, max: usize) -> String {
+pub(crate) fn clean(s: &str, max: usize) -> String {
     let mut out = String::with_capacity(s.len().min(4 * max + 8));
     let mut count = 0usize;
     let mut space = false;
@@ -66,7 +64,7 @@ pub fn clean(s: &str, max: usize) -> String {
 /// Like [`clean`], but line breaks stay (each line cleaned, blank lines folded to one,
 /// at most `max_lines` lines): for a paragraph of upstream text shown as plain text. At
 /// most `max` characters in all, counting each line break as one.
-pub fn clean_lines(s: &str, max: usize, max_lines: usize) -> String {
+pub(crate) fn clean_lines(s: &str, max: usize, max_lines: usize) -> String {
     let mut out = String::new();
     let (mut count, mut lines) = (0usize, 0usize);
     let mut blank = false;
@@ -102,7 +100,7 @@ pub fn clean_lines(s: &str, max: usize, max_lines: usize) -> String {
 }
 
 /// [`clean`] at the error-detail length.
-pub fn clip(s: &str) -> String {
+pub(crate) fn clip(s: &str) -> String {
     clean(s, MAX_REASON)
 }
 
@@ -110,26 +108,21 @@ pub fn clip(s: &str) -> String {
 /// through [`clean`], so a secret split by invisible characters is whole again and
 /// caught. Secrets shorter than 4 characters are not masked (they would mask ordinary
 /// words; config refuses such tokens anyway).
-pub fn mask(s: &str, secret: Option<&str>) -> String {
+pub(crate) fn mask(s: &str, secret: Option<&str>) -> String {
     match secret {
         Some(t) if t.chars().count() >= 4 && s.contains(t) => s.replace(t, MASK),
         _ => s.to_string(),
     }
 }
 
-/// [`clean`] then [`mask`].
-pub fn clean_masked(s: &str, max: usize, secret: Option<&str>) -> String {
-    mask(&clean(s, max), secret)
-}
-
 /// `x` when it is a finite number within `lo..=hi`; absurd values (1e308 °C) are bad data.
-pub fn finite_in(x: f64, lo: f64, hi: f64) -> Option<f64> {
+pub(crate) fn finite_in(x: f64, lo: f64, hi: f64) -> Option<f64> {
     (x.is_finite() && (lo..=hi).contains(&x)).then_some(x)
 }
 
 /// `t` when it is a date a real upstream can have written: not before 1990, not more
 /// than a day ahead of `now` (clocks drift, time zones confuse; years ahead is forged).
-pub fn plausible_date(t: DateTime<Utc>, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+pub(crate) fn plausible_date(t: DateTime<Utc>, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
     let earliest = DateTime::<Utc>::from_timestamp(631_152_000, 0)?; // 1990-01-01
     (t >= earliest && t <= now + chrono::Duration::days(1)).then_some(t)
 }
@@ -168,7 +161,7 @@ mod tests {
     #[test]
     fn a_secret_split_by_invisible_characters_is_still_masked() {
         let t = "s3cr3ttoken";
-        let s = clean_masked("repo s3cr\u{200B}3t\u{2060}token!", 100, Some(t));
+        let s = mask(&clean("repo s3cr\u{200B}3t\u{2060}token!", 100), Some(t));
         assert_eq!(s, "repo ********!");
         assert_eq!(mask("abc", Some("ab")), "abc");
         assert_eq!(mask("abc", None), "abc");

@@ -24,7 +24,7 @@ impl PartialEq for Zone {
 }
 
 impl Zone {
-    pub fn utc() -> Self {
+    pub(crate) fn utc() -> Self {
         Zone {
             name: "UTC".into(),
             rules: tz::TimeZone::utc(),
@@ -35,7 +35,7 @@ impl Zone {
     /// with a leading `:`, `UTC`, or a POSIX TZ rule such as `CET-1CEST,M3.5.0,M10.5.0/3`),
     /// or with `None` the host's (`<root>/etc/localtime`, else `<root>/etc/timezone`,
     /// else UTC). An error says what was not found.
-    pub fn resolve(spec: Option<&str>, root: &Path) -> Result<Zone, String> {
+    pub(crate) fn resolve(spec: Option<&str>, root: &Path) -> Result<Zone, String> {
         match spec.map(|s| s.trim().trim_start_matches(':')) {
             None | Some("") => Ok(Self::host(root)),
             Some("UTC" | "Etc/UTC" | "UTC0" | "Z") => Ok(Self::utc()),
@@ -105,12 +105,12 @@ impl Zone {
         }
     }
 
-    pub fn name(&self) -> &str {
+    pub(crate) fn name(&self) -> &str {
         &self.name
     }
 
     /// The offset from UTC and the zone's abbreviation ("CET", "+0530") at `t`.
-    pub fn at(&self, t: DateTime<Utc>) -> (FixedOffset, String) {
+    pub(crate) fn at(&self, t: DateTime<Utc>) -> (FixedOffset, String) {
         let utc = || (Utc.fix(), "UTC".to_string());
         match self.rules.find_local_time_type(t.timestamp()) {
             Ok(lt) => match FixedOffset::east_opt(lt.ut_offset()) {
@@ -130,7 +130,7 @@ impl Zone {
 
     /// The instant a wall-clock time in this zone names. In a gap (clocks jump forward)
     /// the offset before the jump is used; when a time occurs twice, the first.
-    pub fn local_to_utc(&self, local: NaiveDateTime) -> DateTime<Utc> {
+    pub(crate) fn local_to_utc(&self, local: NaiveDateTime) -> DateTime<Utc> {
         let guess = local.and_utc();
         let day = chrono::Duration::days(1);
         // The offsets on either side of any transition near that time.
@@ -149,7 +149,7 @@ impl Zone {
 
     /// `t` in this zone, formatted with `fmt` (chrono's strftime), then the abbreviation:
     /// "14:02 CET".
-    pub fn format(&self, t: DateTime<Utc>, fmt: &str) -> String {
+    pub(crate) fn format(&self, t: DateTime<Utc>, fmt: &str) -> String {
         let (off, abbr) = self.at(t);
         format!("{} {abbr}", t.with_timezone(&off).format(fmt))
     }

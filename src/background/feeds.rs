@@ -9,32 +9,35 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 
 use crate::config::Config;
+use crate::feeds::feed::{Event, Feed};
 use crate::feeds::scheduler::{self, Failure};
 use crate::feeds::{
-    forgejo, history, http, notices, peers, services, state_file, uptime_kuma, weather, Cached,
+    check_history, forgejo, http, notices, peers, persist, services, uptime_kuma, weather, Cached,
     FeedStatus, FetchError, Reason,
 };
 use crate::state::AppState;
 use crate::tasks::{Shutdown, Tasks};
 
 /// One feed task: its thread name, log name, stream event, refresh and request timeout.
-struct Feed {
+struct Task {
     task: String,
     name: String,
-    event: Option<&'static str>,
+    event: Option<Event>,
     refresh: Duration,
     timeout: Duration,
 }
 
-impl Feed {
-    fn new(name: &str, event: Option<&'static str>, refresh: Duration) -> Self {
-        Feed {
-            task: format!("feed-{name}"),
-            name: name.to_string(),
-            event,
+impl Task {
+    /// The task of `feed` under `config`; `None` when the feed is not configured.
+    fn of(feed: Feed, config: &Config) -> Option<Self> {
+        let refresh = feed.refresh(config)?;
+        Some(Task {
+            task: format!("feed-{}", feed.name()),
+            name: feed.name().to_string(),
+            event: feed.event(),
             refresh,
             timeout: http::timeout_for(refresh),
-        }
+        })
     }
 }
 
@@ -43,7 +46,7 @@ impl Feed {
 fn spawn<T, F>(
     tasks: &mut Tasks,
     state: &AppState,
-    feed: Feed,
+    feed: Task,
     cache: Arc<Cached<T>>,
     mut fetch: F,
 ) -> std::io::Result<()>
@@ -72,23 +75,19 @@ where
 
 /// Starts every feed for the running configuration and its caches. A reload stops
 /// these tasks and calls this again.
-pub fn start(state: &AppState, tasks: &mut Tasks) -> std::io::Result<()> {
+pub(crate) fn start(state: &AppState, tasks: &mut Tasks) -> std::io::Result<()> {
     let config = state.config();
     let caches = state.feeds();
 
-    let cfg = config.clone();
-    let weather = Feed::new("weather", Some("weather"), config.weather.refresh);
-    spawn(
-        tasks,
-        state,
-        weather,
-        caches.weather.clone(),
-        move |a, _| weather::fetch(a, &cfg.weather),
-    )?;
-
-    if config.forgejo.url.is_some() {
+    if let Some(task) = Task::of(Feed::Weather, &config) {
         let cfg = config.clone();
-        let activity = Feed::new("activity", Some("activity"), config.forgejo.refresh);
+        spawn(tasks, state, task, caches.weather.clone(), move |a, _| {
+            weather::fetch(a, &cfg.weather)
+        })?;
+    }
+
+    if let Some(activity) = Task::of(Feed::Activity, &config) {
+        let cfg = config.clone();
         spawn(
             tasks,
             state,
@@ -98,9 +97,11 @@ pub fn start(state: &AppState, tasks: &mut Tasks) -> std::io::Result<()> {
         )?;
     }
 
-    if let Some(kuma) = config.uptime_kuma.clone() {
+    if let (Some(kuma), Some(feed)) = (
+        config.uptime_kuma.clone(),
+        Task::of(Feed::UptimeKuma, &config),
+    ) {
         let cache = caches.uptime_kuma.clone();
-        let feed = Feed::new("uptime_kuma", None, uptime_kuma::REFRESH);
         let mut last: Option<Instant> = None;
         spawn(
             tasks,
@@ -129,11 +130,13 @@ pub fn start(state: &AppState, tasks: &mut Tasks) -> std::io::Result<()> {
     start_services(state, tasks, &config)?;
 
     for (i, (peer, cache)) in caches.peers.iter().enumerate() {
+        let Some(mut feed) = Task::of(Feed::Peer, &config) else {
+            break;
+        };
         let peer = peer.clone();
-        let every = peers::refresh(config.metrics.interval);
-        let mut feed = Feed::new(&format!("peer {}", peer.name), Some("hosts"), every);
-        feed.task = format!("feed-peer-{i}");
-        feed.timeout = http::timeout_for(every).min(peers::MIN_REFRESH);
+        feed.name = format!("{} {}", feed.name, peer.name);
+        feed.task = format!("{}-{i}", feed.task);
+        feed.timeout = feed.timeout.min(peers::MIN_REFRESH);
         spawn(tasks, state, feed, cache.clone(), move |a, _| {
             peers::fetch(a, &peer)
         })?;
@@ -162,7 +165,9 @@ fn start_services(
     // A reload starts these tasks again: the kept history drops the services that are
     // gone, once, on the first round of the new configuration.
     let mut fitted = false;
-    let mut feed = Feed::new("services", Some("services"), config.services_interval);
+    let Some(mut feed) = Task::of(Feed::Services, config) else {
+        return Ok(());
+    };
     feed.timeout = services::PROBE_TIMEOUT.min(feed.timeout);
     spawn(
         tasks,
@@ -229,7 +234,7 @@ fn start_services(
 
 /// Saves the service history now (the feed tasks stopped: shutdown or reload), when this
 /// process read the file it would write.
-pub fn save_history(state: &AppState) {
+pub(crate) fn save_history(state: &AppState) {
     let config = state.config();
     let history = state.feeds().service_history.clone();
     let slot = history.lock().unwrap_or_else(|e| e.into_inner());
@@ -243,17 +248,17 @@ pub const SAVE_EVERY: Duration = Duration::from_secs(300);
 
 /// The service history at start: read from `state_dir` when set (a bad file is a
 /// warning and an empty start, never a failure), else empty.
-fn load_history(config: &Config) -> state_file::Loaded {
+fn load_history(config: &Config) -> persist::Loaded {
     let names = config.services.iter().map(|s| s.name.as_str());
     match &config.state_dir {
-        None => state_file::Loaded {
-            history: history::History::new(names),
+        None => persist::Loaded {
+            history: check_history::History::new(names),
             warning: None,
             writable: false,
         },
         Some(dir) => {
-            let path = state_file::path_in(dir);
-            let loaded = state_file::load(&path, names, Utc::now());
+            let path = persist::path_in(dir);
+            let loaded = persist::load(&path, names, Utc::now());
             match &loaded.warning {
                 Some(w) => log::warn!("{w}"),
                 None => log::info!("service history read from '{}'", path.display()),
@@ -274,19 +279,19 @@ struct Saver {
 impl Saver {
     fn new(config: &Config) -> Self {
         Saver {
-            path: config.state_dir.as_deref().map(state_file::path_in),
+            path: config.state_dir.as_deref().map(persist::path_in),
             last: Instant::now(),
             failing: false,
         }
     }
 
-    fn maybe_save(&mut self, h: &history::History, now: DateTime<Utc>, force: bool) {
+    fn maybe_save(&mut self, h: &check_history::History, now: DateTime<Utc>, force: bool) {
         let Some(path) = &self.path else { return };
         if !force && self.last.elapsed() < SAVE_EVERY {
             return;
         }
         self.last = Instant::now();
-        match state_file::save(path, h, now) {
+        match persist::save(path, h, now) {
             Ok(()) if self.failing => {
                 self.failing = false;
                 log::info!("service history '{}' saved again", path.display());

@@ -10,7 +10,8 @@ use std::io;
 use std::time::{Duration, Instant};
 
 use crate::access::Audience;
-use crate::host::{view, Sample, Sampler};
+use crate::feeds::feed::Event;
+use crate::host::{namespaces, Sample, Sampler};
 use crate::state::AppState;
 use crate::tasks::{Shutdown, Tasks};
 
@@ -26,7 +27,7 @@ pub struct Background {
 }
 
 /// Spawns the background tasks for `state`.
-pub fn start(state: &AppState) -> io::Result<Background> {
+pub(crate) fn start(state: &AppState) -> io::Result<Background> {
     let mut core = Tasks::new(Shutdown::new());
     start_sampler(state, &mut core)?;
     let hub = state.hub.clone();
@@ -48,7 +49,7 @@ pub fn start(state: &AppState) -> io::Result<Background> {
 impl Background {
     /// Stops the feed tasks and starts them again on the state's (new) configuration.
     /// The service history is saved in between, so nothing learnt is lost.
-    pub fn restart_feeds(&mut self, state: &AppState) -> io::Result<()> {
+    pub(crate) fn restart_feeds(&mut self, state: &AppState) -> io::Result<()> {
         let old = std::mem::replace(&mut self.feeds, Tasks::new(Shutdown::new()));
         old.stop(FEED_RESTART_GRACE);
         feeds::save_history(state);
@@ -56,7 +57,7 @@ impl Background {
     }
 
     /// Stops everything, waiting at most `grace`, and saves the service history.
-    pub fn stop(self, state: &AppState, grace: Duration) {
+    pub(crate) fn stop(self, state: &AppState, grace: Duration) {
         self.feeds.shutdown().trigger();
         self.core.stop(grace);
         self.feeds.stop(Duration::from_millis(100));
@@ -69,7 +70,7 @@ impl Background {
 fn publish_sample(state: &AppState, sample: Sample) {
     let published = state.metrics.publish(sample);
     state.hub.publish(
-        "metrics",
+        Event::Metrics.name(),
         published.json(Audience::Private),
         published.json(Audience::Public),
     );
@@ -77,24 +78,25 @@ fn publish_sample(state: &AppState, sample: Sample) {
 
 /// Publishes the current state of `event` to every stream client, each in its
 /// audience's version.
-pub fn publish(state: &AppState, event: &str) {
-    let private = state.event_json(event, Audience::Private);
-    let public = state.event_json(event, Audience::Public);
+pub(crate) fn publish(state: &AppState, event: Event) {
+    let private = state.event_body(event, Audience::Private);
+    let public = state.event_body(event, Audience::Public);
     let (Some(private), Some(public)) = (private, public) else {
         return;
     };
-    if event != "services" {
-        state.hub.publish(event, &private, &public);
+    let name = event.name();
+    if event != Event::Services {
+        state.hub.publish(name, &private, &public);
         return;
     }
     // The page's stream: the whole 24 h bar only when a new half hour began since the
     // last publication (the bar moves on), else only the newest cell.
     let whole = state.services_bar_moved();
-    let page = |a| state.page_event_json(event, a, whole).unwrap_or_default();
+    let page = |a| state.page_event_body(event, a, whole).unwrap_or_default();
     let (pp, pq) = (page(Audience::Private), page(Audience::Public));
     state
         .hub
-        .publish_with_page(event, [&private, &public], Some([&pp, &pq]));
+        .publish_with_page(name, [&private, &public], Some([&pp, &pq]));
 }
 
 /// How long start-up waits for the first sample before listening without it. Every read
@@ -110,7 +112,7 @@ fn start_sampler(state: &AppState, tasks: &mut Tasks) -> io::Result<()> {
     let config = state.config();
     let mut sampler =
         Sampler::new(&config.host, &config.metrics).with_containers(config.containers.clone());
-    match view::warning(sampler.view()) {
+    match namespaces::warning(sampler.view()) {
         Some(w) => log::warn!("host view: {w}"),
         None => log::info!(
             "host view: host PID and network namespaces (proc={}, sys={}, root={})",

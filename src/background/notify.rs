@@ -25,7 +25,7 @@ const PER_TARGET: usize = 16;
 /// Starts the sender (once per process: it owns the queue's receiving end). It hands
 /// each change to one thread per target, so a target that hangs delays only itself and
 /// each target receives its changes in order.
-pub fn start(state: &AppState, tasks: &mut Tasks) -> std::io::Result<()> {
+pub(crate) fn start(state: &AppState, tasks: &mut Tasks) -> std::io::Result<()> {
     let Some(rx) = state.notifications.take_receiver() else {
         return Ok(());
     };
@@ -124,7 +124,7 @@ fn deliver(agent: &ureq::Agent, sd: &Shutdown, target: &NotifyTarget, o: &Outgoi
 }
 
 /// Queues the changes of one round (never waits; a full queue is one warning).
-pub fn queue(
+pub(crate) fn queue(
     state: &AppState,
     changes: Vec<crate::feeds::changes::Transition>,
     url_of: impl Fn(&str) -> String,

@@ -7,14 +7,14 @@ use std::time::Duration;
 
 use super::args::Overrides;
 use super::defaults::{DEFAULT_NET_EXCLUDE, DEFAULT_PRIVATE_NETWORKS, DEFAULT_TRUSTED_PROXIES};
-use super::fields::{duration, non_empty, parse_bind, system_hostname, MIN_INTERVAL};
+use super::field_checks::{duration, non_empty, parse_bind, system_hostname, MIN_INTERVAL};
 use super::file::{FileAccess, FileConfig, FileHost, FileLimits, FileMetrics, FileStream};
-use super::types::{
+use super::validated::{
     AccessConfig, Config, HostConfig, LimitsConfig, MetricsConfig, RealIpHeader, StreamConfig,
     DEFAULT_MAX_CONNECTIONS, MAX_MAX_CONNECTIONS,
 };
-use super::values::Cidr;
-use super::{lists, notices, upstreams};
+use super::value_types::Cidr;
+use super::{list_sections, notices, upstreams};
 use crate::error::StartupError;
 
 /// Merges flags/environment over the file and validates everything.
@@ -24,9 +24,9 @@ pub fn build(o: &Overrides, file: FileConfig) -> Result<Config, StartupError> {
     let metrics = metrics(file.metrics.unwrap_or_default())?;
     let weather = upstreams::weather(o, file.weather.unwrap_or_default())?;
     let forgejo = upstreams::forgejo(o, file.forgejo.unwrap_or_default())?;
-    let services_interval = lists::services_interval(file.services_interval)?;
-    let services = lists::services(file.services)?;
-    let peers = lists::peers(file.peers)?;
+    let services_interval = list_sections::services_interval(file.services_interval)?;
+    let services = list_sections::services(file.services)?;
+    let peers = list_sections::peers(file.peers)?;
     let stream = stream(file.stream.unwrap_or_default())?;
     let limits = limits(file.limits.unwrap_or_default())?;
     let trusted_proxies = cidrs(
@@ -37,7 +37,7 @@ pub fn build(o: &Overrides, file: FileConfig) -> Result<Config, StartupError> {
     let access = access(file.access.unwrap_or_default())?;
     let state_dir = state_dir(o, file.state_dir)?;
     let uptime_kuma = upstreams::uptime_kuma(file.uptime_kuma)?;
-    let containers = lists::containers(file.containers, &services)?;
+    let containers = list_sections::containers(file.containers, &services)?;
     let timezone = timezone(o, file.timezone, &host.root)?;
     let notify = super::notify::targets(file.notify)?;
     let zone = crate::timezone::Zone::resolve(timezone.as_deref(), &host.root)

@@ -3,8 +3,8 @@
 //! (`defaults.toml`, embedded and validated like a user's file).
 
 use super::file::parse_toml;
-use super::lists::validate_services;
-use super::types::Service;
+use super::list_sections::validate_services;
+use super::validated::Service;
 use crate::error::StartupError;
 
 /// The default trusted proxies: loopback and the private ranges (cloudflared on the
@@ -29,7 +29,7 @@ pub const DEFAULT_SERVICES_TOML: &str = include_str!("defaults.toml");
 
 /// The nine KiteStacks services, as the portal lists them with no `[[services]]`:
 /// [`DEFAULT_SERVICES_TOML`] through the same parser and validation as a user's file.
-pub fn default_services() -> Result<Vec<Service>, StartupError> {
+pub(crate) fn default_services() -> Result<Vec<Service>, StartupError> {
     services_from(DEFAULT_SERVICES_TOML)
 }
 

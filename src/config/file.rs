@@ -151,7 +151,7 @@ pub struct FileLimits {
 }
 
 /// Reads and parses one config file; the error names the file and the key.
-pub fn read_file(path: &Path) -> Result<FileConfig, StartupError> {
+pub(crate) fn read_file(path: &Path) -> Result<FileConfig, StartupError> {
     let text = read_regular_bounded(path, MAX_CONFIG_BYTES)
         .map_err(|why| StartupError::new(format!("config file '{}': {why}", path.display())))?;
     parse_toml(&text)

@@ -3,42 +3,43 @@
 //!
 //! Two stages, as in DESIGN.md: raw inputs ([`Cli`] in `args`, [`FileConfig`] in `file`)
 //! are merged with the precedence *flag > environment > file > default* and then
-//! validated into real types (`types`, `values`) by `build`, one function per section.
+//! validated into real types (`validated`, `value_types`) by `build`, one function per
+//! section (`upstreams`, `list_sections`, `notices`, `notify` hold the larger ones;
+//! `field_checks` the checks of single fields they share).
 //! Every validation error names the key and quotes the value. The built-in services are
 //! `defaults.toml`, validated by the same code as a user's file.
 
 mod args;
 mod build;
 mod defaults;
-mod fields;
+mod field_checks;
 mod file;
-mod lists;
+mod list_sections;
 mod notices;
 mod notify;
-mod types;
 mod upstreams;
-mod values;
+mod validated;
+mod value_types;
 
-pub use args::{Cli, Command, Overrides};
+pub use args::{Cli, Overrides};
 pub use build::build;
-pub use defaults::{
-    default_services, DEFAULT_NET_EXCLUDE, DEFAULT_PRIVATE_NETWORKS, DEFAULT_SERVICES_TOML,
-    DEFAULT_TRUSTED_PROXIES,
+pub use file::{parse_toml, FileConfig};
+pub use validated::{Config, HostConfig, MetricsConfig};
+
+pub(crate) use args::Command;
+pub(crate) use file::read_file;
+pub(crate) use notices::{NoticeConfig, NoticeStyle, MAX_BODY, MAX_TITLE};
+pub(crate) use notify::{NotifyFormat, NotifyTarget};
+pub(crate) use validated::{
+    AccessConfig, ContainerRule, ForgejoConfig, Peer, RealIpHeader, Service, UptimeKumaConfig,
+    Visibility, WeatherConfig,
 };
-pub use fields::MIN_INTERVAL;
-pub use file::{
-    parse_toml, read_file, FileAccess, FileConfig, FileContainer, FileForgejo, FileHost,
-    FileLimits, FileMetrics, FileNotice, FilePeer, FileService, FileStream, FileUptimeKuma,
-    FileWeather, RawDuration, MAX_CONFIG_BYTES,
-};
-pub use notices::{NoticeConfig, NoticeStyle, MAX_BODY, MAX_NOTICES, MAX_TITLE};
-pub use notify::{NotifyFormat, NotifyTarget, SecretUrl};
-pub use types::{
-    AccessConfig, Config, ContainerRule, ForgejoConfig, HostConfig, LimitsConfig, MetricsConfig,
-    Peer, RealIpHeader, Service, StreamConfig, UptimeKumaConfig, Visibility, WeatherConfig,
-    DEFAULT_MAX_CONNECTIONS, MAX_MAX_CONNECTIONS,
-};
-pub use values::{parse_duration, Cidr, HttpUrl, Secret};
+pub(crate) use value_types::HttpUrl;
+
+#[cfg(test)]
+pub(crate) use defaults::default_services;
+#[cfg(test)]
+pub(crate) use value_types::{Cidr, Secret};
 
 use crate::error::StartupError;
 
@@ -81,7 +82,7 @@ pub const KEYS: &[&str] = &[
 ];
 
 /// Reads the TOML file (if any), merges flags and environment over it, validates.
-pub fn load(overrides: &Overrides) -> Result<Config, StartupError> {
+pub(crate) fn load(overrides: &Overrides) -> Result<Config, StartupError> {
     let file = match &overrides.config {
         Some(path) => read_file(path)?,
         None => FileConfig::default(),

@@ -6,7 +6,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::file::FileNotice;
-use super::types::Service;
+use super::validated::Service;
 use crate::error::StartupError;
 use crate::timezone::Zone;
 
@@ -29,25 +29,15 @@ pub enum NoticeStyle {
 }
 
 impl NoticeStyle {
-    const ALL: [NoticeStyle; 4] = [
-        NoticeStyle::Info,
-        NoticeStyle::Warning,
-        NoticeStyle::Danger,
-        NoticeStyle::Maintenance,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            NoticeStyle::Info => "info",
-            NoticeStyle::Warning => "warning",
-            NoticeStyle::Danger => "danger",
-            NoticeStyle::Maintenance => "maintenance",
-        }
+    /// Its name in the configuration and the JSON: "info", "warning", "danger",
+    /// "maintenance".
+    pub(crate) fn as_str(self) -> &'static str {
+        crate::names::name_of(&self)
     }
 
-    /// The style named `s` exactly ("info", "warning", "danger", "maintenance").
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|x| x.as_str() == s)
+    /// The style named `s` exactly.
+    pub(crate) fn parse(s: &str) -> Option<Self> {
+        crate::names::parse(s)
     }
 }
 

@@ -7,7 +7,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::values::HttpUrl;
+use super::value_types::HttpUrl;
 use crate::error::StartupError;
 use crate::feeds::ServiceState;
 
@@ -39,12 +39,12 @@ pub struct SecretUrl(HttpUrl);
 
 impl SecretUrl {
     /// The URL itself, for the request only.
-    pub fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         self.0.as_str()
     }
 
     /// `https://ntfy.sh/********`: enough to tell targets apart in a log line.
-    pub fn masked(&self) -> String {
+    pub(crate) fn masked(&self) -> String {
         let u = self.0.as_str();
         let host_end = u
             .find("://")

@@ -4,10 +4,10 @@
 use std::time::Duration;
 
 use super::args::Overrides;
-use super::fields::{check_token, duration, MIN_INTERVAL};
+use super::field_checks::{check_token, duration, MIN_INTERVAL};
 use super::file::{read_regular_bounded, FileForgejo, FileUptimeKuma, FileWeather};
-use super::types::{ForgejoConfig, UptimeKumaConfig, WeatherConfig};
-use super::values::{HttpUrl, Secret};
+use super::validated::{ForgejoConfig, UptimeKumaConfig, WeatherConfig};
+use super::value_types::{HttpUrl, Secret};
 use crate::error::StartupError;
 
 /// Largest token file accepted.

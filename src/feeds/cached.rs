@@ -27,14 +27,9 @@ pub enum FeedStatus {
 }
 
 impl FeedStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FeedStatus::Ok => "ok",
-            FeedStatus::Stale => "stale",
-            FeedStatus::Pending => "pending",
-            FeedStatus::Error => "error",
-            FeedStatus::Disabled => "disabled",
-        }
+    /// Its name in the JSON (and the `status` label of `/metrics`).
+    pub(crate) fn as_str(self) -> &'static str {
+        crate::names::name_of(&self)
     }
 }
 
@@ -68,7 +63,7 @@ pub struct Snapshot<T> {
 
 impl<T> Cached<T> {
     /// A feed that will run; data counts as stale after `stale_after` without a refresh.
-    pub fn new(stale_after: Duration) -> Self {
+    pub(crate) fn new(stale_after: Duration) -> Self {
         Cached {
             state: RwLock::new(State {
                 data: None,
@@ -82,7 +77,7 @@ impl<T> Cached<T> {
     }
 
     /// A feed that is not configured: always `disabled`.
-    pub fn disabled() -> Self {
+    pub(crate) fn disabled() -> Self {
         Cached {
             disabled: true,
             ..Cached::new(Duration::MAX)
@@ -90,12 +85,12 @@ impl<T> Cached<T> {
     }
 
     /// Records a successful fetch (the scheduler compares snapshots to spot changes).
-    pub fn set_ok(&self, data: T) {
+    pub(crate) fn set_ok(&self, data: T) {
         self.set_ok_at(data, Utc::now());
     }
 
     /// As [`Cached::set_ok`], with the time given (for tests).
-    pub fn set_ok_at(&self, data: T, at: DateTime<Utc>) {
+    pub(crate) fn set_ok_at(&self, data: T, at: DateTime<Utc>) {
         let mut s = self.state.write().unwrap_or_else(|e| e.into_inner());
         s.data = Some(Arc::new(data));
         s.updated_at = Some(at);
@@ -104,18 +99,18 @@ impl<T> Cached<T> {
     }
 
     /// Records a failed fetch; the last good data is kept.
-    pub fn set_error(&self, error: FetchError) {
+    pub(crate) fn set_error(&self, error: FetchError) {
         let mut s = self.state.write().unwrap_or_else(|e| e.into_inner());
         s.error = Some(error);
         s.attempted = true;
     }
 
-    pub fn snapshot(&self) -> Snapshot<T> {
+    pub(crate) fn snapshot(&self) -> Snapshot<T> {
         self.snapshot_at(Utc::now())
     }
 
     /// The envelope as it stands at `now`.
-    pub fn snapshot_at(&self, now: DateTime<Utc>) -> Snapshot<T> {
+    pub(crate) fn snapshot_at(&self, now: DateTime<Utc>) -> Snapshot<T> {
         if self.disabled {
             return Snapshot {
                 status: FeedStatus::Disabled,

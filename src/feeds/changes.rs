@@ -38,7 +38,7 @@ pub struct Changes {
 impl Changes {
     /// Compares what is served now with the last known statuses and records each real
     /// change; returns the new ones. `detail` gives the owner's detail of a service.
-    pub fn observe(
+    pub(crate) fn observe(
         &mut self,
         served: &Services,
         now: DateTime<Utc>,
@@ -71,7 +71,7 @@ impl Changes {
     }
 
     /// Keeps `t`, dropping the oldest beyond [`KEPT`].
-    pub fn push(&mut self, t: Transition) {
+    pub(crate) fn push(&mut self, t: Transition) {
         self.recent.push_back(t);
         while self.recent.len() > KEPT {
             self.recent.pop_front();
@@ -79,7 +79,7 @@ impl Changes {
     }
 
     /// Forgets the services not in `names` (removed or renamed).
-    pub fn retain_names<'a>(&mut self, names: impl IntoIterator<Item = &'a str>) {
+    pub(crate) fn retain_names<'a>(&mut self, names: impl IntoIterator<Item = &'a str>) {
         let keep: std::collections::BTreeSet<&str> = names.into_iter().collect();
         self.last_known.retain(|n, _| keep.contains(n.as_str()));
         self.recent.retain(|t| keep.contains(t.service.as_str()));

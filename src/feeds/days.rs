@@ -13,7 +13,7 @@ pub const DAYS: i32 = 90;
 pub type DayNumber = i32;
 
 /// The local day of `now` at the time zone offset `offset_secs` east of UTC.
-pub fn day_of(now: DateTime<Utc>, offset_secs: i32) -> DayNumber {
+pub(crate) fn day_of(now: DateTime<Utc>, offset_secs: i32) -> DayNumber {
     (now + chrono::Duration::seconds(i64::from(offset_secs)))
         .date_naive()
         .num_days_from_ce()
@@ -37,7 +37,7 @@ pub struct DayCell {
 
 /// Adds `checks`/`up` to `day` in `days` (oldest first, one bucket a day) and drops
 /// the days that fell out of the window ending on `day`.
-pub fn add(days: &mut Vec<DayBucket>, day: DayNumber, checks: u32, up: u32) {
+pub(crate) fn add(days: &mut Vec<DayBucket>, day: DayNumber, checks: u32, up: u32) {
     match days.iter().rposition(|b| b.day <= day) {
         Some(i) if days[i].day == day => {
             let b = &mut days[i];
@@ -51,13 +51,13 @@ pub fn add(days: &mut Vec<DayBucket>, day: DayNumber, checks: u32, up: u32) {
 }
 
 /// Drops days older than the [`DAYS`] ending on `today` (and empty ones).
-pub fn prune(days: &mut Vec<DayBucket>, today: DayNumber) {
+pub(crate) fn prune(days: &mut Vec<DayBucket>, today: DayNumber) {
     let oldest = today - DAYS + 1;
     days.retain(|b| b.day >= oldest && b.checks > 0);
 }
 
 /// The strip: [`DAYS`] cells, oldest first, the last one `today`.
-pub fn cells(days: &[DayBucket], today: DayNumber) -> Vec<DayCell> {
+pub(crate) fn cells(days: &[DayBucket], today: DayNumber) -> Vec<DayCell> {
     (today - DAYS + 1..=today)
         .filter_map(|d| {
             let date = NaiveDate::from_num_days_from_ce_opt(d)?;
@@ -72,7 +72,7 @@ pub fn cells(days: &[DayBucket], today: DayNumber) -> Vec<DayCell> {
 }
 
 /// Share of checks up over the [`DAYS`] ending on `today`; `None` without checks.
-pub fn uptime(days: &[DayBucket], today: DayNumber) -> Option<f64> {
+pub(crate) fn uptime(days: &[DayBucket], today: DayNumber) -> Option<f64> {
     let oldest = today - DAYS + 1;
     let (checks, up) = days
         .iter()

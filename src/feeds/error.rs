@@ -27,7 +27,7 @@ pub enum Reason {
 
 impl Reason {
     /// The short text shown to the public: "timeout", "connection refused", "HTTP 502".
-    pub fn label(self) -> Cow<'static, str> {
+    pub(crate) fn label(self) -> Cow<'static, str> {
         match self {
             Reason::Timeout => "timeout".into(),
             Reason::Refused => "connection refused".into(),
@@ -51,7 +51,7 @@ pub struct FetchError {
 }
 
 impl FetchError {
-    pub fn new(reason: Reason, detail: impl Into<String>) -> Self {
+    pub(crate) fn new(reason: Reason, detail: impl Into<String>) -> Self {
         FetchError {
             reason,
             detail: detail.into(),
@@ -59,12 +59,12 @@ impl FetchError {
     }
 
     /// An answer that is not what the feed reads.
-    pub fn bad_data(detail: impl Into<String>) -> Self {
+    pub(crate) fn bad_data(detail: impl Into<String>) -> Self {
         FetchError::new(Reason::BadData, detail)
     }
 
     /// The same class with the detail rewritten (e.g. a secret scrubbed, a prefix added).
-    pub fn map_detail(self, f: impl FnOnce(String) -> String) -> Self {
+    pub(crate) fn map_detail(self, f: impl FnOnce(String) -> String) -> Self {
         FetchError {
             reason: self.reason,
             detail: f(self.detail),

@@ -21,7 +21,7 @@ use super::{Activity, Commit};
 use crate::config::ForgejoConfig;
 
 /// How many of the most recently updated repositories are asked for commits.
-pub const MAX_REPOS: usize = 10;
+pub(crate) const MAX_REPOS: usize = 10;
 
 /// A repository as the search result describes it.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,7 +34,7 @@ pub struct Repo {
 }
 
 /// Fetches one round: the newest `config.limit` commits.
-pub fn fetch(agent: &ureq::Agent, config: &ForgejoConfig) -> Result<Activity, Failure> {
+pub(crate) fn fetch(agent: &ureq::Agent, config: &ForgejoConfig) -> Result<Activity, Failure> {
     let Some(base) = &config.url else {
         return Err(Failure::from(FetchError::new(
             Reason::NotConfigured,
@@ -252,7 +252,7 @@ pub fn parse_commits(doc: &Value, repo: &Repo, base: &str) -> Vec<Commit> {
 
 /// All lists as one: newest instant first, each commit once (forks share commits),
 /// at most `limit`.
-pub fn merge(lists: Vec<Vec<Commit>>, limit: usize) -> Vec<Commit> {
+pub(crate) fn merge(lists: Vec<Vec<Commit>>, limit: usize) -> Vec<Commit> {
     let mut all: Vec<Commit> = lists.into_iter().flatten().collect();
     all.sort_by(|a, b| b.date.cmp(&a.date).then_with(|| a.sha.cmp(&b.sha)));
     let mut seen = HashSet::new();

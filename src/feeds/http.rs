@@ -18,22 +18,22 @@ use super::lenient::Scalar;
 use super::text::clip;
 
 /// Largest upstream body read, after decompression.
-pub const MAX_BODY: u64 = 1 << 20;
+pub(crate) const MAX_BODY: u64 = 1 << 20;
 /// Time to establish a connection (TCP and TLS).
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// Longest a whole exchange (connect, headers, body) may take.
-pub const MAX_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const MAX_TIMEOUT: Duration = Duration::from_secs(10);
 /// Shortest overall timeout, so a fast refresh still gives a slow upstream a chance.
-pub const MIN_TIMEOUT: Duration = Duration::from_secs(2);
+pub(crate) const MIN_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The overall timeout for a feed refreshing every `refresh`: 10 s, or the refresh when
 /// that is shorter (but at least 2 s), so a stuck upstream never holds a fast feed for long.
-pub fn timeout_for(refresh: Duration) -> Duration {
+pub(crate) fn timeout_for(refresh: Duration) -> Duration {
     refresh.clamp(MIN_TIMEOUT, MAX_TIMEOUT)
 }
 
 /// An agent with the shared settings and an overall `timeout` per request.
-pub fn agent(timeout: Duration) -> Agent {
+pub(crate) fn agent(timeout: Duration) -> Agent {
     Agent::config_builder()
         .timeout_connect(Some(CONNECT_TIMEOUT.min(timeout)))
         .timeout_global(Some(timeout))
@@ -55,7 +55,7 @@ pub struct ClientLogGuard<L>(pub L);
 
 impl<L: log::Log> ClientLogGuard<L> {
     /// Whether records of `target` at `level` are dropped.
-    pub fn silenced(target: &str, level: log::Level) -> bool {
+    pub(crate) fn silenced(target: &str, level: log::Level) -> bool {
         level > log::Level::Info
             && ["ureq", "ureq_proto", "rustls"].iter().any(|c| {
                 target == *c
@@ -84,19 +84,19 @@ impl<L: log::Log> log::Log for ClientLogGuard<L> {
 
 /// A response read in full (at most [`MAX_BODY`] bytes).
 #[derive(Debug)]
-pub struct Fetched {
-    pub status: u16,
-    pub content_type: Option<String>,
-    pub location: Option<String>,
+pub(crate) struct Fetched {
+    pub(crate) status: u16,
+    pub(crate) content_type: Option<String>,
+    pub(crate) location: Option<String>,
     /// `Retry-After` in seconds, when the upstream sent one.
-    pub retry_after: Option<u64>,
-    pub body: Vec<u8>,
+    pub(crate) retry_after: Option<u64>,
+    pub(crate) body: Vec<u8>,
 }
 
 impl Fetched {
     /// The body as JSON, or a reason: an error status, a redirect, a non-JSON type or
     /// body, all name `host` and quote the first line of what the upstream said.
-    pub fn json<T: DeserializeOwned>(&self, host: &str) -> Result<T, FetchError> {
+    pub(crate) fn json<T: DeserializeOwned>(&self, host: &str) -> Result<T, FetchError> {
         self.expect_ok(host)?;
         if let Some(ct) = &self.content_type {
             let mime = ct
@@ -118,7 +118,7 @@ impl Fetched {
     }
 
     /// `Ok` for a 2xx; otherwise the reason (status, redirect target, first body line).
-    pub fn expect_ok(&self, host: &str) -> Result<(), FetchError> {
+    pub(crate) fn expect_ok(&self, host: &str) -> Result<(), FetchError> {
         let http = |detail: String| FetchError::new(Reason::Http(self.status), detail);
         match self.status {
             200..=299 => Ok(()),
@@ -144,7 +144,7 @@ impl Fetched {
 
 /// Parses `body` as JSON; the reason says where it broke, or quotes a body that is not
 /// JSON at all (wttr.in's "Unknown location; please try …" with status 200).
-pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, FetchError> {
+pub(crate) fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, FetchError> {
     serde_json::from_slice(body).map_err(|e| FetchError::bad_data(json_problem(body, &e)))
 }
 
@@ -159,19 +159,23 @@ fn json_problem(body: &[u8], e: &serde_json::Error) -> String {
 }
 
 /// GETs `url` and reads the body (capped). `headers` go on this request only.
-pub fn get(agent: &Agent, url: &str, headers: &[(&str, &str)]) -> Result<Fetched, FetchError> {
+pub(crate) fn get(
+    agent: &Agent,
+    url: &str,
+    headers: &[(&str, &str)],
+) -> Result<Fetched, FetchError> {
     request(agent, Method::Get, url, headers, true)
 }
 
 /// The two methods the feeds send.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Method {
+pub(crate) enum Method {
     Get,
     Head,
 }
 
 /// Sends `method` (GET or HEAD) to `url`; reads the body when `read_body`.
-pub fn request(
+pub(crate) fn request(
     agent: &Agent,
     method: Method,
     url: &str,
@@ -223,7 +227,7 @@ pub fn request(
 
 /// The class and a short detail of a transport failure. ureq's errors never carry
 /// request headers, so the token cannot appear here.
-pub fn reason(e: &ureq::Error, timeout_secs: f64) -> FetchError {
+pub(crate) fn reason(e: &ureq::Error, timeout_secs: f64) -> FetchError {
     use ureq::Error as E;
     let class = match e {
         E::Timeout(_) => Reason::Timeout,
@@ -299,7 +303,7 @@ fn fmt_secs(s: f64) -> String {
 /// What an error body says: the `message` (Forgejo/Gitea `APIError`), `error`, `detail`
 /// or `msg` (Uptime Kuma) of a JSON object, else its first non-empty line. Read without
 /// building a JSON tree: an error body is as untrusted as any (up to 1 MiB).
-pub fn error_text(body: &[u8]) -> String {
+pub(crate) fn error_text(body: &[u8]) -> String {
     #[derive(serde::Deserialize)]
     struct ErrorBody {
         #[serde(default)]
@@ -327,7 +331,7 @@ pub fn error_text(body: &[u8]) -> String {
 }
 
 /// The first non-empty line of `body`, as printable text, clipped.
-pub fn first_line(body: &[u8]) -> String {
+pub(crate) fn first_line(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(&body[..body.len().min(4096)]);
     let line = text
         .lines()
@@ -338,7 +342,7 @@ pub fn first_line(body: &[u8]) -> String {
 }
 
 /// The `host[:port]` of `url`, for error reasons (never the path or query).
-pub fn host_of(url: &str) -> String {
+pub(crate) fn host_of(url: &str) -> String {
     url.parse::<ureq::http::Uri>()
         .ok()
         .and_then(|u| u.authority().map(|a| a.as_str().to_string()))
@@ -347,7 +351,7 @@ pub fn host_of(url: &str) -> String {
 }
 
 /// Percent-encodes `s` for one URL path segment (everything but RFC 3986 unreserved).
-pub fn encode_segment(s: &str) -> String {
+pub(crate) fn encode_segment(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {

@@ -173,7 +173,7 @@ impl FromObject for Maintenance {
 }
 
 /// The notices of a status page: its incident, then its maintenance.
-pub fn drafts(
+pub(crate) fn drafts(
     incident: &One<Incident>,
     maintenance: &First<Maintenance, MAX_MAINTENANCE>,
 ) -> Vec<Draft> {
@@ -246,7 +246,7 @@ fn slot_time(s: &str, offset: Option<FixedOffset>) -> Option<DateTime<Utc>> {
 
 /// Markdown as plain text: heading, quote and emphasis marks dropped, lines kept,
 /// cleaned and capped.
-pub fn plain(md: &str) -> String {
+pub(crate) fn plain(md: &str) -> String {
     let lines: Vec<String> = md
         .lines()
         .take(4 * MAX_LINES)

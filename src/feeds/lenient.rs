@@ -76,7 +76,7 @@ pub enum Scalar {
 }
 
 impl Scalar {
-    pub fn as_str(&self) -> Option<&str> {
+    pub(crate) fn as_str(&self) -> Option<&str> {
         match self {
             Scalar::Str(s) => Some(s),
             _ => None,
@@ -84,7 +84,7 @@ impl Scalar {
     }
 
     /// An integer that fits `i64` (not a float, like `Value::as_i64`).
-    pub fn as_i64(&self) -> Option<i64> {
+    pub(crate) fn as_i64(&self) -> Option<i64> {
         match *self {
             Scalar::I64(n) => Some(n),
             Scalar::U64(n) => i64::try_from(n).ok(),
@@ -93,7 +93,7 @@ impl Scalar {
     }
 
     /// A non-negative integer (not a float, like `Value::as_u64`).
-    pub fn as_u64(&self) -> Option<u64> {
+    pub(crate) fn as_u64(&self) -> Option<u64> {
         match *self {
             Scalar::U64(n) => Some(n),
             Scalar::I64(n) => u64::try_from(n).ok(),
@@ -102,7 +102,7 @@ impl Scalar {
     }
 
     /// Any number as `f64` (like `Value::as_f64`).
-    pub fn as_f64(&self) -> Option<f64> {
+    pub(crate) fn as_f64(&self) -> Option<f64> {
         match *self {
             Scalar::I64(n) => Some(n as f64),
             Scalar::U64(n) => Some(n as f64),
@@ -230,7 +230,7 @@ impl<T, const N: usize, const LAST: bool> Default for List<T, N, LAST> {
 
 impl<T, const N: usize, const LAST: bool> List<T, N, LAST> {
     /// The elements kept (none when the value was not an array).
-    pub fn items(&self) -> &[T] {
+    pub(crate) fn items(&self) -> &[T] {
         self.0.as_deref().unwrap_or_default()
     }
 }
@@ -287,7 +287,7 @@ impl<V, const N: usize> Default for Map<V, N> {
 }
 
 impl<V, const N: usize> Map<V, N> {
-    pub fn get(&self, key: &str) -> Option<&V> {
+    pub(crate) fn get(&self, key: &str) -> Option<&V> {
         self.0.as_ref()?.get(key)
     }
 }

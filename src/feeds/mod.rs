@@ -1,31 +1,35 @@
 //! Upstream feeds (weather, Forgejo activity, service checks, Uptime Kuma, peers): one
-//! module per upstream, the shared [`Cached`] value with its envelope states and the one
-//! [`scheduler`] loop, and the data types each feed serves. The feeds know nothing of the
+//! module per upstream, the shared `Cached` value with its envelope states and the one
+//! `scheduler` loop, and the data types each feed serves. The feeds know nothing of the
 //! web or the shared state: `background` runs them and publishes what they produce.
 
-pub mod cached;
-pub mod changes;
-pub mod days;
-pub mod error;
+pub(crate) mod cached;
+pub(crate) mod changes;
+pub(crate) mod check_history;
+pub(crate) mod days;
+pub(crate) mod error;
+pub(crate) mod feed;
 pub mod forgejo;
-pub mod history;
 pub mod http;
-pub mod kuma_notices;
-pub mod lenient;
-pub mod notices;
-pub mod notify;
+pub(crate) mod kuma_notices;
+pub(crate) mod lenient;
+pub(crate) mod notices;
+pub(crate) mod notify;
 pub mod peers;
-pub mod scheduler;
-pub mod services;
-pub mod state_file;
-pub mod uptime_kuma;
+pub(crate) mod persist;
+pub(crate) mod scheduler;
+pub(crate) mod services;
+pub(crate) mod uptime_kuma;
 pub mod weather;
+
+/// The check history's former name, still used by the page's services view.
+pub(crate) use check_history as history;
 
 /// The cleaning of foreign text lives at the ground level (the host's sources need it
 /// too); the feeds reach it under its old name.
-pub use crate::text;
-pub use cached::{Cached, FeedStatus, Snapshot};
-pub use error::{FetchError, Reason};
+pub(crate) use crate::text;
+pub(crate) use cached::{Cached, FeedStatus, Snapshot};
+pub(crate) use error::{FetchError, Reason};
 
 use std::borrow::Cow;
 
@@ -49,7 +53,10 @@ struct Envelope<'a, T> {
 
 /// A feed envelope as JSON for `audience`: the one serialisation behind both
 /// `/api/<feed>` and the stream's `data:` lines, so the two can never differ.
-pub fn envelope_json<T: Serialize + Redact>(snapshot: &Snapshot<T>, audience: Audience) -> Bytes {
+pub(crate) fn envelope_json<T: Serialize + Redact>(
+    snapshot: &Snapshot<T>,
+    audience: Audience,
+) -> Bytes {
     let public = audience.is_public();
     let redacted = match &snapshot.data {
         Some(d) if public => d.redacted(),
@@ -125,8 +132,8 @@ pub struct Commit {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Services {
     pub summary: Summary,
-    /// Uptime Kuma as a source: "disabled", "pending", "ok", or "unreachable" (our own
-    /// probes stand in).
+    /// Uptime Kuma as a source: a [`KumaLink`] by name. (Text until the page's view
+    /// takes the enum.)
     pub uptime_kuma: String,
     pub services: Vec<ServiceStatus>,
     /// Checks since this process started, per service: (name, up, not up). For
@@ -153,7 +160,7 @@ pub struct Summary {
 
 impl Summary {
     /// The counts of `list`.
-    pub fn of(list: &[ServiceStatus]) -> Summary {
+    pub(crate) fn of(list: &[ServiceStatus]) -> Summary {
         let mut summary = Summary {
             total: list.len(),
             ..Summary::default()
@@ -194,31 +201,49 @@ pub enum ServiceState {
 }
 
 impl ServiceState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ServiceState::Up => "up",
-            ServiceState::Down => "down",
-            ServiceState::Unknown => "unknown",
-            ServiceState::Maintenance => "maintenance",
-        }
+    /// Its name in the JSON: "up", "down", "unknown", "maintenance".
+    pub(crate) fn as_str(self) -> &'static str {
+        crate::names::name_of(&self)
     }
 
-    /// The state named `s` ("up", "down", "unknown", "maintenance").
-    pub fn parse(s: &str) -> Option<Self> {
-        [Self::Up, Self::Down, Self::Unknown, Self::Maintenance]
-            .into_iter()
-            .find(|x| x.as_str() == s)
+    /// The state named `s`.
+    pub(crate) fn parse(s: &str) -> Option<Self> {
+        crate::names::parse(s)
     }
 }
 
-impl From<history::Status> for ServiceState {
-    fn from(s: history::Status) -> Self {
+impl From<check_history::Status> for ServiceState {
+    fn from(s: check_history::Status) -> Self {
         match s {
-            history::Status::Up => ServiceState::Up,
-            history::Status::Down => ServiceState::Down,
-            history::Status::Unknown => ServiceState::Unknown,
+            check_history::Status::Up => ServiceState::Up,
+            check_history::Status::Down => ServiceState::Down,
+            check_history::Status::Unknown => ServiceState::Unknown,
         }
     }
+}
+
+/// Where a service's status comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StatusSource {
+    /// Our own checks.
+    Probe,
+    /// Uptime Kuma's monitor of the same name.
+    UptimeKuma,
+}
+
+/// Uptime Kuma as a source of the services' status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KumaLink {
+    /// Not configured.
+    Disabled,
+    /// Configured, not read yet.
+    Pending,
+    /// Read: its monitors give the status of the services they watch.
+    Ok,
+    /// The last read failed or is too old: our own probes stand in.
+    Unreachable,
 }
 
 /// One entry of `/api/services` data.
@@ -237,11 +262,12 @@ pub struct ServiceStatus {
     /// When the current status began.
     pub since: Option<DateTime<Utc>>,
     pub checked_at: Option<DateTime<Utc>>,
-    /// "probe" (our own checks) or "uptime_kuma".
+    /// Where the status comes from: a [`StatusSource`] by name. (Text until the page's
+    /// view takes the enum.)
     pub source: String,
     pub uptime: Uptime,
     /// The last 24 h in 48 half-hour buckets, oldest first.
-    pub history: Vec<history::BarCell>,
+    pub history: Vec<check_history::BarCell>,
     /// The last 90 local days, oldest first (our own probes). Always 90 in the API; left
     /// out (empty) only in the page's own stream, which does not redraw them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -484,12 +510,15 @@ mod tests {
         }
         assert_eq!(ServiceState::parse("UP"), None);
         assert_eq!(
-            ServiceState::from(history::Status::Down),
+            ServiceState::from(check_history::Status::Down),
             ServiceState::Down
         );
-        assert_eq!(ServiceState::from(history::Status::Up), ServiceState::Up);
         assert_eq!(
-            ServiceState::from(history::Status::Unknown),
+            ServiceState::from(check_history::Status::Up),
+            ServiceState::Up
+        );
+        assert_eq!(
+            ServiceState::from(check_history::Status::Unknown),
             ServiceState::Unknown
         );
     }

@@ -95,7 +95,7 @@ pub struct Notice {
 impl Notice {
     /// What a service card it names says: "maintenance until 18:00 CET", or its title
     /// and when.
-    pub fn card_note(&self) -> String {
+    pub(crate) fn card_note(&self) -> String {
         let head = if self.style == NoticeStyle::Maintenance {
             "maintenance"
         } else {
@@ -122,7 +122,7 @@ impl FirstSeen {
 
 /// The notices in effect at `now` (and maintenance announced within [`UPCOMING`]),
 /// ordered, with their `when` written in `zone`.
-pub fn current(
+pub(crate) fn current(
     drafts: impl IntoIterator<Item = Draft>,
     seen: &mut FirstSeen,
     now: DateTime<Utc>,
@@ -166,7 +166,7 @@ pub fn current(
 }
 
 /// "until 18:00 CET", "from Sun 29 Nov 02:00 CET to 03:00 CET", "since 19:04 CET", "".
-pub fn when(
+pub(crate) fn when(
     starts: Option<DateTime<Utc>>,
     ends: Option<DateTime<Utc>>,
     now: DateTime<Utc>,

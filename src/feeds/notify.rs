@@ -44,7 +44,7 @@ impl Default for Queue {
 impl Queue {
     /// Queues `o` without waiting; `false` when the queue is full (the sender is stuck
     /// on targets that do not answer) and `o` was dropped.
-    pub fn push(&self, o: Outgoing) -> bool {
+    pub(crate) fn push(&self, o: Outgoing) -> bool {
         match self.tx.try_send(o) {
             Ok(()) => true,
             Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => false,
@@ -52,7 +52,7 @@ impl Queue {
     }
 
     /// The receiving end, for the one sender (`None` once taken).
-    pub fn take_receiver(&self) -> Option<Receiver<Outgoing>> {
+    pub(crate) fn take_receiver(&self) -> Option<Receiver<Outgoing>> {
         self.rx.lock().unwrap_or_else(|e| e.into_inner()).take()
     }
 }
@@ -70,7 +70,10 @@ struct JsonBody<'a> {
 }
 
 /// The request for `o` in `format`: body and extra headers.
-pub fn request(format: NotifyFormat, o: &Outgoing) -> (Vec<u8>, Vec<(&'static str, String)>) {
+pub(crate) fn request(
+    format: NotifyFormat,
+    o: &Outgoing,
+) -> (Vec<u8>, Vec<(&'static str, String)>) {
     let c = &o.change;
     match format {
         NotifyFormat::Json => {
@@ -123,12 +126,12 @@ pub fn request(format: NotifyFormat, o: &Outgoing) -> (Vec<u8>, Vec<(&'static st
 }
 
 /// Whether `target` wants `o`.
-pub fn wants(target: &NotifyTarget, o: &Outgoing) -> bool {
+pub(crate) fn wants(target: &NotifyTarget, o: &Outgoing) -> bool {
     target.events.contains(&o.change.to)
 }
 
 /// POSTs `o` to `target` once; the error says why (never the URL: it is a secret).
-pub fn send(agent: &ureq::Agent, target: &NotifyTarget, o: &Outgoing) -> Result<(), String> {
+pub(crate) fn send(agent: &ureq::Agent, target: &NotifyTarget, o: &Outgoing) -> Result<(), String> {
     let (body, headers) = request(target.format, o);
     let mut req = agent.post(target.url.expose());
     for (k, v) in headers {

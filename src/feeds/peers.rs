@@ -15,17 +15,17 @@ use crate::host::{HistoryPoint, Sample};
 
 /// Most history points kept of a peer (an hour at the default 2 s is 1,800; the page
 /// draws 150).
-pub const MAX_HISTORY: usize = 600;
+pub(crate) const MAX_HISTORY: usize = 600;
 
 /// What a peer replica last told us.
 #[derive(Debug, Clone, PartialEq)]
-pub struct PeerData {
-    pub metrics: Sample,
+pub(crate) struct PeerData {
+    pub(crate) metrics: Sample,
     /// Its history, oldest first, at most [`MAX_HISTORY`] points (empty when the peer
     /// did not give one: the sample still counts).
-    pub history: Vec<HistoryPoint>,
+    pub(crate) history: Vec<HistoryPoint>,
     /// Its configured sampling interval (from its history), else its measured one.
-    pub interval_seconds: f64,
+    pub(crate) interval_seconds: f64,
 }
 
 #[derive(Deserialize)]
@@ -35,16 +35,16 @@ struct HistoryBody {
 }
 
 /// Shortest refresh of a peer (the peer samples every `metrics.interval` itself).
-pub const MIN_REFRESH: Duration = Duration::from_secs(5);
+pub(crate) const MIN_REFRESH: Duration = Duration::from_secs(5);
 
 /// How often peers are fetched for a local `metrics.interval`.
-pub fn refresh(metrics_interval: Duration) -> Duration {
+pub(crate) fn refresh(metrics_interval: Duration) -> Duration {
     metrics_interval.max(MIN_REFRESH)
 }
 
 /// Fetches one peer's latest sample, then its history (a peer whose history cannot be
 /// had still gives its sample).
-pub fn fetch(agent: &ureq::Agent, peer: &Peer) -> Result<PeerData, Failure> {
+pub(crate) fn fetch(agent: &ureq::Agent, peer: &Peer) -> Result<PeerData, Failure> {
     let host = http::host_of(peer.url.as_str());
     let accept = [("Accept", "application/json")];
     let resp = http::get(agent, &peer.url.join("/api/metrics"), &accept)?;

@@ -38,7 +38,7 @@ pub struct Backoff {
 }
 
 impl Backoff {
-    pub fn new(refresh: Duration) -> Self {
+    pub(crate) fn new(refresh: Duration) -> Self {
         Backoff {
             refresh,
             start: BACKOFF_START.min(refresh),
@@ -47,7 +47,7 @@ impl Backoff {
     }
 
     /// After a success: the refresh itself.
-    pub fn success(&mut self) -> Duration {
+    pub(crate) fn success(&mut self) -> Duration {
         self.failures = 0;
         self.refresh
     }
@@ -55,7 +55,7 @@ impl Backoff {
     /// After a failure: `start · 2^(n-1)` capped at the refresh, then a random share of
     /// 50–100 % of it (`jitter` in 0..1) so replicas and feeds do not retry in lockstep.
     /// An upstream's `Retry-After` is honoured up to the refresh.
-    pub fn failure(&mut self, retry_after: Option<Duration>, jitter: f64) -> Duration {
+    pub(crate) fn failure(&mut self, retry_after: Option<Duration>, jitter: f64) -> Duration {
         self.failures = self.failures.saturating_add(1);
         let exp = self.failures.saturating_sub(1).min(30);
         let full = self
@@ -72,7 +72,7 @@ impl Backoff {
 
 /// Runs one feed until shutdown: `fetch` produces the data, `cache` keeps it, `changed`
 /// is called after each attempt that changed the envelope's status, error or data.
-pub fn run<T, F, C>(
+pub(crate) fn run<T, F, C>(
     name: &str,
     shutdown: &Shutdown,
     cache: &Cached<T>,

@@ -11,12 +11,13 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
+use super::check_history::{bar_from, History, Status, Track, DAY_BUCKETS, WEEK_BUCKETS};
 use super::days::{self, DayNumber};
-use super::history::{bar_from, History, Status, Track, DAY_BUCKETS, WEEK_BUCKETS};
 use super::http;
 use super::uptime_kuma::{Beat, Kuma};
-use super::{ServiceState, ServiceStatus, Services, Summary, Uptime};
+use super::{KumaLink, ServiceState, ServiceStatus, Services, StatusSource, Summary, Uptime};
 use crate::config::Service;
+use crate::names::name_of;
 
 /// Probes in flight at once.
 pub const CONCURRENCY: usize = 8;
@@ -37,7 +38,7 @@ pub struct Probe {
 }
 
 /// Whether `status` means "up" for a service with these accepted codes.
-pub fn is_up(status: u16, accept: &[u16]) -> bool {
+pub(crate) fn is_up(status: u16, accept: &[u16]) -> bool {
     if accept.is_empty() {
         status < 400
     } else {
@@ -46,7 +47,7 @@ pub fn is_up(status: u16, accept: &[u16]) -> bool {
 }
 
 /// Probes one service: HEAD, then GET when HEAD is refused (405, 501).
-pub fn probe(agent: &ureq::Agent, service: &Service) -> Probe {
+pub(crate) fn probe(agent: &ureq::Agent, service: &Service) -> Probe {
     let url = service.check_url.as_ref().unwrap_or(&service.url).as_str();
     let started = Instant::now();
     let mut answer = http::request(agent, http::Method::Head, url, &[], false);
@@ -84,7 +85,7 @@ pub fn probe(agent: &ureq::Agent, service: &Service) -> Probe {
 }
 
 /// Probes every service, [`CONCURRENCY`] at a time; results in config order.
-pub fn check_all(agent: &ureq::Agent, services: &[Service]) -> Vec<Probe> {
+pub(crate) fn check_all(agent: &ureq::Agent, services: &[Service]) -> Vec<Probe> {
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<Probe>>> = Mutex::new(vec![None; services.len()]);
     std::thread::scope(|s| {
@@ -117,7 +118,7 @@ pub fn check_all(agent: &ureq::Agent, services: &[Service]) -> Vec<Probe> {
 
 /// Records `probes` (config order) in `history` at `now`, logging one line per status
 /// change with the detailed reason.
-pub fn record(
+pub(crate) fn record(
     history: &mut History,
     services: &[Service],
     probes: &[Probe],
@@ -142,7 +143,7 @@ pub fn record(
 }
 
 /// The log line of a status change: a warning with the probe's detail when it failed.
-fn change_line(name: &str, c: super::history::Change, p: &Probe) -> (log::Level, String) {
+fn change_line(name: &str, c: super::check_history::Change, p: &Probe) -> (log::Level, String) {
     let (from, to) = (ServiceState::from(c.from), ServiceState::from(c.to));
     let (from, to) = (from.as_str(), to.as_str());
     match &p.detail {
@@ -167,19 +168,20 @@ pub enum KumaState<'a> {
 }
 
 impl KumaState<'_> {
-    pub fn as_str(&self) -> &'static str {
+    /// What it is as a source, without its data.
+    pub(crate) fn link(&self) -> KumaLink {
         match self {
-            KumaState::Disabled => "disabled",
-            KumaState::Pending => "pending",
-            KumaState::Unreachable => "unreachable",
-            KumaState::Ok(_) => "ok",
+            KumaState::Disabled => KumaLink::Disabled,
+            KumaState::Pending => KumaLink::Pending,
+            KumaState::Unreachable => KumaLink::Unreachable,
+            KumaState::Ok(_) => KumaLink::Ok,
         }
     }
 }
 
 /// The `/api/services` data at `now`: each service from Uptime Kuma when it has a
 /// monitor with heartbeats for it, else from our own probes and history.
-pub fn assemble(
+pub(crate) fn assemble(
     services: &[Service],
     probes: &[Probe],
     history: &History,
@@ -223,7 +225,7 @@ pub fn assemble(
                 reason,
                 since: m.since,
                 latency_ms: m.ping_ms,
-                source: "uptime_kuma".into(),
+                source: name_of(&StatusSource::UptimeKuma).to_string(),
                 uptime: Uptime {
                     day: m.uptime_24h,
                     ..own.uptime.clone()
@@ -235,7 +237,7 @@ pub fn assemble(
         .collect();
     Services {
         summary: Summary::of(&list),
-        uptime_kuma: kuma.as_str().to_string(),
+        uptime_kuma: name_of(&kuma.link()).to_string(),
         services: list,
         checks_total: history
             .checks_total
@@ -278,7 +280,7 @@ fn from_probe(
 }
 
 /// A service not checked (yet): shown with status "unknown" and an empty bar.
-pub fn unknown(service: &Service, now: DateTime<Utc>) -> ServiceStatus {
+pub(crate) fn unknown(service: &Service, now: DateTime<Utc>) -> ServiceStatus {
     ServiceStatus {
         name: service.name.clone(),
         url: service.url.as_str().to_string(),
@@ -291,7 +293,7 @@ pub fn unknown(service: &Service, now: DateTime<Utc>) -> ServiceStatus {
         reason: None,
         since: None,
         checked_at: None,
-        source: "probe".into(),
+        source: name_of(&StatusSource::Probe).to_string(),
         uptime: Uptime::default(),
         history: bar_from(&[], now),
         days: days::cells(&[], days::day_of(now, 0)),
@@ -396,7 +398,7 @@ mod tests {
 
     #[test]
     fn uptime_kuma_monitors_win_where_they_have_beats() {
-        use super::super::history::{slot_of, Bucket};
+        use super::super::check_history::{slot_of, Bucket};
         use super::super::uptime_kuma::Monitor;
         let now = Utc::now();
         let since = now - chrono::Duration::hours(3);
@@ -479,7 +481,7 @@ mod tests {
 
     #[test]
     fn a_change_is_logged_with_the_failure_detail_only_when_down() {
-        use super::super::history::Change;
+        use super::super::check_history::Change;
         let now = Utc::now();
         let down = Change {
             from: Status::Up,

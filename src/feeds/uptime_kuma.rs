@@ -19,8 +19,8 @@ use std::time::Duration;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Deserialize;
 
+use super::check_history::{buckets_from, Bucket};
 use super::error::FetchError;
-use super::history::{buckets_from, Bucket};
 use super::http;
 use super::kuma_notices::{self, Incident, Maintenance, MAX_MAINTENANCE};
 use super::lenient::{First, FromObject, Last, Map, One, Scalar};
@@ -91,7 +91,7 @@ pub struct Kuma {
 
 impl Kuma {
     /// The monitor called `name` (trimmed, case-insensitive), if any.
-    pub fn monitor(&self, name: &str) -> Option<&Monitor> {
+    pub(crate) fn monitor(&self, name: &str) -> Option<&Monitor> {
         let want = name.trim().to_lowercase();
         self.monitors
             .iter()
@@ -101,12 +101,12 @@ impl Kuma {
 
 /// Plain text of an owner-typed name: one line, no control or invisible characters,
 /// capped (the shared cleaning of upstream text).
-pub fn clean_name(s: &str) -> String {
+pub(crate) fn clean_name(s: &str) -> String {
     text::clean(s, MAX_NAME)
 }
 
 /// A heartbeat time: `"2026-11-29 22:00:11.630"` (UTC, no zone) or RFC 3339.
-pub fn parse_time(s: &str) -> Option<DateTime<Utc>> {
+pub(crate) fn parse_time(s: &str) -> Option<DateTime<Utc>> {
     let s = s.trim();
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Some(t.with_timezone(&Utc));
@@ -214,7 +214,7 @@ impl FromObject for Heartbeat {
 /// Reads both endpoints of the status page. An error status or a redirect is an error
 /// naming what the upstream said or where it pointed, as for every feed (Kuma answers
 /// a wrong slug with 404 and `{"status": "fail", "msg": "…"}`).
-pub fn fetch(agent: &ureq::Agent, cfg: &UptimeKumaConfig) -> Result<Kuma, Failure> {
+pub(crate) fn fetch(agent: &ureq::Agent, cfg: &UptimeKumaConfig) -> Result<Kuma, Failure> {
     let slug = http::encode_segment(&cfg.slug);
     let host = http::host_of(cfg.url.as_str());
     fn get<T: serde::de::DeserializeOwned>(
@@ -243,7 +243,11 @@ pub fn fetch(agent: &ureq::Agent, cfg: &UptimeKumaConfig) -> Result<Kuma, Failur
 
 /// Builds the monitors from the two bodies. Beats dated before 1990 or more than a day
 /// after `now` are bad data and dropped, as is a ping over [`MAX_PING_MS`].
-pub fn parse(page: &StatusPage, beats: &Heartbeats, now: DateTime<Utc>) -> Result<Kuma, String> {
+pub(crate) fn parse(
+    page: &StatusPage,
+    beats: &Heartbeats,
+    now: DateTime<Utc>,
+) -> Result<Kuma, String> {
     let groups = page
         .groups
         .0

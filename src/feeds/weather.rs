@@ -11,13 +11,13 @@ use crate::config::WeatherConfig;
 
 /// The j1 URL for `config`: `<url>/<location>?format=j1`; an empty location asks wttr.in
 /// for the weather where the request comes from (the server's own location).
-pub fn url(config: &WeatherConfig) -> String {
+pub(crate) fn url(config: &WeatherConfig) -> String {
     let loc = http::encode_segment(config.location.trim());
     config.url.join(&format!("/{loc}?format=j1"))
 }
 
 /// Fetches and parses the current weather once.
-pub fn fetch(agent: &ureq::Agent, config: &WeatherConfig) -> Result<Weather, Failure> {
+pub(crate) fn fetch(agent: &ureq::Agent, config: &WeatherConfig) -> Result<Weather, Failure> {
     let host = http::host_of(config.url.as_str());
     let resp = http::get(agent, &url(config), &[("Accept", "application/json")])?;
     let failure = |error: FetchError| Failure {

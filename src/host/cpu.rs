@@ -39,22 +39,9 @@ impl Ticks {
         }
     }
 
-    /// All time. `guest` and `guest_nice` are left out: the kernel already counts them
-    /// inside `user` and `nice`, so adding them would count guest time twice.
-    pub fn total(&self) -> u64 {
-        self.user
-            .saturating_add(self.nice)
-            .saturating_add(self.system)
-            .saturating_add(self.idle)
-            .saturating_add(self.iowait)
-            .saturating_add(self.irq)
-            .saturating_add(self.softirq)
-            .saturating_add(self.steal)
-    }
-
     /// The counters node_exporter exports as `node_cpu_seconds_total` modes, by mode name
     /// (guest time is inside user and nice, so it is not a mode of its own).
-    pub fn modes(&self) -> [(&'static str, u64); 8] {
+    pub(crate) fn modes(&self) -> [(&'static str, u64); 8] {
         [
             ("user", self.user),
             ("nice", self.nice),
@@ -86,8 +73,8 @@ impl Ticks {
 /// One reading of `<proc>/stat`: the aggregate line and each online core by number.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Stat {
-    pub total: Ticks,
-    pub cores: Vec<(u32, Ticks)>,
+    pub(crate) total: Ticks,
+    pub(crate) cores: Vec<(u32, Ticks)>,
 }
 
 /// Shares of one interval, in percent.
@@ -146,7 +133,7 @@ pub fn parse_str(text: &str) -> io::Result<Stat> {
 /// from the auxiliary vector the kernel hands every process (`AT_CLKTCK`, what
 /// `sysconf(_SC_CLK_TCK)` answers); 100, the value on every Linux architecture in use,
 /// should it be missing. A container reading the host's procfs runs on the same kernel.
-pub fn ticks_per_second() -> u64 {
+pub(crate) fn ticks_per_second() -> u64 {
     match rustix::param::clock_ticks_per_second() {
         0 => 100,
         n => n,
@@ -154,7 +141,7 @@ pub fn ticks_per_second() -> u64 {
 }
 
 /// CPU time of `ticks` in seconds.
-pub fn seconds(ticks: u64) -> f64 {
+pub(crate) fn seconds(ticks: u64) -> f64 {
     ticks as f64 / ticks_per_second() as f64
 }
 
@@ -194,7 +181,7 @@ pub fn delta(prev: &Ticks, cur: &Ticks) -> Option<Usage> {
 }
 
 /// Per-core busy percent for the cores in `cur`, matched to `prev` by number.
-pub fn core_deltas(prev: Option<&Stat>, cur: &Stat) -> Vec<Option<f64>> {
+pub(crate) fn core_deltas(prev: Option<&Stat>, cur: &Stat) -> Vec<Option<f64>> {
     cur.cores
         .iter()
         .map(|(id, t)| {
@@ -246,8 +233,6 @@ intr 4242 0 9\nctxt 4\nprocesses 3\nprocs_running 1\n";
         assert_eq!(s.total.guest, 300);
         assert_eq!(s.total.guest_nice, 7);
         assert_eq!(s.cores[0].1.steal, 5);
-        // guest is inside user: not added to the total.
-        assert_eq!(s.total.total(), 56248 + 12 + 8765 + 91418 + 1087 + 101 + 14);
     }
 
     #[test]

@@ -20,11 +20,11 @@ pub const PROBE_DEADLINE: Duration = Duration::from_millis(250);
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct FsStats {
     /// Fragment size: the unit of the block counts.
-    pub frsize: u64,
-    pub blocks: u64,
-    pub bfree: u64,
+    pub(crate) frsize: u64,
+    pub(crate) blocks: u64,
+    pub(crate) bfree: u64,
     /// Free blocks available to unprivileged users (without the root reserve).
-    pub bavail: u64,
+    pub(crate) bavail: u64,
 }
 
 /// statvfs of `path`.
@@ -43,7 +43,7 @@ pub fn statvfs(path: &Path) -> Result<FsStats, String> {
 /// The `disks` entry of a mount, as `df` shows it: `free` is what users can still write,
 /// `used` excludes the free root reserve, and percent = used / (used + free), so a disk
 /// at 100 % is one users cannot write to. `None` for a filesystem without blocks.
-pub fn usage(m: &Mount, s: &FsStats) -> Option<Disk> {
+pub(crate) fn usage(m: &Mount, s: &FsStats) -> Option<Disk> {
     if s.blocks == 0 || s.frsize == 0 {
         return None;
     }
@@ -67,7 +67,7 @@ pub fn usage(m: &Mount, s: &FsStats) -> Option<Disk> {
 }
 
 /// How a mount's usage is read: [`statvfs`], or a stand-in in tests.
-pub type ProbeFn = fn(&Path) -> Result<FsStats, String>;
+pub(crate) type ProbeFn = fn(&Path) -> Result<FsStats, String>;
 
 type Answer = (String, Result<FsStats, String>);
 

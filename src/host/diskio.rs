@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use super::{rate, read_file, round2, DiskIo};
 
 /// `diskstats` counts sectors of 512 bytes whatever the device's sector size.
-pub const SECTOR_BYTES: u64 = 512;
+pub(crate) const SECTOR_BYTES: u64 = 512;
 
 /// One device's cumulative counters.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,7 +40,7 @@ const SKIPPED: &[&str] = &["loop", "ram", "zram", "dm-", "md", "sr", "fd"];
 /// Whether `device` is reported: a whole disk (listed in `<sys>/block`; partitions are
 /// not) that is not one of the skipped kinds. Without a sysfs listing, names ending in a
 /// partition number of the common schemes (`sda1`, `nvme0n1p2`, `mmcblk0p1`) are skipped.
-pub fn is_whole_disk(device: &str, sys_block: Option<&HashSet<String>>) -> bool {
+pub(crate) fn is_whole_disk(device: &str, sys_block: Option<&HashSet<String>>) -> bool {
     if SKIPPED.iter().any(|p| {
         device
             .strip_prefix(p)
@@ -70,7 +70,7 @@ fn looks_like_partition(d: &str) -> bool {
 }
 
 /// Names in `<sys>/block`, or `None` when it cannot be listed.
-pub fn read_sys_block(sys: &Path) -> Option<HashSet<String>> {
+pub(crate) fn read_sys_block(sys: &Path) -> Option<HashSet<String>> {
     let dir = std::fs::read_dir(sys.join("block")).ok()?;
     Some(
         dir.filter_map(|e| e.ok())

@@ -78,7 +78,7 @@ pub fn read(proc: &Path, buf: &mut String) -> io::Result<MemInfo> {
 /// The `memory` section. Without `MemAvailable` (kernels before 3.14) available memory is
 /// estimated the way those kernels' `free` did: free + buffers + page cache + reclaimable
 /// slab, less shared memory (tmpfs pages sit in the page cache but cannot be dropped).
-pub fn summarize(m: &MemInfo) -> Memory {
+pub(crate) fn summarize(m: &MemInfo) -> Memory {
     let available = m
         .available
         .unwrap_or_else(|| (m.free + m.buffers + m.cached + m.sreclaimable).saturating_sub(m.shmem))

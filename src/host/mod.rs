@@ -7,15 +7,15 @@ pub mod disk;
 pub mod diskio;
 pub mod memory;
 pub mod mounts;
+pub(crate) mod namespaces;
 pub mod network;
-pub mod sampler;
+pub(crate) mod sampler;
 pub mod sensors;
-pub mod store;
+pub(crate) mod store;
 pub mod system;
-pub mod view;
 
 pub use sampler::Sampler;
-pub use store::MetricsStore;
+pub(crate) use store::MetricsStore;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -23,14 +23,14 @@ use std::collections::BTreeMap;
 use std::io::{self, Read};
 use std::path::Path;
 
-pub use crate::files::open_regular;
+pub(crate) use crate::files::open_regular;
 
 /// The largest procfs/sysfs file a source reads: `/proc/stat` on a 1024-core machine is
 /// about 100 KiB, so this leaves room without letting a bad file grow without bound.
 pub const MAX_FILE_BYTES: u64 = 1 << 20;
 
 /// Reads at most [`MAX_FILE_BYTES`] of `r` into `buf` (cleared first) as UTF-8 text.
-pub fn read_text(r: impl Read, buf: &mut String) -> io::Result<()> {
+pub(crate) fn read_text(r: impl Read, buf: &mut String) -> io::Result<()> {
     if !crate::files::read_capped_text(r, MAX_FILE_BYTES, buf)? {
         return Err(invalid(format!("longer than {MAX_FILE_BYTES} bytes")));
     }
@@ -39,20 +39,20 @@ pub fn read_text(r: impl Read, buf: &mut String) -> io::Result<()> {
 
 /// Opens `path` (a regular file only, never blocking: [`open_regular`]) and reads it into
 /// `buf` with [`read_text`]; the error names the file.
-pub fn read_file(path: &Path, buf: &mut String) -> io::Result<()> {
+pub(crate) fn read_file(path: &Path, buf: &mut String) -> io::Result<()> {
     let f = open_regular(path)?;
     read_text(f, buf).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))
 }
 
 /// An `InvalidData` error: the file was read but its content is not what the kernel writes.
-pub fn invalid(msg: impl Into<String>) -> io::Error {
+pub(crate) fn invalid(msg: impl Into<String>) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, msg.into())
 }
 
 /// A per-second rate of a monotonic counter: `None` when the counter went backwards
 /// (reset, wrap, device re-created) or no time passed, so a dashboard never shows a
 /// negative value or a spike.
-pub fn rate(prev: u64, cur: u64, elapsed_secs: f64) -> Option<f64> {
+pub(crate) fn rate(prev: u64, cur: u64, elapsed_secs: f64) -> Option<f64> {
     if cur < prev || elapsed_secs.is_nan() || elapsed_secs < 1e-3 {
         return None;
     }
@@ -60,7 +60,7 @@ pub fn rate(prev: u64, cur: u64, elapsed_secs: f64) -> Option<f64> {
 }
 
 /// Rounds to 2 decimals: the JSON carries what a dashboard shows, not float noise.
-pub fn round2(x: f64) -> f64 {
+pub(crate) fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
 
@@ -119,6 +119,25 @@ pub struct Cpu {
     pub steal_percent: Option<f64>,
     /// 1, 5 and 15 minute load averages.
     pub load: Option<[f64; 3]>,
+}
+
+/// One online CPU: the kernel's number (`cpu2` is 2) and its busy share.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Core {
+    pub id: u32,
+    pub percent: Option<f64>,
+}
+
+impl Cpu {
+    /// Each online CPU with its busy share. The JSON keeps `cores` and `core_ids` as two
+    /// arrays (the API's shape); this pairs them, in one place. A peer too old to send
+    /// `core_ids` has its CPUs numbered by position.
+    pub(crate) fn per_core(&self) -> impl Iterator<Item = Core> + '_ {
+        self.cores.iter().enumerate().map(|(i, percent)| Core {
+            id: self.core_ids.get(i).copied().unwrap_or(i as u32),
+            percent: *percent,
+        })
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -181,11 +200,9 @@ pub enum Namespace {
 }
 
 impl Namespace {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Namespace::Host => "host",
-            Namespace::Container => "container",
-        }
+    /// Its name in the JSON and the labels of `/metrics`.
+    pub(crate) fn as_str(self) -> &'static str {
+        crate::names::name_of(&self)
     }
 }
 
@@ -208,14 +225,14 @@ pub enum Containers {
 
 impl Containers {
     /// The containers, when the section was read.
-    pub fn list(&self) -> Option<&Vec<Container>> {
+    pub(crate) fn list(&self) -> Option<&Vec<Container>> {
         match self {
             Containers::List(l) => Some(l),
             Containers::Hidden | Containers::Unavailable => None,
         }
     }
 
-    pub fn is_hidden(&self) -> bool {
+    pub(crate) fn is_hidden(&self) -> bool {
         *self == Containers::Hidden
     }
 }
@@ -248,8 +265,7 @@ pub struct Container {
     /// The owner's name from `[[containers]]`, else the first process's command line,
     /// else the short id.
     pub name: String,
-    /// "docker" or "podman".
-    pub engine: String,
+    pub engine: cgroup::Engine,
     /// The first process's command line (cleaned, at most 80 characters), if readable.
     pub command: Option<String>,
     /// The `[[services]]` entry the owner linked this container to.
@@ -328,7 +344,7 @@ pub struct HistoryPoint {
 }
 
 impl HistoryPoint {
-    pub fn of(s: &Sample) -> Self {
+    pub(crate) fn of(s: &Sample) -> Self {
         HistoryPoint {
             timestamp: s.timestamp,
             cpu_percent: s.cpu.as_ref().and_then(|c| c.percent),

@@ -8,19 +8,19 @@ use std::path::Path;
 use super::read_file;
 
 /// At most this many filesystems are reported (and probed, one thread each).
-pub const MAX_MOUNTS: usize = 64;
+pub(crate) const MAX_MOUNTS: usize = 64;
 
 /// One line of a mounts file, unescaped.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mount {
-    pub device: String,
+    pub(crate) device: String,
     pub mount_point: String,
-    pub fs: String,
+    pub(crate) fs: String,
 }
 
 /// Undoes the kernel's octal escapes in mounts fields (`\040` space, `\011` tab, `\012`
 /// newline, `\134` backslash); anything else is kept as written.
-pub fn unescape(s: &str) -> String {
+pub(crate) fn unescape(s: &str) -> String {
     if !s.contains('\\') {
         return s.to_string();
     }
@@ -134,12 +134,12 @@ const SKIPPED_PREFIXES: &[&str] = &[
 ];
 
 /// Whether `fs` holds no user data.
-pub fn is_pseudo_fs(fs: &str) -> bool {
+pub(crate) fn is_pseudo_fs(fs: &str) -> bool {
     PSEUDO_FS.contains(&fs) || PSEUDO_FUSE.contains(&fs)
 }
 
 /// Whether `mount_point` is a kernel or container-storage path (the path itself or below).
-pub fn is_skipped_path(mount_point: &str) -> bool {
+pub(crate) fn is_skipped_path(mount_point: &str) -> bool {
     SKIPPED_PREFIXES.iter().any(|p| {
         mount_point
             .strip_prefix(p)
@@ -149,7 +149,7 @@ pub fn is_skipped_path(mount_point: &str) -> bool {
 
 /// The mounts worth reporting: real filesystems, outside kernel and container paths,
 /// each device once (at its shortest mount point: `/` rather than a bind mount of it).
-pub fn select(mounts: Vec<Mount>) -> Vec<Mount> {
+pub(crate) fn select(mounts: Vec<Mount>) -> Vec<Mount> {
     let mut out: Vec<Mount> = Vec::new();
     for m in mounts {
         if is_pseudo_fs(&m.fs)
@@ -174,7 +174,7 @@ pub fn select(mounts: Vec<Mount>) -> Vec<Mount> {
 
 /// Reads `<proc>/1/mounts` (the host's mount namespace under `pid: host`) into `buf`,
 /// falling back to `<proc>/self/mounts` when pid 1's is not readable.
-pub fn read_mounts_text(proc: &Path, buf: &mut String) -> io::Result<()> {
+pub(crate) fn read_mounts_text(proc: &Path, buf: &mut String) -> io::Result<()> {
     match read_file(&proc.join("1/mounts"), buf) {
         Ok(()) => Ok(()),
         Err(first) => read_file(&proc.join("self/mounts"), buf)
@@ -191,7 +191,7 @@ pub struct MountTable {
 }
 
 impl MountTable {
-    /// The mounts worth reporting ([`read_mounts_text`], then [`select`]), reusing the
+    /// The mounts worth reporting (`read_mounts_text`, then `select`), reusing the
     /// last result when the file reads the same.
     pub fn read(&mut self, proc: &Path, buf: &mut String) -> io::Result<&[Mount]> {
         read_mounts_text(proc, buf)?;

@@ -49,7 +49,7 @@ pub fn parse_str(text: &str) -> io::Result<Vec<Counters>> {
 }
 
 /// Matches `name` against a glob where `*` stands for any run of characters.
-pub fn glob_match(pattern: &str, name: &str) -> bool {
+pub(crate) fn glob_match(pattern: &str, name: &str) -> bool {
     let (p, n) = (pattern.as_bytes(), name.as_bytes());
     let (mut pi, mut ni) = (0, 0);
     let mut star: Option<(usize, usize)> = None;
@@ -72,7 +72,7 @@ pub fn glob_match(pattern: &str, name: &str) -> bool {
 }
 
 /// Whether `name` matches any of `exclude`.
-pub fn excluded(name: &str, exclude: &[String]) -> bool {
+pub(crate) fn excluded(name: &str, exclude: &[String]) -> bool {
     exclude.iter().any(|g| glob_match(g, name))
 }
 

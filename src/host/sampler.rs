@@ -10,7 +10,8 @@ use std::time::Instant;
 use chrono::Utc;
 
 use super::{
-    cgroup, cpu, disk, diskio, memory, mounts, network, sensors, system, view, Cpu, Sample, View,
+    cgroup, cpu, disk, diskio, memory, mounts, namespaces, network, sensors, system, Cpu, Sample,
+    View,
 };
 use crate::config::{ContainerRule, HostConfig, MetricsConfig};
 
@@ -81,7 +82,7 @@ impl Sampler {
             proc: host.proc.clone(),
             root: host.root.clone(),
             net_exclude: metrics.net_exclude.clone(),
-            view: view::detect(host),
+            view: namespaces::detect(host),
             prev: Previous::default(),
             mounts: mounts::MountTable::default(),
             block: diskio::BlockDevices::new(host.sys.clone()),
@@ -102,19 +103,19 @@ impl Sampler {
     }
 
     /// Names containers by the owner's `[[containers]]` rules.
-    pub fn with_containers(mut self, rules: Vec<ContainerRule>) -> Self {
+    pub(crate) fn with_containers(mut self, rules: Vec<ContainerRule>) -> Self {
         self.set_container_rules(rules);
         self
     }
 
     /// Changes the `[[containers]]` rules (a reload): names apply from the next sample.
-    pub fn set_container_rules(&mut self, rules: Vec<ContainerRule>) {
+    pub(crate) fn set_container_rules(&mut self, rules: Vec<ContainerRule>) {
         let (root, proc) = (self.cgroups.root().to_path_buf(), self.proc.clone());
         self.cgroups = cgroup::Cgroups::new(root, proc, rules);
     }
 
     /// What this process sees of the host (detected once at construction).
-    pub fn view(&self) -> &View {
+    pub(crate) fn view(&self) -> &View {
         &self.view
     }
 
@@ -288,7 +289,7 @@ impl Sampler {
 impl Sampler {
     /// The start-up hint when the first sample found no containers because the cgroup
     /// root is this container's own (`HOST_CGROUP` not pointed at the host's).
-    pub fn own_cgroup_hint(&self, first: &Sample) -> Option<String> {
+    pub(crate) fn own_cgroup_hint(&self, first: &Sample) -> Option<String> {
         (first.containers.list().is_some_and(Vec::is_empty) && self.cgroups.looks_like_own_cgroup())
             .then(|| {
                 format!(

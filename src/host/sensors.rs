@@ -11,11 +11,11 @@ use super::{read_file, round2, Temperature};
 const REDISCOVER: Duration = Duration::from_secs(60);
 
 /// At most this many sensors are reported.
-pub const MAX_SENSORS: usize = 64;
+pub(crate) const MAX_SENSORS: usize = 64;
 
 /// Parses a sysfs temperature (millidegrees Celsius, e.g. `45000`). Values outside what
 /// a working sensor reports (a disconnected probe reads -273 °C or 127 °C+) are `None`.
-pub fn parse_millidegrees(text: &str) -> Option<f64> {
+pub(crate) fn parse_millidegrees(text: &str) -> Option<f64> {
     let v: i64 = text.trim().parse().ok()?;
     let c = v as f64 / 1000.0;
     (-60.0..=150.0).contains(&c).then(|| round2(c))
@@ -24,7 +24,12 @@ pub fn parse_millidegrees(text: &str) -> Option<f64> {
 /// The label of hwmon sensor `index` of chip `chip`: its `temp*_label` when the driver
 /// gives one (`Package id 0`), else the chip name (`nvme`), numbered when the chip has
 /// several sensors.
-pub fn hwmon_label(chip: &str, label: Option<&str>, index: u32, chip_sensors: usize) -> String {
+pub(crate) fn hwmon_label(
+    chip: &str,
+    label: Option<&str>,
+    index: u32,
+    chip_sensors: usize,
+) -> String {
     match label.map(str::trim).filter(|l| !l.is_empty()) {
         Some(l) if chip.is_empty() => l.to_string(),
         Some(l) => format!("{chip} {l}"),
@@ -60,7 +65,7 @@ fn read_trimmed(path: &Path, buf: &mut String) -> Option<String> {
 }
 
 /// Finds the sensor files: (label, file with millidegrees).
-pub fn discover(sys: &Path) -> Vec<(String, PathBuf)> {
+pub(crate) fn discover(sys: &Path) -> Vec<(String, PathBuf)> {
     let mut buf = String::new();
     let mut out = Vec::new();
     let hwmon = sys.join("class/hwmon");

@@ -44,7 +44,7 @@ pub struct Stalled {
 
 impl Stalled {
     /// The reason shown in `/api/health` and under `errors["sampler"]`.
-    pub fn reason(&self) -> String {
+    pub(crate) fn reason(&self) -> String {
         format!(
             "sampler has not published for {}s (interval {}s)",
             self.silent_for.as_secs(),
@@ -55,7 +55,7 @@ impl Stalled {
 
 impl Published {
     /// The sample as `audience` may see it.
-    pub fn sample(&self, audience: Audience) -> &Sample {
+    pub(crate) fn sample(&self, audience: Audience) -> &Sample {
         match audience {
             Audience::Private => &self.sample,
             Audience::Public => &self.public_sample,
@@ -63,7 +63,7 @@ impl Published {
     }
 
     /// The `/api/metrics` body for `audience`.
-    pub fn json(&self, audience: Audience) -> &Bytes {
+    pub(crate) fn json(&self, audience: Audience) -> &Bytes {
         match audience {
             Audience::Private => &self.json,
             Audience::Public => &self.public_json,
@@ -89,7 +89,7 @@ struct HistoryBody<'a> {
 
 impl MetricsStore {
     /// A store keeping `capacity` history points taken every `interval_seconds`.
-    pub fn new(capacity: usize, interval_seconds: f64) -> Self {
+    pub(crate) fn new(capacity: usize, interval_seconds: f64) -> Self {
         MetricsStore {
             latest: ArcSwapOption::empty(),
             history: Mutex::new(VecDeque::with_capacity(capacity.min(100_000))),
@@ -100,7 +100,7 @@ impl MetricsStore {
     }
 
     /// The last published sample, if any.
-    pub fn latest(&self) -> Option<Arc<Published>> {
+    pub(crate) fn latest(&self) -> Option<Arc<Published>> {
         self.latest.load_full()
     }
 
@@ -135,7 +135,7 @@ impl MetricsStore {
 
     /// `Some` when the sampler has been silent for more than [`STALE_INTERVALS`]
     /// intervals at `now`.
-    pub fn stalled_at(&self, now: Instant) -> Option<Stalled> {
+    pub(crate) fn stalled_at(&self, now: Instant) -> Option<Stalled> {
         let last = self.latest.load().as_ref().map_or(self.created, |p| p.at);
         let interval = Duration::from_secs_f64(self.interval_seconds.max(0.0));
         let silent_for = now.saturating_duration_since(last);
@@ -146,12 +146,12 @@ impl MetricsStore {
     }
 
     /// [`Self::stalled_at`] now.
-    pub fn stalled(&self) -> Option<Stalled> {
+    pub(crate) fn stalled(&self) -> Option<Stalled> {
         self.stalled_at(Instant::now())
     }
 
     /// Copies of the history points, oldest first (for the page's server-side sparklines).
-    pub fn history(&self) -> Vec<HistoryPoint> {
+    pub(crate) fn history(&self) -> Vec<HistoryPoint> {
         let h = self.history.lock().unwrap_or_else(|e| e.into_inner());
         h.iter().cloned().collect()
     }

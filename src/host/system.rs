@@ -38,7 +38,7 @@ pub fn parse_uptime_str(text: &str) -> io::Result<u64> {
 
 /// Whether a `<proc>` entry name is a process id (all digits); `self`, `net`, `stat` …
 /// are not.
-pub fn is_pid(name: &[u8]) -> bool {
+pub(crate) fn is_pid(name: &[u8]) -> bool {
     !name.is_empty() && name.iter().all(u8::is_ascii_digit)
 }
 

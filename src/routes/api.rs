@@ -12,10 +12,11 @@ use super::negotiation::{conditional, Encoding, Representation};
 use crate::access::Audience;
 use crate::error::ApiError;
 use crate::feeds::envelope_json;
+use crate::feeds::feed::Event;
 use crate::state::AppState;
 
 /// A JSON body with `Cache-Control: no-store`.
-pub fn json_bytes(body: Bytes) -> HttpResponse {
+pub(crate) fn json_bytes(body: Bytes) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((CONTENT_TYPE, HeaderValue::from_static("application/json")))
         .insert_header((CACHE_CONTROL, HeaderValue::from_static("no-store")))
@@ -40,13 +41,13 @@ fn answer(req: &HttpRequest, state: &AppState, audience: Audience, body: Bytes) 
 }
 
 /// Any other path under `/api/`: a JSON 404 (an API client reads the error, not a page).
-pub async fn not_found() -> HttpResponse {
+pub(crate) async fn not_found() -> HttpResponse {
     ApiError::NotFound.error_response()
 }
 
 /// `GET /api/health`: `{"ok":true}`, or 503 with the reason when the sampler has stalled
 /// (the container HEALTHCHECK then restarts a portal that would serve frozen numbers).
-pub async fn health(state: web::Data<AppState>) -> HttpResponse {
+pub(crate) async fn health(state: web::Data<AppState>) -> HttpResponse {
     match state.metrics.stalled() {
         None => json_bytes(Bytes::from_static(br#"{"ok":true}"#)),
         Some(s) => HttpResponse::ServiceUnavailable()
@@ -59,7 +60,7 @@ pub async fn health(state: web::Data<AppState>) -> HttpResponse {
 pub const OPENAPI: &str = include_str!("openapi.json");
 
 /// `GET /api/openapi.json`
-pub async fn openapi() -> HttpResponse {
+pub(crate) async fn openapi() -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((CONTENT_TYPE, HeaderValue::from_static("application/json")))
         .insert_header((CACHE_CONTROL, HeaderValue::from_static("no-cache")))
@@ -68,7 +69,7 @@ pub async fn openapi() -> HttpResponse {
 
 /// `GET /api/metrics`: the sampler's last sample, as it serialised it for the audience;
 /// when the sampler has stalled, a copy with the reason under `errors["sampler"]`.
-pub async fn metrics(
+pub(crate) async fn metrics(
     req: HttpRequest,
     state: web::Data<AppState>,
     audience: Audience,
@@ -86,7 +87,7 @@ pub async fn metrics(
 }
 
 /// `GET /api/metrics/history`
-pub async fn history(
+pub(crate) async fn history(
     req: HttpRequest,
     state: web::Data<AppState>,
     audience: Audience,
@@ -98,7 +99,7 @@ pub async fn history(
 }
 
 /// `GET /api/weather`
-pub async fn weather(
+pub(crate) async fn weather(
     req: HttpRequest,
     state: web::Data<AppState>,
     audience: Audience,
@@ -108,7 +109,7 @@ pub async fn weather(
 }
 
 /// `GET /api/activity`
-pub async fn activity(
+pub(crate) async fn activity(
     req: HttpRequest,
     state: web::Data<AppState>,
     audience: Audience,
@@ -119,7 +120,7 @@ pub async fn activity(
 
 /// `GET /api/services`; `?view=page` (the page's polling fallback) leaves out the 90 days, as the page's
 /// stream does: the page does not redraw them.
-pub async fn services(
+pub(crate) async fn services(
     req: HttpRequest,
     state: web::Data<AppState>,
     audience: Audience,
@@ -129,7 +130,7 @@ pub async fn services(
         Err(e) => return e.error_response(),
     };
     let body = if page {
-        state.page_event_json("services", audience, true)
+        state.page_event_body(Event::Services, audience, true)
     } else {
         None
     }
@@ -139,7 +140,7 @@ pub async fn services(
 
 /// `GET /api/hosts/{name}/history`: the `/api/metrics/history` body of this host or a
 /// peer (the page fills a peer's sparklines from it at once); JSON 404 for other names.
-pub async fn host_history(
+pub(crate) async fn host_history(
     req: HttpRequest,
     state: web::Data<AppState>,
     audience: Audience,
@@ -152,7 +153,7 @@ pub async fn host_history(
 }
 
 /// `GET /api/hosts`
-pub async fn hosts(
+pub(crate) async fn hosts(
     req: HttpRequest,
     state: web::Data<AppState>,
     audience: Audience,

@@ -73,7 +73,7 @@ fn variant(name: &str, etag: String) -> Option<Variant> {
 
 impl AssetStore {
     /// The process-wide store.
-    pub fn get() -> &'static AssetStore {
+    pub(crate) fn get() -> &'static AssetStore {
         static STORE: OnceLock<AssetStore> = OnceLock::new();
         STORE.get_or_init(AssetStore::build)
     }
@@ -129,7 +129,7 @@ impl AssetStore {
     }
 
     /// The URL path of an asset by its logical name ("app.css" → "/assets/app.3f2a9c1e0b.css").
-    pub fn url(&self, logical: &str) -> String {
+    pub(crate) fn url(&self, logical: &str) -> String {
         match self.by_logical.get(logical) {
             Some(served) if logical.starts_with("root/") => format!("/{served}"),
             Some(served) => format!("/assets/{served}"),
@@ -141,29 +141,24 @@ impl AssetStore {
     }
 
     /// An asset by its logical name ("icons/forgejo.svg").
-    pub fn by_logical(&self, logical: &str) -> Option<&Asset> {
+    pub(crate) fn by_logical(&self, logical: &str) -> Option<&Asset> {
         self.by_served.get(self.by_logical.get(logical)?)
     }
 
     /// An immutable asset by served name (the part after `/assets/`).
-    pub fn hashed(&self, served: &str) -> Option<&Asset> {
+    pub(crate) fn hashed(&self, served: &str) -> Option<&Asset> {
         self.by_served.get(served).filter(|a| a.entry.immutable)
     }
 
     /// A site-root asset (robots.txt).
-    pub fn root(&self, name: &str) -> Option<&Asset> {
+    pub(crate) fn root(&self, name: &str) -> Option<&Asset> {
         self.by_served.get(name).filter(|a| !a.entry.immutable)
-    }
-
-    /// Every embedded asset (for budgets and tests).
-    pub fn iter(&self) -> impl Iterator<Item = &Asset> {
-        self.by_served.values()
     }
 }
 
 impl Asset {
     /// Bytes of a variant, if prepared.
-    pub fn body(&self, enc: Encoding) -> Option<&Bytes> {
+    pub(crate) fn body(&self, enc: Encoding) -> Option<&Bytes> {
         match enc {
             Encoding::Identity => Some(&self.identity.body),
             Encoding::Gzip => self.gzip.as_ref().map(|v| &v.body),
@@ -172,7 +167,7 @@ impl Asset {
     }
 
     /// Builds the response for `req`: negotiated encoding, ETag, 304 when it matches.
-    pub fn respond(&self, req: &HttpRequest) -> HttpResponse {
+    pub(crate) fn respond(&self, req: &HttpRequest) -> HttpResponse {
         let headers = req.headers();
         let enc = negotiate(headers, self.gzip.is_some(), self.br.is_some());
         let v = match enc {
@@ -205,7 +200,7 @@ pub struct AssetUrls {
 }
 
 impl AssetUrls {
-    pub fn get() -> &'static AssetUrls {
+    pub(crate) fn get() -> &'static AssetUrls {
         static URLS: OnceLock<AssetUrls> = OnceLock::new();
         URLS.get_or_init(|| {
             let s = AssetStore::get();
@@ -225,8 +220,8 @@ mod tests {
     #[test]
     fn every_manifest_entry_is_embedded_with_its_variants() {
         let store = AssetStore::get();
-        assert_eq!(store.iter().count(), MANIFEST.len());
-        for a in store.iter() {
+        assert_eq!(store.by_served.values().count(), MANIFEST.len());
+        for a in store.by_served.values() {
             assert_eq!(
                 a.entry.gzip,
                 a.body(Encoding::Gzip).is_some(),

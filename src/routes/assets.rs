@@ -8,7 +8,7 @@ use super::errors::not_found;
 
 /// `GET /assets/{name}`: only exact names from the manifest; nothing can escape it.
 /// The names are plain ASCII, so the raw path is compared (no percent-decoding).
-pub async fn asset(req: HttpRequest) -> HttpResponse {
+pub(crate) async fn asset(req: HttpRequest) -> HttpResponse {
     let name = req.path().strip_prefix("/assets/").unwrap_or("");
     match AssetStore::get().hashed(name) {
         Some(a) => a.respond(&req),
@@ -17,7 +17,7 @@ pub async fn asset(req: HttpRequest) -> HttpResponse {
 }
 
 /// `GET /robots.txt` and other site-root files.
-pub async fn root_file(req: HttpRequest) -> HttpResponse {
+pub(crate) async fn root_file(req: HttpRequest) -> HttpResponse {
     let name = req.path().trim_start_matches('/');
     match AssetStore::get().root(name) {
         Some(a) => a.respond(&req),

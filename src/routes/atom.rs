@@ -123,7 +123,7 @@ fn notice_entry(n: &Notice) -> String {
 }
 
 /// The whole feed for `notices` and `changes` (oldest first) as of `now`.
-pub fn render(notices: &[Notice], changes: &[Transition], now: DateTime<Utc>) -> String {
+pub(crate) fn render(notices: &[Notice], changes: &[Transition], now: DateTime<Utc>) -> String {
     let mut entries: Vec<(DateTime<Utc>, String)> = notices
         .iter()
         .map(|n| (n.updated_at, notice_entry(n)))
@@ -150,7 +150,7 @@ pub fn render(notices: &[Notice], changes: &[Transition], now: DateTime<Utc>) ->
 }
 
 /// `GET /status.atom`: the same public-safe feed for everyone.
-pub async fn feed(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+pub(crate) async fn feed(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let snap = state.feeds().services.snapshot();
     // The feed is public: the public copy of the data, never an owner-only service.
     let public = snap.data.as_deref().and_then(Redact::redacted);

@@ -25,7 +25,7 @@ const STALE_INTERVALS: u64 = 3;
 /// `interval`: public answers may be kept by a shared cache for one interval (at least
 /// 1 s) and served stale a few intervals more while it revalidates; browsers always
 /// revalidate (`max-age=0`). Private answers are never kept by a shared cache.
-pub fn cache_control(kind: Kind, audience: Audience, interval: Duration) -> HeaderValue {
+pub(crate) fn cache_control(kind: Kind, audience: Audience, interval: Duration) -> HeaderValue {
     match (audience, kind) {
         (Audience::Private, Kind::Json) => HeaderValue::from_static("private, no-store"),
         (Audience::Private, Kind::Page) => HeaderValue::from_static("private, no-cache"),
@@ -43,7 +43,7 @@ pub fn cache_control(kind: Kind, audience: Audience, interval: Duration) -> Head
 
 /// A strong ETag for `body`: a 64-bit hash of the bytes (equal bytes, equal tag; a
 /// restart or another replica that serves the same bytes answers 304 too).
-pub fn etag(body: &[u8]) -> HeaderValue {
+pub(crate) fn etag(body: &[u8]) -> HeaderValue {
     let mut h = std::hash::DefaultHasher::new();
     h.write(body);
     let tag = format!("\"j{:016x}\"", h.finish());

@@ -57,10 +57,10 @@ fn html(
 }
 
 /// The themed 404 page.
-pub fn not_found(req: &HttpRequest) -> HttpResponse {
+pub(crate) fn not_found(req: &HttpRequest) -> HttpResponse {
     let path: String = req.path().chars().take(200).collect();
     // The public never sees an owner-only service's link.
-    let public = super::client::audience(req).is_public();
+    let public = super::audience::audience(req).is_public();
     let services = req
         .app_data::<web::Data<AppState>>()
         .map(|state| {
@@ -82,6 +82,6 @@ pub fn not_found(req: &HttpRequest) -> HttpResponse {
 }
 
 /// Anything no route matched.
-pub async fn fallback(req: HttpRequest) -> HttpResponse {
+pub(crate) async fn fallback(req: HttpRequest) -> HttpResponse {
     not_found(&req)
 }

@@ -15,18 +15,18 @@ pub enum Encoding {
 }
 
 /// One selected representation of a resource, ready to answer with.
-pub struct Representation<'a> {
-    pub body: &'a Bytes,
-    pub etag: &'a HeaderValue,
-    pub encoding: Encoding,
-    pub content_type: &'a HeaderValue,
-    pub cache_control: &'a HeaderValue,
+pub(crate) struct Representation<'a> {
+    pub(crate) body: &'a Bytes,
+    pub(crate) etag: &'a HeaderValue,
+    pub(crate) encoding: Encoding,
+    pub(crate) content_type: &'a HeaderValue,
+    pub(crate) cache_control: &'a HeaderValue,
     /// Whether other encodings exist (`Vary: Accept-Encoding`).
-    pub vary: bool,
+    pub(crate) vary: bool,
 }
 
 /// Answers with `rep`, or `304 Not Modified` when `If-None-Match` matches its ETag.
-pub fn conditional(req: &HttpRequest, rep: Representation<'_>) -> HttpResponse {
+pub(crate) fn conditional(req: &HttpRequest, rep: Representation<'_>) -> HttpResponse {
     let not_modified = if_none_match(req.headers(), rep.etag);
     let mut resp = if not_modified {
         HttpResponse::NotModified()
@@ -117,7 +117,7 @@ pub fn if_none_match(headers: &HeaderMap, etag: &HeaderValue) -> bool {
 /// Gzips a body rendered at run time (the portal page once per change, the small 404
 /// page per request): live HTML cannot be precompressed at build time like the assets,
 /// and shrinks to about a quarter.
-pub fn gzip(body: &[u8]) -> Option<Vec<u8>> {
+pub(crate) fn gzip(body: &[u8]) -> Option<Vec<u8>> {
     use std::io::Write as _;
     let mut enc = flate2::write::GzEncoder::new(
         Vec::with_capacity(body.len() / 3),

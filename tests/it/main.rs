@@ -5,6 +5,7 @@
 // Scenario tests read top to bottom, one step after another; splitting them hides the story.
 #![allow(clippy::too_many_lines)]
 
+mod activity;
 mod browser;
 mod cli;
 mod common;

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use super::parse::cut;
 use crate::host::invalid;
+use serde::{Deserialize, Serialize};
 
 /// More containers than this and the section is off (null with the reason) rather than
 /// slow: a sample must stay cheap, and a host with hundreds of thousands of cgroup
@@ -16,19 +17,32 @@ const MAX_CONTAINERS: usize = 500;
 /// `machine.slice`) before giving up, so a flooded directory never stalls a sample.
 const MAX_ENTRIES: usize = 4096;
 
-/// The container engine that made a cgroup, as told by its directory's name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The container engine that made a cgroup, as told by its directory's name; "docker" or
+/// "podman" in the JSON and on the page.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Engine {
+    /// Also the value of a `Container::default()` (tests' partial values).
+    #[default]
     Docker,
     Podman,
 }
 
-impl Engine {
-    /// The name in the JSON: "docker" or "podman".
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Engine::Docker => "docker",
-            Engine::Podman => "podman",
+impl std::fmt::Display for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(crate::names::name_of(self))
+    }
+}
+
+/// Tests' values written as text (`engine: "docker".into()`): anything but "podman" is
+/// Docker.
+#[cfg(test)]
+impl From<&str> for Engine {
+    fn from(s: &str) -> Self {
+        if s == "podman" {
+            Engine::Podman
+        } else {
+            Engine::Docker
         }
     }
 }

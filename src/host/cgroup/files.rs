@@ -150,7 +150,7 @@ fn field<T>(
 pub struct Counters {
     /// The full id.
     pub id: String,
-    pub engine: Option<Engine>,
+    pub engine: Engine,
     pub usage_usec: Option<u64>,
     /// Memory in use as `docker stats` shows it: `memory.current` less `inactive_file`
     /// (page cache the kernel drops first), or `memory.current` alone without
@@ -187,7 +187,7 @@ pub(super) fn read_counters(
     let inactive = field(h, d, 6, buf, parse_inactive_file)?.flatten();
     let c = Counters {
         id: found.id.clone(),
-        engine: Some(found.engine),
+        engine: found.engine,
         usage_usec: field(h, d, 0, buf, parse_cpu_stat)?,
         memory_bytes: current.map(|c| in_use(c, inactive)),
         memory_current: current,

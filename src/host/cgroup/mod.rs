@@ -11,12 +11,10 @@ mod parse;
 mod rates;
 
 pub(crate) use discover::short_id;
-pub use discover::Engine;
-pub use files::Counters;
-pub use parse::{
-    clean, parse_cmdline, parse_cpu_stat, parse_first_pid, parse_inactive_file, parse_io_stat,
-    parse_memory_events, parse_memory_max, parse_single,
-};
+pub(crate) use discover::Engine;
+
+pub(crate) use files::Counters;
+pub(crate) use parse::{clean, parse_cmdline, parse_first_pid};
 pub(crate) use rates::{delta, new_oom_kills, OomLog};
 
 use std::collections::HashMap;
@@ -96,10 +94,10 @@ pub struct Cgroups {
 /// One container's counters with how it is called, as the sampler keeps them.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Named {
-    pub counters: Counters,
-    pub name: String,
-    pub command: Option<String>,
-    pub service: Option<String>,
+    pub(crate) counters: Counters,
+    pub(crate) name: String,
+    pub(crate) command: Option<String>,
+    pub(crate) service: Option<String>,
 }
 
 impl Cgroups {
@@ -116,14 +114,14 @@ impl Cgroups {
     }
 
     /// The cgroup root read.
-    pub fn root(&self) -> &Path {
+    pub(crate) fn root(&self) -> &Path {
         &self.root
     }
 
     /// Whether the root has none of the parents containers live under: what a container
     /// sees of its own private cgroup namespace when `host.cgroup` was not pointed at the
     /// host's hierarchy.
-    pub fn looks_like_own_cgroup(&self) -> bool {
+    pub(crate) fn looks_like_own_cgroup(&self) -> bool {
         !LAYOUTS
             .iter()
             .any(|(parent, ..)| self.root.join(parent).is_dir())

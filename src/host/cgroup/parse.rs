@@ -25,18 +25,18 @@ fn flat_key(file: &str, text: &str, key: &str) -> io::Result<u64> {
 }
 
 /// `cpu.stat`: CPU time used by the cgroup, in microseconds (`usage_usec`).
-pub fn parse_cpu_stat(text: &str) -> io::Result<u64> {
+pub(crate) fn parse_cpu_stat(text: &str) -> io::Result<u64> {
     flat_key("cpu.stat", text, "usage_usec")
 }
 
 /// `memory.events`: how many processes the OOM killer killed in the cgroup (`oom_kill`).
-pub fn parse_memory_events(text: &str) -> io::Result<u64> {
+pub(crate) fn parse_memory_events(text: &str) -> io::Result<u64> {
     flat_key("memory.events", text, "oom_kill")
 }
 
 /// `memory.stat`: the page cache on the inactive LRU list (`inactive_file`), in bytes;
 /// `None` when the file does not list it (an old kernel), a bad number is an error.
-pub fn parse_inactive_file(text: &str) -> io::Result<Option<u64>> {
+pub(crate) fn parse_inactive_file(text: &str) -> io::Result<Option<u64>> {
     match flat_key("memory.stat", text, "inactive_file") {
         Ok(v) => Ok(Some(v)),
         Err(_) if !has_key(text, "inactive_file") => Ok(None),
@@ -51,12 +51,12 @@ fn has_key(text: &str, key: &str) -> bool {
 }
 
 /// A single-value file (`memory.current`, `pids.current`).
-pub fn parse_single(file: &str, text: &str) -> io::Result<u64> {
+pub(crate) fn parse_single(file: &str, text: &str) -> io::Result<u64> {
     number(file, text)
 }
 
 /// `memory.max`: the limit in bytes, `None` for "max" (no limit).
-pub fn parse_memory_max(text: &str) -> io::Result<Option<u64>> {
+pub(crate) fn parse_memory_max(text: &str) -> io::Result<Option<u64>> {
     match text.trim() {
         "max" => Ok(None),
         v => number("memory.max", v).map(Some),
@@ -66,7 +66,7 @@ pub fn parse_memory_max(text: &str) -> io::Result<Option<u64>> {
 /// `io.stat`: bytes read and written, summed over the devices. Each line is a device
 /// (`MAJ:MIN`) followed by `key=value` pairs; keys other than `rbytes`/`wbytes` are
 /// skipped (the kernel adds some with io.cost), an empty file is no I/O.
-pub fn parse_io_stat(text: &str) -> io::Result<(u64, u64)> {
+pub(crate) fn parse_io_stat(text: &str) -> io::Result<(u64, u64)> {
     let (mut read, mut written) = (0u64, 0u64);
     for line in text.lines() {
         let mut cols = line.split_ascii_whitespace();
@@ -96,7 +96,7 @@ pub fn parse_io_stat(text: &str) -> io::Result<(u64, u64)> {
 
 /// `cgroup.procs`: the first process of the cgroup (the lowest pid the kernel lists
 /// first is not guaranteed, but the first line is what `docker top` would show first).
-pub fn parse_first_pid(text: &str) -> Option<u32> {
+pub(crate) fn parse_first_pid(text: &str) -> Option<u32> {
     text.lines()
         .map(str::trim)
         .find(|l| !l.is_empty())
@@ -115,7 +115,7 @@ pub(super) fn cut(s: &str, max: usize) -> &str {
 /// Untrusted text as a label of at most `max` characters (the ellipsis marking a cut
 /// included): the shared cleaning of foreign text, so control, bidi-override and
 /// zero-width characters are dropped here exactly as in the feeds.
-pub fn clean(s: &str, max: usize) -> String {
+pub(crate) fn clean(s: &str, max: usize) -> String {
     let line = text::clean(s, max);
     if line.chars().count() <= max {
         line
@@ -126,7 +126,7 @@ pub fn clean(s: &str, max: usize) -> String {
 
 /// A `/proc/<pid>/cmdline` (arguments separated by NULs) as one printable line, the
 /// program named by its file name alone: `/usr/bin/forgejo web` → `forgejo web`.
-pub fn parse_cmdline(raw: &[u8], max: usize) -> String {
+pub(crate) fn parse_cmdline(raw: &[u8], max: usize) -> String {
     let text = String::from_utf8_lossy(raw);
     let mut args = text.split('\0').filter(|a| !a.is_empty());
     let Some(first) = args.next() else {
@@ -220,3 +220,7 @@ mod tests {
         assert!(cut.starts_with("forgejo web"), "{cut}");
     }
 }
+
+#[cfg(test)]
+#[path = "parse_props.rs"]
+mod props;

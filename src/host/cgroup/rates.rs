@@ -51,7 +51,7 @@ pub(crate) fn delta(
             Container {
                 id: short_id(&c.id).to_string(),
                 name: n.name.clone(),
-                engine: c.engine.map(|e| e.as_str().to_string()).unwrap_or_default(),
+                engine: c.engine,
                 command: n.command.clone(),
                 service: n.service.clone(),
                 cpu_percent: both(|c| c.usage_usec)
@@ -130,7 +130,7 @@ impl OomLog {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::host::cgroup::Engine;
+    use crate::host::cgroup::discover::Engine;
 
     #[test]
     fn cgroup_cpu_is_a_share_of_the_whole_host() {
@@ -145,7 +145,7 @@ mod tests {
         Named {
             counters: Counters {
                 id: id.into(),
-                engine: Some(Engine::Docker),
+                engine: Engine::Docker,
                 usage_usec: Some(usec),
                 memory_bytes: Some(mem),
                 memory_current: Some(mem),

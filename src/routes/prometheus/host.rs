@@ -85,15 +85,12 @@ pub(super) fn host_metrics(o: &mut Out, s: &Sample) {
 
 fn cpu_metrics(o: &mut Out, c: &crate::host::Cpu) {
     o.gauge("kiteportal_cpus", "Online CPUs.", Some(c.count));
-    let ids: Vec<String> = (0..c.cores.len())
-        .map(|i| c.core_ids.get(i).copied().unwrap_or(i as u32).to_string())
+    let cores: Vec<(String, Option<f64>)> = c
+        .per_core()
+        .map(|k| (k.id.to_string(), k.percent))
         .collect();
     let mut rows = vec![(vec![("cpu", "all")], c.percent)];
-    rows.extend(
-        ids.iter()
-            .zip(&c.cores)
-            .map(|(id, v)| (vec![("cpu", id.as_str())], *v)),
-    );
+    rows.extend(cores.iter().map(|(id, v)| (vec![("cpu", id.as_str())], *v)));
     o.labelled(
         "kiteportal_cpu_busy_percent",
         "gauge",

@@ -13,12 +13,13 @@ use std::sync::atomic::Ordering;
 use actix_web::http::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
 use actix_web::{web, HttpResponse};
 
+use crate::feeds::feed::Feed;
 use crate::feeds::{FeedStatus, Snapshot};
 use crate::state::AppState;
 use crate::tasks::TASK_PANICS;
 
 /// Escapes a label value: backslash, double quote and line feed (exposition format).
-pub fn escape_label(v: &str) -> std::borrow::Cow<'_, str> {
+pub(crate) fn escape_label(v: &str) -> std::borrow::Cow<'_, str> {
     if !v.contains(['\\', '"', '\n']) {
         return v.into();
     }
@@ -93,13 +94,21 @@ fn feed_rows(state: &AppState) -> Vec<(String, FeedStatus, Option<u64>)> {
         (name, s.status, s.age_seconds)
     }
     let f = state.feeds();
-    let mut rows = vec![
-        row("weather".into(), f.weather.snapshot()),
-        row("activity".into(), f.activity.snapshot()),
-        row("services".into(), f.services.snapshot()),
-    ];
-    for (peer, cache) in &f.peers {
-        rows.push(row(format!("peer:{}", peer.name), cache.snapshot()));
+    let mut rows = Vec::new();
+    for feed in Feed::ALL {
+        let name = feed.name().to_string();
+        match feed {
+            Feed::Weather => rows.push(row(name, f.weather.snapshot())),
+            Feed::Activity => rows.push(row(name, f.activity.snapshot())),
+            Feed::Services => rows.push(row(name, f.services.snapshot())),
+            // Reported with the services (`uptime_kuma` in `/api/services`).
+            Feed::UptimeKuma => {}
+            Feed::Peer => {
+                for (peer, cache) in &f.peers {
+                    rows.push(row(format!("{name}:{}", peer.name), cache.snapshot()));
+                }
+            }
+        }
     }
     rows
 }
@@ -114,7 +123,7 @@ const STATUSES: [FeedStatus; 5] = [
 
 /// Renders the exposition text for `audience` (a public scrape, when allowed at all,
 /// gets the public sample: no containers).
-pub fn render(state: &AppState, audience: crate::access::Audience) -> String {
+pub(crate) fn render(state: &AppState, audience: crate::access::Audience) -> String {
     let mut o = Out(String::with_capacity(8192));
     let stalled = state.metrics.stalled();
     if let Some(p) = state.metrics.latest() {
@@ -195,7 +204,7 @@ pub fn render(state: &AppState, audience: crate::access::Audience) -> String {
 
 /// `GET /metrics`: private by default (it names devices, mounts and sensors); the public
 /// get the same 404 as any unknown path unless `access.public_metrics` is on.
-pub async fn metrics(
+pub(crate) async fn metrics(
     req: actix_web::HttpRequest,
     state: web::Data<AppState>,
     audience: crate::access::Audience,

@@ -12,7 +12,7 @@ use crate::config::HostConfig;
 pub const PROC_PID_INIT_INO: u64 = 0xEFFF_FFFC;
 
 /// The inode in a namespace link's target, `pid:[4026531836]` → 4026531836.
-pub fn parse_ns_link(target: &str, kind: &str) -> Option<u64> {
+pub(crate) fn parse_ns_link(target: &str, kind: &str) -> Option<u64> {
     target
         .strip_prefix(kind)?
         .strip_prefix(":[")?
@@ -47,7 +47,7 @@ pub struct Namespaces {
 /// container without `pid: host`) its pid 1 lives in the initial one.
 /// Network: the counters the sampler reads are the host's: ours is pid 1's namespace,
 /// or pid 1 is the host's init and its `net/dev` is readable.
-pub fn classify(ns: &Namespaces) -> (Namespace, Namespace) {
+pub(crate) fn classify(ns: &Namespaces) -> (Namespace, Namespace) {
     let self_host = ns.self_pid == Some(PROC_PID_INIT_INO);
     let init_is_host = self_host || ns.init_pid == Some(PROC_PID_INIT_INO);
     let net_host =
@@ -63,7 +63,7 @@ pub fn classify(ns: &Namespaces) -> (Namespace, Namespace) {
 }
 
 /// Reads the namespace links under `host.proc` and fills the `view` object.
-pub fn detect(host: &HostConfig) -> View {
+pub(crate) fn detect(host: &HostConfig) -> View {
     let proc = &host.proc;
     let ns = Namespaces {
         self_pid: ns_inode(proc, "self", "pid"),
@@ -83,7 +83,7 @@ pub fn detect(host: &HostConfig) -> View {
 }
 
 /// The start-up warning for a view without the host, with the fix; `None` when all is well.
-pub fn warning(v: &View) -> Option<String> {
+pub(crate) fn warning(v: &View) -> Option<String> {
     let mut missing = Vec::new();
     if v.pid_namespace != Namespace::Host {
         missing.push("PID namespace (process count and the mount table are the container's)");

@@ -68,7 +68,7 @@ pub struct Track {
 }
 
 /// The bucket slot holding `t`.
-pub fn slot_of(t: DateTime<Utc>) -> i64 {
+pub(crate) fn slot_of(t: DateTime<Utc>) -> i64 {
     t.timestamp().div_euclid(BUCKET_SECS)
 }
 
@@ -81,7 +81,7 @@ fn slot_start(slot: i64) -> DateTime<Utc> {
 impl Track {
     /// Records one check result at `now`. The status turns up at once, and down only
     /// after [`FAILS_FOR_DOWN`] failures in a row; `since` moves only when it changes.
-    pub fn record(&mut self, up: bool, now: DateTime<Utc>) -> Option<Change> {
+    pub(crate) fn record(&mut self, up: bool, now: DateTime<Utc>) -> Option<Change> {
         self.add(slot_of(now), 1, u32::from(up));
         self.prune(now);
         let before = self.status;
@@ -103,11 +103,6 @@ impl Track {
         })
     }
 
-    /// Whether the last check failed but the status has not turned down (yet).
-    pub fn failing(&self) -> bool {
-        self.fails > 0 && self.status != Status::Down
-    }
-
     fn add(&mut self, slot: i64, checks: u32, up: u32) {
         match self.buckets.iter().rposition(|b| b.slot <= slot) {
             Some(i) if self.buckets[i].slot == slot => {
@@ -121,13 +116,13 @@ impl Track {
     }
 
     /// Drops buckets that fell out of the 7-day window.
-    pub fn prune(&mut self, now: DateTime<Utc>) {
+    pub(crate) fn prune(&mut self, now: DateTime<Utc>) {
         let oldest = slot_of(now) - WEEK_BUCKETS + 1;
         self.buckets.retain(|b| b.slot >= oldest && b.checks > 0);
     }
 
     /// Share of checks up over the last `buckets` half hours; `None` without checks.
-    pub fn uptime(&self, now: DateTime<Utc>, buckets: i64) -> Option<f64> {
+    pub(crate) fn uptime(&self, now: DateTime<Utc>, buckets: i64) -> Option<f64> {
         let newest = slot_of(now);
         let oldest = newest - buckets + 1;
         let (checks, up) = self
@@ -141,13 +136,13 @@ impl Track {
     }
 
     /// The 24 h bar: [`DAY_BUCKETS`] cells, oldest first, the last one holding `now`.
-    pub fn bar(&self, now: DateTime<Utc>) -> Vec<BarCell> {
+    pub(crate) fn bar(&self, now: DateTime<Utc>) -> Vec<BarCell> {
         bar_from(&self.buckets, now)
     }
 }
 
 /// The 24 h bar of any bucket list (ours, or one built from another source).
-pub fn bar_from(buckets: &[Bucket], now: DateTime<Utc>) -> Vec<BarCell> {
+pub(crate) fn bar_from(buckets: &[Bucket], now: DateTime<Utc>) -> Vec<BarCell> {
     let newest = slot_of(now);
     (newest - DAY_BUCKETS + 1..=newest)
         .map(|slot| {
@@ -163,7 +158,9 @@ pub fn bar_from(buckets: &[Bucket], now: DateTime<Utc>) -> Vec<BarCell> {
 
 /// Buckets from timestamped results (`(when, up)`), for a source that gives single
 /// checks rather than counts.
-pub fn buckets_from(results: impl IntoIterator<Item = (DateTime<Utc>, bool)>) -> Vec<Bucket> {
+pub(crate) fn buckets_from(
+    results: impl IntoIterator<Item = (DateTime<Utc>, bool)>,
+) -> Vec<Bucket> {
     let mut t = Track::default();
     for (when, up) in results {
         t.add(slot_of(when), 1, u32::from(up));
@@ -183,7 +180,7 @@ pub struct History {
 
 impl History {
     /// An empty history for these service names.
-    pub fn new<'a>(names: impl IntoIterator<Item = &'a str>) -> Self {
+    pub(crate) fn new<'a>(names: impl IntoIterator<Item = &'a str>) -> Self {
         History {
             tracks: names
                 .into_iter()
@@ -195,7 +192,7 @@ impl History {
 
     /// Keeps only the tracks of `names` (exact match) and adds empty ones for new names:
     /// a renamed or removed service loses its history, a new one starts empty.
-    pub fn retain_names<'a>(&mut self, names: impl IntoIterator<Item = &'a str>) {
+    pub(crate) fn retain_names<'a>(&mut self, names: impl IntoIterator<Item = &'a str>) {
         let mut kept = BTreeMap::new();
         for n in names {
             let t = self.tracks.remove(n).unwrap_or_default();
@@ -208,11 +205,11 @@ impl History {
         self.checks_total.retain(|n, _| tracks.contains_key(n));
     }
 
-    pub fn track_mut(&mut self, name: &str) -> &mut Track {
+    pub(crate) fn track_mut(&mut self, name: &str) -> &mut Track {
         self.tracks.entry(name.to_string()).or_default()
     }
 
-    pub fn get(&self, name: &str) -> Option<&Track> {
+    pub(crate) fn get(&self, name: &str) -> Option<&Track> {
         self.tracks.get(name)
     }
 }
@@ -258,7 +255,7 @@ mod tests {
         let mut t = Track::default();
         assert_eq!(t.record(false, t0), None);
         assert_eq!(t.status, Status::Unknown);
-        assert!(t.failing());
+        assert_eq!(t.fails, 1);
         let c = t.record(false, t0 + chrono::Duration::seconds(30)).unwrap();
         assert_eq!((c.from, c.to), (Status::Unknown, Status::Down));
     }
@@ -373,18 +370,6 @@ mod tests {
         let got: Vec<(i64, u32, u32)> =
             t.buckets.iter().map(|b| (b.slot, b.checks, b.up)).collect();
         assert_eq!(got, [(slot_of(t0), 2, 1), (slot_of(t0) + 1, 1, 1)]);
-    }
-
-    #[test]
-    fn failing_is_one_failed_check_short_of_down() {
-        let now = at("2026-11-30T10:00:00Z");
-        let mut t = Track::default();
-        t.record(true, now);
-        assert!(!t.failing());
-        t.record(false, now);
-        assert!(t.failing());
-        t.record(false, now);
-        assert!(!t.failing(), "down is no longer failing");
     }
 
     #[test]

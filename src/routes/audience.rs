@@ -34,7 +34,7 @@ pub enum Client {
 
 impl Client {
     /// The address the audience is judged by; `None` makes the request public.
-    pub fn ip(self) -> Option<IpAddr> {
+    pub(crate) fn ip(self) -> Option<IpAddr> {
         match self {
             Client::Peer(ip) | Client::Forwarded { client: ip, .. } => Some(ip),
             Client::Unparsed { .. } | Client::Unknown => None,
@@ -43,16 +43,11 @@ impl Client {
 
     /// The access log's client field: the address believed, or what was refused and
     /// from which proxy (one token, no spaces).
-    pub fn log_field(self) -> String {
+    pub(crate) fn log_field(self) -> String {
         match self {
             Client::Peer(ip) | Client::Forwarded { client: ip, .. } => ip.to_string(),
             Client::Unparsed { proxy, header } => {
-                let name = match header {
-                    RealIpHeader::CfConnectingIp => "cf-connecting-ip",
-                    RealIpHeader::XForwardedFor => "x-forwarded-for",
-                    RealIpHeader::None => "none",
-                };
-                format!("unparsed-{name}@{proxy}")
+                format!("unparsed-{}@{proxy}", header.name().to_ascii_lowercase())
             }
             Client::Unknown => "-".to_string(),
         }
@@ -61,7 +56,7 @@ impl Client {
 
 /// Decides the client of a request from `peer` whose forwarding header `header` has the
 /// lines `lines` (in order). Pure: the table tests below drive it directly.
-pub fn decide<'a>(
+pub(crate) fn decide<'a>(
     peer: Option<IpAddr>,
     header: RealIpHeader,
     lines: impl Iterator<Item = &'a [u8]>,
@@ -148,7 +143,7 @@ fn header_lines<'a>(
 }
 
 /// The client of `req` under `config`.
-pub fn client(req: &HttpRequest, config: &Config) -> Client {
+pub(crate) fn client(req: &HttpRequest, config: &Config) -> Client {
     let header = config.access.real_ip_header;
     decide(
         req.peer_addr().map(|a| a.ip()),
@@ -159,7 +154,7 @@ pub fn client(req: &HttpRequest, config: &Config) -> Client {
 }
 
 /// The audience of `req` under the running configuration.
-pub fn audience(req: &HttpRequest) -> Audience {
+pub(crate) fn audience(req: &HttpRequest) -> Audience {
     match req.app_data::<web::Data<AppState>>() {
         Some(state) => {
             let config = state.config();

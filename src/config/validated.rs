@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::notices::NoticeConfig;
-use super::values::{humantime_serde_compat, Cidr, HttpUrl, Secret};
+use super::value_types::{humantime_serde_compat, Cidr, HttpUrl, Secret};
 
 /// The effective, validated configuration. `Serialize` prints it for `check-config`
 /// (the token serialises masked).
@@ -77,19 +77,22 @@ pub enum RealIpHeader {
 }
 
 impl RealIpHeader {
-    /// The value as written in the configuration file.
-    pub const CHOICES: [(&'static str, RealIpHeader); 3] = [
-        ("CF-Connecting-IP", RealIpHeader::CfConnectingIp),
-        ("X-Forwarded-For", RealIpHeader::XForwardedFor),
-        ("none", RealIpHeader::None),
+    const ALL: [RealIpHeader; 3] = [
+        RealIpHeader::CfConnectingIp,
+        RealIpHeader::XForwardedFor,
+        RealIpHeader::None,
     ];
 
+    /// The value as written in the configuration file (its serde name).
+    pub(crate) fn name(self) -> &'static str {
+        crate::names::name_of(&self)
+    }
+
     /// Parses a configured value (case-insensitive, as header names are).
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::CHOICES
-            .iter()
-            .find(|(name, _)| name.eq_ignore_ascii_case(s.trim()))
-            .map(|(_, h)| *h)
+    pub(crate) fn parse(s: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|h| h.name().eq_ignore_ascii_case(s.trim()))
     }
 }
 
@@ -235,12 +238,12 @@ pub struct LimitsConfig {
 
 impl Config {
     /// The effective configuration as pretty JSON, secrets masked (for `check-config`).
-    pub fn to_pretty_json(&self) -> String {
+    pub(crate) fn to_pretty_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("(cannot print: {e})"))
     }
 
     /// Whether a peer address is one whose forwarding headers we believe.
-    pub fn is_trusted_proxy(&self, ip: IpAddr) -> bool {
+    pub(crate) fn is_trusted_proxy(&self, ip: IpAddr) -> bool {
         self.trusted_proxies.iter().any(|c| c.contains(ip))
     }
 }

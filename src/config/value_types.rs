@@ -14,11 +14,11 @@ use crate::error::StartupError;
 pub struct Secret(String);
 
 impl Secret {
-    pub fn new(value: String) -> Self {
+    pub(crate) fn new(value: String) -> Self {
         Secret(value)
     }
     /// The secret itself, for the one place that must send it (an HTTP header).
-    pub fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         &self.0
     }
 }
@@ -50,14 +50,14 @@ pub struct HttpUrl(String);
 
 impl HttpUrl {
     /// Parses `value` for the key `key`; the error names both.
-    pub fn parse(key: &str, value: &str) -> Result<Self, StartupError> {
+    pub(crate) fn parse(key: &str, value: &str) -> Result<Self, StartupError> {
         let v = Self::check(value).map_err(|why| StartupError::config(key, value, why))?;
         Ok(HttpUrl(v.trim_end_matches('/').to_string()))
     }
 
     /// Like [`HttpUrl::parse`] but keeps a trailing `/`: for a URL that is fetched as
     /// written (a health check), where `/live/` and `/live` can be different resources.
-    pub fn parse_exact(key: &str, value: &str) -> Result<Self, StartupError> {
+    pub(crate) fn parse_exact(key: &str, value: &str) -> Result<Self, StartupError> {
         let v = Self::check(value).map_err(|why| StartupError::config(key, value, why))?;
         Ok(HttpUrl(v.to_string()))
     }
@@ -66,7 +66,7 @@ impl HttpUrl {
     /// upstream): absolute `http://` or `https://` with a host, no credentials, no white
     /// space or control characters, at most 2048 characters. Gives the trimmed text, or
     /// why not.
-    pub fn check(value: &str) -> Result<&str, &'static str> {
+    pub(crate) fn check(value: &str) -> Result<&str, &'static str> {
         let v = value.trim();
         if v.len() > 2048 {
             return Err("is longer than 2048 characters");
@@ -90,12 +90,12 @@ impl HttpUrl {
         Ok(v)
     }
 
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 
     /// This URL with `path` appended (`path` starts with `/`).
-    pub fn join(&self, path: &str) -> String {
+    pub(crate) fn join(&self, path: &str) -> String {
         format!("{}{}", self.0, path)
     }
 }
@@ -114,7 +114,7 @@ pub struct Cidr {
 }
 
 impl Cidr {
-    pub fn parse(key: &str, value: &str) -> Result<Self, StartupError> {
+    pub(crate) fn parse(key: &str, value: &str) -> Result<Self, StartupError> {
         let bad = |why: &str| StartupError::config(key, value, why);
         let (a, p) = match value.split_once('/') {
             Some((a, p)) => (a, Some(p)),
@@ -138,7 +138,7 @@ impl Cidr {
     }
 
     /// Whether `ip` lies in this network (IPv4-mapped IPv6 addresses count as IPv4).
-    pub fn contains(&self, ip: IpAddr) -> bool {
+    pub(crate) fn contains(&self, ip: IpAddr) -> bool {
         let ip = match ip {
             IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
             v4 => v4,
@@ -176,13 +176,13 @@ impl Serialize for Cidr {
 /// Prints durations the way they are written in the file ("2s", "30m").
 pub(super) mod humantime_serde_compat {
     use std::time::Duration;
-    pub fn serialize<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(&humantime::format_duration(*d))
     }
 }
 
 /// Parses "500ms", "2s", "30m", "1h 30m" or a bare number of seconds ("2", "0.5").
-pub fn parse_duration(key: &str, text: &str) -> Result<Duration, StartupError> {
+pub(crate) fn parse_duration(key: &str, text: &str) -> Result<Duration, StartupError> {
     let t = text.trim();
     if let Ok(secs) = t.parse::<f64>() {
         if secs.is_finite() && (0.0..=1e9).contains(&secs) {

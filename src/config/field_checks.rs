@@ -5,7 +5,7 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::time::Duration;
 
 use super::file::RawDuration;
-use super::values::{parse_duration, Secret};
+use super::value_types::{parse_duration, Secret};
 use crate::error::StartupError;
 
 /// Shortest interval or refresh accepted anywhere.

@@ -4,10 +4,10 @@
 use std::time::Duration;
 
 use super::defaults::default_services;
-use super::fields::{duration, non_empty, MIN_INTERVAL};
+use super::field_checks::{duration, non_empty, MIN_INTERVAL};
 use super::file::{FileContainer, FilePeer, FileService, RawDuration};
-use super::types::{ContainerRule, Peer, Service, Visibility};
-use super::values::HttpUrl;
+use super::validated::{ContainerRule, Peer, Service, Visibility};
+use super::value_types::HttpUrl;
 use crate::error::StartupError;
 
 /// `services_interval`: how often the services are probed.

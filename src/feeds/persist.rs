@@ -11,10 +11,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::changes::{Transition, KEPT};
-use super::days::{self, DayBucket, DAYS};
-use super::history::{
+use super::check_history::{
     slot_of, Bucket, History, Status, Track, BUCKET_SECS, FAILS_FOR_DOWN, WEEK_BUCKETS,
 };
+use super::days::{self, DayBucket, DAYS};
 use super::ServiceState;
 
 /// The file's name inside `state_dir`.
@@ -71,12 +71,12 @@ struct Header {
 }
 
 /// The state file's path in `dir`.
-pub fn path_in(dir: &Path) -> PathBuf {
+pub(crate) fn path_in(dir: &Path) -> PathBuf {
     dir.join(FILE_NAME)
 }
 
 /// The history as the file's bytes.
-pub fn encode(history: &History, now: DateTime<Utc>) -> Vec<u8> {
+pub(crate) fn encode(history: &History, now: DateTime<Utc>) -> Vec<u8> {
     let file = FileV2 {
         format: FORMAT.to_string(),
         version: VERSION,
@@ -102,7 +102,7 @@ pub fn encode(history: &History, now: DateTime<Utc>) -> Vec<u8> {
 /// Services not configured (renamed, removed) are dropped; configured ones missing from
 /// the file start empty. Any invalid field rejects the whole file: a file that lies in
 /// one place is not believed in another.
-pub fn decode<'a>(
+pub(crate) fn decode<'a>(
     bytes: &[u8],
     names: impl IntoIterator<Item = &'a str> + Clone,
     now: DateTime<Utc>,
@@ -253,7 +253,7 @@ pub struct Loaded {
 }
 
 /// Reads the history of `names` from `path`, without ever blocking or following a link.
-pub fn load<'a>(
+pub(crate) fn load<'a>(
     path: &Path,
     names: impl IntoIterator<Item = &'a str> + Clone,
     now: DateTime<Utc>,
@@ -330,15 +330,15 @@ fn read_bounded(path: &Path) -> Result<Vec<u8>, (String, bool)> {
 
 /// Writes `bytes` to `path` atomically (see [`crate::files::write_atomic`]), through
 /// `<path>.tmp`.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     crate::files::write_atomic(path, &path.with_extension("json.tmp"), bytes)
 }
 
 /// Saves `history` to `path`.
-pub fn save(path: &Path, history: &History, now: DateTime<Utc>) -> std::io::Result<()> {
+pub(crate) fn save(path: &Path, history: &History, now: DateTime<Utc>) -> std::io::Result<()> {
     write_atomic(path, &encode(history, now))
 }
 
 #[cfg(test)]
-#[path = "state_file_tests.rs"]
+#[path = "persist_tests.rs"]
 mod tests;
