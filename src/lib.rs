@@ -15,6 +15,7 @@ pub mod feeds;
 pub mod files;
 pub mod host;
 pub mod hub;
+pub mod icons;
 pub mod reload;
 pub mod routes;
 pub mod server;

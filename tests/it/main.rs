@@ -20,6 +20,7 @@ mod fuzz;
 mod hardening;
 mod host;
 mod http;
+mod icons;
 mod kuma;
 mod notices;
 mod openapi;
