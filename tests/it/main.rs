@@ -22,6 +22,7 @@ mod host;
 mod http;
 mod icons;
 mod kuma;
+mod looks;
 mod notices;
 mod openapi;
 mod peers;
