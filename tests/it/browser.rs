@@ -120,6 +120,8 @@ impl Driver {
                     "--disable-background-networking", "--disable-component-update",
                     "--disable-sync", "--no-first-run", "--disable-quic",
                     "--hide-scrollbars", "--disable-dev-shm-usage",
+                    // The dark scheme, the portal's own (headless Chromium prefers light).
+                    "--blink-settings=preferredColorScheme=0",
                     format!("--user-data-dir={}", profile.path().display()),
                 ],
                 "prefs": prefs,
