@@ -1,10 +1,18 @@
 //! The service marks a card can show: our own line glyphs (`assets/icons/<name>.svg`),
 //! the simple-icons subset (`assets/icons/simple/<slug>.svg`, list in
-//! `LICENSES/simple-icons.md`), the names and aliases a config may use for them, and the
-//! `check-config` warning for a name that is neither.
+//! `LICENSES/simple-icons.md`), the names and aliases a config may use for them, how each
+//! travels to the page, and the `check-config` warning for a name that is neither.
+//!
+//! Our glyphs are a few hundred bytes and go inline. A simple-icons mark is one to five
+//! KB of path data that compresses poorly (30 of them inline were 16 KB of a 23 KB page),
+//! so the card references its content-hashed file instead, `<use href>` into an immutable
+//! asset: fetched once, cached for a year, and filled with the card's colour.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use crate::config::Config;
-use crate::routes::asset_store::AssetStore;
+use crate::routes::asset_store::{AssetStore, MANIFEST};
 use crate::routes::negotiation::Encoding;
 
 /// The glyph a card shows when its `icon` names no mark.
@@ -62,13 +70,35 @@ pub fn is_known(name: &str) -> bool {
 
 /// The inline SVG of the mark `name` stands for, or the generic glyph.
 pub fn svg(name: &str) -> &'static str {
-    let store = AssetStore::get();
-    logical(name)
-        .and_then(|l| store.by_logical(&l))
-        .or_else(|| store.by_logical(&format!("icons/{GENERIC}.svg")))
+    let logical = logical(name).unwrap_or_else(|| format!("icons/{GENERIC}.svg"));
+    if let Some(markup) = referenced().get(logical.as_str()) {
+        return markup;
+    }
+    AssetStore::get()
+        .by_logical(&logical)
         .and_then(|a| a.body(Encoding::Identity))
         .and_then(|b| std::str::from_utf8(b.as_ref()).ok())
         .unwrap_or("")
+}
+
+/// The markup of every simple-icons mark, by logical name: an `<svg>` that `<use>`s the
+/// path in the mark's immutable file. Built once.
+fn referenced() -> &'static HashMap<&'static str, String> {
+    static MARKUP: OnceLock<HashMap<&'static str, String>> = OnceLock::new();
+    MARKUP.get_or_init(|| {
+        let store = AssetStore::get();
+        MANIFEST
+            .iter()
+            .filter(|e| e.logical.starts_with("icons/simple/") && e.logical.ends_with(".svg"))
+            .map(|e| {
+                let markup = format!(
+                    "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 24 24\" width=\"24\" height=\"24\" fill=\"currentColor\" aria-hidden=\"true\" focusable=\"false\" class=\"si\"><use href=\"{}#i\"/></svg>",
+                    store.url(e.logical)
+                );
+                (e.logical, markup)
+            })
+            .collect()
+    })
 }
 
 /// One line per configured service whose `icon` names no mark (its card shows the
@@ -133,7 +163,14 @@ mod tests {
         assert_eq!(svg("simple/../generic"), generic);
         assert!(!is_known("no-such-icon"));
         assert!(is_known(""));
-        assert!(svg("jellyfin").contains("fill=\"currentColor\""));
+        let jellyfin = svg("jellyfin");
+        assert!(jellyfin.contains("fill=\"currentColor\""), "{jellyfin}");
+        let href = AssetStore::get().url("icons/simple/jellyfin.svg");
+        assert!(
+            jellyfin.contains(&format!("<use href=\"{href}#i\"/>")),
+            "{jellyfin}"
+        );
+        assert!(href.starts_with("/assets/icons/simple/jellyfin."), "{href}");
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! Service marks: a simple-icons name renders that mark inline in its card, an unknown
-//! name the generic glyph, and `check-config` (and `serve`'s log) warns about the latter.
+//! Service marks: a simple-icons name gives its card that mark (a `<use>` of its own
+//! immutable asset), an unknown name the generic glyph inline, and `check-config` (and
+//! `serve`'s log) warns about the latter.
 
 use std::path::Path;
 
@@ -42,25 +43,48 @@ fn card<'a>(page: &'a str, name: &str) -> &'a str {
     &page[start..end]
 }
 
+/// The `href` of the `<use>` in `card`, without its fragment.
+fn use_href(card: &str) -> &str {
+    let at = card.find("<use href=\"").expect("a <use>") + "<use href=\"".len();
+    let href = &card[at..at + card[at..].find('"').unwrap()];
+    href.strip_suffix("#i").expect("points at the path #i")
+}
+
 #[test]
 fn cards_show_the_bundled_mark_or_the_generic_glyph() {
     let p = Portal::builder().config(&services()).start();
     let page = get(p.addr, "/", &[]).unwrap().text();
-    let jellyfin = asset("icons/simple/jellyfin.svg");
+    // A simple-icons mark is referenced, not inlined: an immutable file of its own.
+    let jellyfin = use_href(card(&page, "Jellyfin"));
     assert!(
-        card(&page, "Jellyfin").contains(jellyfin.trim()),
-        "jellyfin's mark inline"
+        jellyfin.starts_with("/assets/icons/simple/jellyfin."),
+        "{jellyfin}"
     );
-    let home = asset("icons/simple/homeassistant.svg");
+    let r = get(p.addr, jellyfin, &[]).unwrap();
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-type"), Some("image/svg+xml"));
+    assert!(r.header("cache-control").unwrap().contains("immutable"));
+    assert_eq!(r.text(), asset("icons/simple/jellyfin.svg"));
+    assert!(r.text().contains("<path id=\"i\""));
+    let z = get(p.addr, jellyfin, &[("Accept-Encoding", "br")]).unwrap();
+    assert_eq!(z.header("content-encoding"), Some("br"));
+    let home = use_href(card(&page, "Home"));
     assert!(
-        card(&page, "Home").contains(home.trim()),
-        "an alias finds the slug"
+        home.starts_with("/assets/icons/simple/homeassistant."),
+        "an alias: {home}"
     );
+    // Our own glyph and the generic one travel inline.
     let generic = asset("icons/generic.svg");
-    let mystery = card(&page, "Mystery");
-    assert!(mystery.contains(generic.trim()), "unknown: generic glyph");
-    // Only the marks the page uses travel with it: no other simple-icons mark is inlined.
-    assert!(!page.contains(asset("icons/simple/plex.svg").trim()));
+    assert!(
+        card(&page, "Mystery").contains(generic.trim()),
+        "unknown: generic glyph"
+    );
+    assert!(!card(&page, "Mystery").contains("<use"));
+    assert_eq!(
+        page.matches("/assets/icons/simple/").count(),
+        2,
+        "only the marks used"
+    );
     let log = p.log_text();
     assert!(log.contains("services[2].icon: 'no-such-mark'"), "{log}");
     assert!(!log.contains("services[0].icon"), "{log}");

@@ -115,6 +115,22 @@ fn chromium_follows_a_light_preference_with_readable_contrast() {
                 assert!(body < 0.02, "{w}px dark: body background stays dark: {v}");
             }
             assert!(v["worst"].as_f64().unwrap() >= 4.5, "{w}px {scheme}: {v}");
+            // The simple-icons mark arrived from its own file and is drawn in the
+            // card's colour.
+            let mark = s.wait("the Jellyfin mark", Duration::from_secs(10), |s| {
+                let m = s.js(
+                    "const u = document.querySelector('[data-name=Jellyfin] .ico use');
+                     const b = u && u.getBBox();
+                     return b && b.width > 10 ? getComputedStyle(u).fill : null;",
+                    json!([]),
+                );
+                m.as_str().map(str::to_string)
+            });
+            let ico = s.js(
+                "return getComputedStyle(document.querySelector('[data-name=Jellyfin] .ico')).color;",
+                json!([]),
+            );
+            assert_eq!(json!(mark), ico, "{w}px {scheme}");
         }
     }
 }
