@@ -112,3 +112,61 @@ fn check_config_warns_about_an_unknown_icon_and_still_passes() {
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["services"][0]["icon"], "jellyfin");
 }
+
+/// The built-in nine services, with every check sent to a closed loopback port (the page
+/// still links the real addresses; nothing leaves the machine).
+fn nine_defaults_offline() -> String {
+    let toml = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("src/config/defaults.toml"),
+    )
+    .unwrap();
+    let mut out = String::new();
+    for line in toml.lines().filter(|l| !l.starts_with("check_url")) {
+        out.push_str(line);
+        out.push('\n');
+        if line == "[[services]]" {
+            out.push_str(&format!(
+                "check_url = \"http://127.0.0.1:{}/\"\n",
+                closed_port()
+            ));
+        }
+    }
+    assert_eq!(out.matches("check_url").count(), 9);
+    out
+}
+
+#[test]
+fn first_load_with_the_nine_default_services_stays_within_30_kb() {
+    let p = Portal::builder().config(&nine_defaults_offline()).start();
+    let html = get(p.addr, "/", &[]).unwrap().text();
+    assert_eq!(html.matches("<span class=\"ico\"").count(), 9);
+    let mut total = 0;
+    let mut parts = Vec::new();
+    let page = get(p.addr, "/", &[("Accept-Encoding", "gzip, deflate, br")]).unwrap();
+    total += page.body.len();
+    parts.push(("/".to_string(), page.body.len()));
+    // Everything the page links (stylesheet, script, favicon, icons) and the files a
+    // browser asks for on a first visit.
+    let mut urls: Vec<String> = html
+        .match_indices("\"/assets/")
+        .map(|(i, _)| html[i + 1..].split(['"', '#']).next().unwrap().to_string())
+        .collect();
+    urls.sort();
+    urls.dedup();
+    urls.extend(
+        [
+            "/favicon.ico",
+            "/manifest.webmanifest",
+            "/apple-touch-icon.png",
+        ]
+        .map(String::from),
+    );
+    for url in urls {
+        let r = get(p.addr, &url, &[("Accept-Encoding", "gzip, deflate, br")]).unwrap();
+        assert_eq!(r.status, 200, "{url}");
+        total += r.body.len();
+        parts.push((url, r.body.len()));
+    }
+    eprintln!("first load: {total} bytes compressed: {parts:?}");
+    assert!(total <= 30_000, "first load is {total} bytes: {parts:?}");
+}
