@@ -3,6 +3,7 @@
 //! `serve`'s log) warns about the latter.
 
 use std::path::Path;
+use std::time::Duration;
 
 use crate::common::{bin, closed_port, get, Portal};
 
@@ -88,6 +89,18 @@ fn cards_show_the_bundled_mark_or_the_generic_glyph() {
     let log = p.log_text();
     assert!(log.contains("services[2].icon: 'no-such-mark'"), "{log}");
     assert!(!log.contains("services[0].icon"), "{log}");
+}
+
+#[test]
+fn a_reload_warns_about_a_new_unknown_icon() {
+    let p = Portal::builder().config(&services()).start();
+    let toml = services().replace("icon = \"jellyfin\"", "icon = \"jelyfin\"");
+    crate::trust::reload_with(&p, &toml, "reload: applied");
+    crate::common::wait_for(Duration::from_secs(5), "the icon warning", || {
+        p.log_text()
+            .contains("services[0].icon: 'jelyfin' names no built-in icon")
+            .then_some(())
+    });
 }
 
 #[test]
