@@ -11,11 +11,18 @@ pub fn run(cli: Cli) -> Result<ExitCode, StartupError> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
             let config = config::load(&cli.overrides)?;
+            for w in crate::icons::warnings(&config) {
+                log::warn!("{w}");
+            }
             crate::server::run(config, cli.overrides)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::CheckConfig => {
             let config = config::load(&cli.overrides)?;
+            // Warnings go to stderr: stdout stays the effective config, parseable JSON.
+            for w in crate::icons::warnings(&config) {
+                eprintln!("warning: {w}");
+            }
             println!("{}", config.to_pretty_json());
             Ok(ExitCode::SUCCESS)
         }

@@ -15,6 +15,7 @@ pub mod feeds;
 pub(crate) mod files;
 pub mod host;
 pub(crate) mod hub;
+pub(crate) mod icons;
 pub(crate) mod names;
 pub(crate) mod reload;
 pub mod routes;

@@ -134,6 +134,8 @@ pub(crate) fn reload(state: &AppState, overrides: &Overrides, background: &mut B
             return;
         }
     };
+    // Not "reload: …": those lines are the reload's own verdict, one per reload.
+    let icons = crate::icons::warnings(&new);
     let old = state.config();
     let c = changes(&old, &new);
     state.swap(keep_restart_only(&old, new));
@@ -156,6 +158,9 @@ pub(crate) fn reload(state: &AppState, overrides: &Overrides, background: &mut B
         log::info!("reload: nothing applied{restart}");
     } else {
         log::info!("reload: applied {}{restart}", c.applied.join(", "));
+    }
+    for w in icons {
+        log::warn!("{w}");
     }
 }
 

@@ -11,10 +11,6 @@ use crate::access::Audience;
 
 use crate::feeds::{Activity, Snapshot};
 
-use crate::routes::asset_store::AssetStore;
-
-use crate::routes::negotiation::Encoding;
-
 use crate::state::AppState;
 
 pub use super::view_feeds::*;
@@ -192,18 +188,9 @@ pub struct PageView {
     pub containers: crate::routes::view_containers::ContainersView,
 }
 
-/// The inline SVG of icon `name` (`assets/icons/<name>.svg`), or the generic glyph.
+/// The inline SVG of icon `name`, or the generic glyph (see [`crate::icons`]).
 pub fn icon_svg(name: &str) -> &'static str {
-    let store = AssetStore::get();
-    let clean = name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
-    let found = clean
-        .then(|| store.by_logical(&format!("icons/{name}.svg")))
-        .flatten()
-        .or_else(|| store.by_logical("icons/generic.svg"));
-    found
-        .and_then(|a| a.body(Encoding::Identity))
-        .and_then(|b| std::str::from_utf8(b.as_ref()).ok())
-        .unwrap_or("")
+    crate::icons::svg(name)
 }
 
 impl PageView {

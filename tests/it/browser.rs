@@ -22,13 +22,13 @@ const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const WAIT: Duration = Duration::from_secs(15);
 
 /// One browser at a time: the machine is small and Chromium is not.
-fn serial() -> MutexGuard<'static, ()> {
+pub(crate) fn serial() -> MutexGuard<'static, ()> {
     static LOCK: Mutex<()> = Mutex::new(());
     LOCK.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// chromedriver on a free loopback port; killed on drop.
-struct Driver {
+pub(crate) struct Driver {
     child: Child,
     base: String,
     agent: ureq::Agent,
@@ -37,7 +37,7 @@ struct Driver {
 impl Driver {
     /// Starts chromedriver, or returns `None` (skip) when the browser is not installed
     /// locally. In CI a missing browser is a failure.
-    fn start() -> Option<Driver> {
+    pub(crate) fn start() -> Option<Driver> {
         let missing: Vec<&str> = [CHROMIUM, CHROMEDRIVER]
             .into_iter()
             .filter(|p| !Path::new(p).exists())
@@ -104,7 +104,7 @@ impl Driver {
     }
 
     /// A new browser session; `javascript: false` turns scripts off for the profile.
-    fn session(&self, javascript: bool) -> Session<'_> {
+    pub(crate) fn session(&self, javascript: bool) -> Session<'_> {
         let profile = tempfile::tempdir().unwrap();
         let mut prefs = json!({});
         if !javascript {
@@ -120,6 +120,8 @@ impl Driver {
                     "--disable-background-networking", "--disable-component-update",
                     "--disable-sync", "--no-first-run", "--disable-quic",
                     "--hide-scrollbars", "--disable-dev-shm-usage",
+                    // The dark scheme, the portal's own (headless Chromium prefers light).
+                    "--blink-settings=preferredColorScheme=0",
                     format!("--user-data-dir={}", profile.path().display()),
                 ],
                 "prefs": prefs,
@@ -142,24 +144,24 @@ impl Drop for Driver {
     }
 }
 
-struct Session<'a> {
+pub(crate) struct Session<'a> {
     driver: &'a Driver,
     id: String,
     _profile: tempfile::TempDir,
 }
 
 impl Session<'_> {
-    fn cmd(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+    pub(crate) fn cmd(&self, method: &str, path: &str, body: Option<Value>) -> Value {
         self.driver
             .cmd(method, &format!("/session/{}{}", self.id, path), body)
     }
 
-    fn goto(&self, url: &str) {
+    pub(crate) fn goto(&self, url: &str) {
         self.cmd("POST", "/url", Some(json!({ "url": url })));
     }
 
     /// Runs `script` (a function body; `arguments` are `args`) and returns its result.
-    fn js(&self, script: &str, args: Value) -> Value {
+    pub(crate) fn js(&self, script: &str, args: Value) -> Value {
         self.cmd(
             "POST",
             "/execute/sync",
@@ -199,7 +201,7 @@ impl Session<'_> {
     }
 
     /// Sizes the viewport (not the window) to `w` × `h` CSS pixels.
-    fn viewport(&self, w: i64, h: i64) {
+    pub(crate) fn viewport(&self, w: i64, h: i64) {
         self.cmd(
             "POST",
             "/window/rect",
@@ -230,7 +232,12 @@ impl Session<'_> {
     }
 
     /// Polls `f` until it returns `Some`, for at most `limit`.
-    fn wait<T>(&self, what: &str, limit: Duration, mut f: impl FnMut(&Self) -> Option<T>) -> T {
+    pub(crate) fn wait<T>(
+        &self,
+        what: &str,
+        limit: Duration,
+        mut f: impl FnMut(&Self) -> Option<T>,
+    ) -> T {
         let t = Instant::now();
         loop {
             if let Some(v) = f(self) {
@@ -252,7 +259,7 @@ impl Session<'_> {
             .collect()
     }
 
-    fn screenshot(&self, name: &str) {
+    pub(crate) fn screenshot(&self, name: &str) {
         let b64 = self.cmd("GET", "/screenshot", None);
         let png = base64_decode(b64.as_str().unwrap());
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
@@ -269,7 +276,7 @@ impl Drop for Session<'_> {
 }
 
 /// Standard base64 (screenshots), without a dependency for it.
-fn base64_decode(s: &str) -> Vec<u8> {
+pub(crate) fn base64_decode(s: &str) -> Vec<u8> {
     let val = |c: u8| -> Option<u32> {
         Some(match c {
             b'A'..=b'Z' => c - b'A',

@@ -11,7 +11,7 @@ use crate::common::Portal;
 /// Viewport of both screenshots.
 const SIZE: (u32, u32) = (1440, 900);
 
-fn installed(cmd: &str) -> bool {
+pub(crate) fn installed(cmd: &str) -> bool {
     Command::new("sh")
         .args(["-c", &format!("command -v {cmd}")])
         .output()
@@ -19,7 +19,7 @@ fn installed(cmd: &str) -> bool {
 }
 
 /// Decoded RGBA pixels of a PNG file.
-fn rgba(path: &Path) -> (u32, u32, Vec<u8>) {
+pub(crate) fn rgba(path: &Path) -> (u32, u32, Vec<u8>) {
     let decoder = png::Decoder::new(std::fs::File::open(path).unwrap());
     let mut reader = decoder.read_info().unwrap();
     let mut buf = vec![0; reader.output_buffer_size()];
