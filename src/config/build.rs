@@ -6,12 +6,14 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::args::Overrides;
-use super::defaults::{DEFAULT_NET_EXCLUDE, DEFAULT_PRIVATE_NETWORKS, DEFAULT_TRUSTED_PROXIES};
-use super::field_checks::{duration, non_empty, parse_bind, system_hostname, MIN_INTERVAL};
-use super::file::{FileAccess, FileConfig, FileHost, FileLimits, FileMetrics, FileStream};
+use super::defaults::{DEFAULT_PRIVATE_NETWORKS, DEFAULT_TRUSTED_PROXIES};
+use super::field_checks::{duration, parse_bind};
+use super::file::{FileAccess, FileConfig, FileLimits, FileStream};
+use super::host::host;
+use super::metrics::metrics;
 use super::validated::{
-    AccessConfig, Config, HostConfig, LimitsConfig, MetricsConfig, RealIpHeader, StreamConfig,
-    DEFAULT_MAX_CONNECTIONS, MAX_MAX_CONNECTIONS,
+    AccessConfig, Config, LimitsConfig, RealIpHeader, StreamConfig, DEFAULT_MAX_CONNECTIONS,
+    MAX_MAX_CONNECTIONS,
 };
 use super::value_types::Cidr;
 use super::{list_sections, notices, upstreams};
@@ -86,93 +88,6 @@ fn bind(o: &Overrides, file: Option<String>) -> Result<SocketAddr, StartupError>
         .or(file)
         .unwrap_or_else(|| "127.0.0.1:8080".into());
     parse_bind("bind", &raw)
-}
-
-/// A path key: flag, else file, else `default`; never empty.
-fn path(
-    key: &str,
-    flag: &Option<PathBuf>,
-    file: Option<PathBuf>,
-    default: &str,
-) -> Result<PathBuf, StartupError> {
-    let p = flag
-        .clone()
-        .or(file)
-        .unwrap_or_else(|| PathBuf::from(default));
-    if p.as_os_str().is_empty() {
-        return Err(StartupError::config(key, "", "must not be empty"));
-    }
-    Ok(p)
-}
-
-fn host(o: &Overrides, fh: FileHost) -> Result<HostConfig, StartupError> {
-    let sys = path("host.sys", &o.host_sys, fh.sys, "/sys")?;
-    // The default follows host.sys, so HOST_SYS=/host/sys alone also finds the host's
-    // cgroups.
-    let default_cgroup = sys.join("fs/cgroup");
-    Ok(HostConfig {
-        proc: path("host.proc", &o.host_proc, fh.proc, "/proc")?,
-        root: path("host.root", &o.host_root, fh.root, "/")?,
-        name: match o.hostname.clone().or(fh.name) {
-            Some(n) => non_empty("host.name", &n)?,
-            None => system_hostname(),
-        },
-        cgroup: path(
-            "host.cgroup",
-            &o.host_cgroup,
-            fh.cgroup,
-            &default_cgroup.to_string_lossy(),
-        )?,
-        sys,
-    })
-}
-
-fn metrics(fm: FileMetrics) -> Result<MetricsConfig, StartupError> {
-    let interval = duration(
-        "metrics.interval",
-        fm.interval,
-        Duration::from_secs(2),
-        MIN_INTERVAL,
-    )?;
-    let history = duration(
-        "metrics.history",
-        fm.history,
-        Duration::from_secs(600),
-        MIN_INTERVAL,
-    )?;
-    if history < interval {
-        return Err(StartupError::config(
-            "metrics.history",
-            &humantime::format_duration(history).to_string(),
-            "is shorter than metrics.interval",
-        ));
-    }
-    if history.as_secs_f64() / interval.as_secs_f64() > 100_000.0 {
-        return Err(StartupError::config(
-            "metrics.history",
-            &humantime::format_duration(history).to_string(),
-            "holds more than 100000 samples at this metrics.interval",
-        ));
-    }
-    Ok(MetricsConfig {
-        interval,
-        history,
-        net_exclude: net_exclude(fm.net_exclude)?,
-    })
-}
-
-fn net_exclude(list: Option<Vec<String>>) -> Result<Vec<String>, StartupError> {
-    let Some(list) = list else {
-        return Ok(DEFAULT_NET_EXCLUDE.iter().map(|s| s.to_string()).collect());
-    };
-    if let Some(g) = list.iter().find(|g| g.is_empty() || g.len() > 64) {
-        return Err(StartupError::config(
-            "metrics.net_exclude",
-            g,
-            "is not an interface name pattern",
-        ));
-    }
-    Ok(list)
 }
 
 fn stream(fs: FileStream) -> Result<StreamConfig, StartupError> {

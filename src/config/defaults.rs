@@ -1,5 +1,4 @@
-//! Built-in defaults: the networks trusted or counted as the owner's, the interfaces
-//! left out of the network totals, and the nine KiteStacks services
+//! Built-in defaults: the networks trusted or counted as the owner's, and the nine KiteStacks services
 //! (`defaults.toml`, embedded and validated like a user's file).
 
 use super::file::parse_toml;
@@ -18,8 +17,6 @@ pub const DEFAULT_TRUSTED_PROXIES: &[&str] = &[
     "100.64.0.0/10",
     "fc00::/7",
 ];
-
-pub const DEFAULT_NET_EXCLUDE: &[&str] = &["lo", "veth*", "docker*", "br-*", "virbr*"];
 
 /// Loopback and the Tailscale (CGNAT) range: the owner's own machine and tailnet.
 pub const DEFAULT_PRIVATE_NETWORKS: &[&str] = &["127.0.0.0/8", "::1/128", "100.64.0.0/10"];

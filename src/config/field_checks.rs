@@ -1,10 +1,10 @@
 //! Field-level checks shared by every section: durations with a floor, non-empty names,
-//! the bind address, the token's form, and the fallback host name.
+//! the bind address and the token's form.
 
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::time::Duration;
 
-use super::file::RawDuration;
+use super::value_types::RawDuration;
 use super::value_types::{parse_duration, Secret};
 use crate::error::StartupError;
 
@@ -79,17 +79,6 @@ pub(super) fn parse_bind(key: &str, value: &str) -> Result<SocketAddr, StartupEr
         value,
         "is not an address:port (e.g. \"0.0.0.0:8080\")",
     ))
-}
-
-/// The machine's hostname (`/proc/sys/kernel/hostname` via uname), or "kiteportal".
-pub(super) fn system_hostname() -> String {
-    let uts = rustix::system::uname();
-    let name = uts.nodename().to_string_lossy().trim().to_string();
-    if name.is_empty() {
-        "kiteportal".to_string()
-    } else {
-        name
-    }
 }
 
 pub(super) fn check_token(key: &str, t: String) -> Result<Secret, StartupError> {

@@ -5,25 +5,18 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use super::value_types::RawDuration;
 use crate::error::StartupError;
 
 /// Largest configuration file accepted (a config is a few KiB; anything bigger is a mistake).
 pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
 
-/// A duration as written: seconds as a number, or a humantime string ("500ms", "2s", "30m").
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
-pub enum RawDuration {
-    Seconds(f64),
-    Text(String),
-}
-
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
     pub bind: Option<String>,
-    pub host: Option<FileHost>,
-    pub metrics: Option<FileMetrics>,
+    pub host: Option<super::host::FileHost>,
+    pub metrics: Option<super::metrics::FileMetrics>,
     pub weather: Option<FileWeather>,
     pub forgejo: Option<FileForgejo>,
     pub services_interval: Option<RawDuration>,
@@ -67,24 +60,6 @@ pub struct FileAccess {
     pub private_networks: Option<Vec<String>>,
     pub public_metrics: Option<bool>,
     pub real_ip_header: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FileHost {
-    pub proc: Option<PathBuf>,
-    pub sys: Option<PathBuf>,
-    pub root: Option<PathBuf>,
-    pub name: Option<String>,
-    pub cgroup: Option<PathBuf>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FileMetrics {
-    pub interval: Option<RawDuration>,
-    pub history: Option<RawDuration>,
-    pub net_exclude: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

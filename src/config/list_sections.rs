@@ -5,9 +5,10 @@ use std::time::Duration;
 
 use super::defaults::default_services;
 use super::field_checks::{duration, non_empty, MIN_INTERVAL};
-use super::file::{FileContainer, FilePeer, FileService, RawDuration};
+use super::file::{FileContainer, FilePeer, FileService};
 use super::validated::{ContainerRule, Peer, Service, Visibility};
 use super::value_types::HttpUrl;
+use super::value_types::RawDuration;
 use crate::error::StartupError;
 
 /// `services_interval`: how often the services are probed.

@@ -15,8 +15,8 @@ use super::value_types::{humantime_serde_compat, Cidr, HttpUrl, Secret};
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Config {
     pub bind: SocketAddr,
-    pub host: HostConfig,
-    pub metrics: MetricsConfig,
+    pub host: super::host::HostConfig,
+    pub metrics: super::metrics::MetricsConfig,
     pub weather: WeatherConfig,
     pub forgejo: ForgejoConfig,
     #[serde(with = "humantime_serde_compat")]
@@ -96,16 +96,6 @@ impl RealIpHeader {
     }
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct HostConfig {
-    pub proc: PathBuf,
-    pub sys: PathBuf,
-    pub root: PathBuf,
-    pub name: String,
-    /// The cgroup v2 hierarchy containers are read from.
-    pub cgroup: PathBuf,
-}
-
 #[cfg(test)]
 impl Service {
     /// A public service `name` at `https://example.com`, nothing else set.
@@ -124,20 +114,6 @@ impl Service {
     }
 }
 
-#[cfg(test)]
-impl HostConfig {
-    /// Host `monk` reading `proc` and the cgroup tree `cgroup`, `/sys` and `/` otherwise.
-    pub(crate) fn for_test(proc: impl Into<PathBuf>, cgroup: impl Into<PathBuf>) -> Self {
-        HostConfig {
-            proc: proc.into(),
-            sys: "/sys".into(),
-            root: "/".into(),
-            name: "monk".into(),
-            cgroup: cgroup.into(),
-        }
-    }
-}
-
 /// The owner's name for the containers a rule matches (`[[containers]]`).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ContainerRule {
@@ -148,15 +124,6 @@ pub struct ContainerRule {
     pub name: String,
     /// The `[[services]]` entry (by name) whose card shows this container's OOM kills.
     pub service: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct MetricsConfig {
-    #[serde(with = "humantime_serde_compat")]
-    pub interval: Duration,
-    #[serde(with = "humantime_serde_compat")]
-    pub history: Duration,
-    pub net_exclude: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]

@@ -1,11 +1,11 @@
-//! Validated value types: [`HttpUrl`], [`Cidr`], [`Secret`], and durations as written
-//! ([`parse_duration`]) and printed.
+//! The value types every section shares: [`HttpUrl`], [`Cidr`], [`Secret`], and durations
+//! as written ([`RawDuration`], [`parse_duration`]) and printed.
 
 use std::fmt;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::StartupError;
 
@@ -171,6 +171,14 @@ impl Serialize for Cidr {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(self)
     }
+}
+
+/// A duration as written: seconds as a number, or a humantime string ("500ms", "2s", "30m").
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum RawDuration {
+    Seconds(f64),
+    Text(String),
 }
 
 /// Prints durations the way they are written in the file ("2s", "30m").
