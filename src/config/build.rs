@@ -16,7 +16,7 @@ use super::validated::{
     MAX_MAX_CONNECTIONS,
 };
 use super::value_types::Cidr;
-use super::{list_sections, notices, upstreams};
+use super::{forgejo, list_sections, notices, uptime_kuma, weather};
 use crate::error::StartupError;
 
 /// Merges flags/environment over the file and validates everything.
@@ -24,8 +24,8 @@ pub fn build(o: &Overrides, file: FileConfig) -> Result<Config, StartupError> {
     let bind = bind(o, file.bind)?;
     let host = host(o, file.host.unwrap_or_default())?;
     let metrics = metrics(file.metrics.unwrap_or_default())?;
-    let weather = upstreams::weather(o, file.weather.unwrap_or_default())?;
-    let forgejo = upstreams::forgejo(o, file.forgejo.unwrap_or_default())?;
+    let weather = weather::weather(o, file.weather.unwrap_or_default())?;
+    let forgejo = forgejo::forgejo(o, file.forgejo.unwrap_or_default())?;
     let services_interval = list_sections::services_interval(file.services_interval)?;
     let services = list_sections::services(file.services)?;
     let peers = list_sections::peers(file.peers)?;
@@ -38,7 +38,7 @@ pub fn build(o: &Overrides, file: FileConfig) -> Result<Config, StartupError> {
     )?;
     let access = access(file.access.unwrap_or_default())?;
     let state_dir = state_dir(o, file.state_dir)?;
-    let uptime_kuma = upstreams::uptime_kuma(file.uptime_kuma)?;
+    let uptime_kuma = uptime_kuma::uptime_kuma(file.uptime_kuma)?;
     let containers = list_sections::containers(file.containers, &services)?;
     let timezone = timezone(o, file.timezone, &host.root)?;
     let notify = super::notify::targets(file.notify)?;

@@ -1,11 +1,11 @@
-//! Field-level checks shared by every section: durations with a floor, non-empty names,
-//! the bind address and the token's form.
+//! Field-level checks shared by every section: durations with a floor, non-empty names
+//! and the bind address.
 
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::time::Duration;
 
+use super::value_types::parse_duration;
 use super::value_types::RawDuration;
-use super::value_types::{parse_duration, Secret};
 use crate::error::StartupError;
 
 /// Shortest interval or refresh accepted anywhere.
@@ -79,19 +79,4 @@ pub(super) fn parse_bind(key: &str, value: &str) -> Result<SocketAddr, StartupEr
         value,
         "is not an address:port (e.g. \"0.0.0.0:8080\")",
     ))
-}
-
-pub(super) fn check_token(key: &str, t: String) -> Result<Secret, StartupError> {
-    if t.is_empty() {
-        return Err(StartupError::config(key, "", "is empty"));
-    }
-    // The token goes into an HTTP header: it must be visible ASCII, no spaces.
-    if t.len() > 4096 || !t.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(StartupError::config(
-            key,
-            "********",
-            "must be printable ASCII without spaces",
-        ));
-    }
-    Ok(Secret::new(t))
 }

@@ -17,8 +17,8 @@ pub struct FileConfig {
     pub bind: Option<String>,
     pub host: Option<super::host::FileHost>,
     pub metrics: Option<super::metrics::FileMetrics>,
-    pub weather: Option<FileWeather>,
-    pub forgejo: Option<FileForgejo>,
+    pub weather: Option<super::weather::FileWeather>,
+    pub forgejo: Option<super::forgejo::FileForgejo>,
     pub services_interval: Option<RawDuration>,
     pub services: Option<Vec<FileService>>,
     pub peers: Option<Vec<FilePeer>>,
@@ -26,7 +26,7 @@ pub struct FileConfig {
     pub limits: Option<FileLimits>,
     pub trusted_proxies: Option<Vec<String>>,
     pub state_dir: Option<PathBuf>,
-    pub uptime_kuma: Option<FileUptimeKuma>,
+    pub uptime_kuma: Option<super::uptime_kuma::FileUptimeKuma>,
     pub access: Option<FileAccess>,
     pub containers: Option<Vec<FileContainer>>,
     pub timezone: Option<String>,
@@ -49,35 +49,10 @@ pub struct FileNotice {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct FileUptimeKuma {
-    pub url: Option<String>,
-    pub slug: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct FileAccess {
     pub private_networks: Option<Vec<String>>,
     pub public_metrics: Option<bool>,
     pub real_ip_header: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FileWeather {
-    pub url: Option<String>,
-    pub location: Option<String>,
-    pub refresh: Option<RawDuration>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FileForgejo {
-    pub url: Option<String>,
-    pub token: Option<String>,
-    pub token_file: Option<PathBuf>,
-    pub limit: Option<i64>,
-    pub refresh: Option<RawDuration>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -14,14 +14,16 @@ mod build;
 mod defaults;
 mod field_checks;
 mod file;
+mod forgejo;
 mod host;
 mod list_sections;
 mod metrics;
 mod notices;
 mod notify;
-mod upstreams;
+mod uptime_kuma;
 mod validated;
 mod value_types;
+mod weather;
 
 pub use args::{Cli, Overrides};
 pub use build::build;
@@ -32,13 +34,13 @@ pub use validated::Config;
 
 pub(crate) use args::Command;
 pub(crate) use file::read_file;
+pub(crate) use forgejo::ForgejoConfig;
 pub(crate) use notices::{NoticeConfig, NoticeStyle, MAX_BODY, MAX_TITLE};
 pub(crate) use notify::{NotifyFormat, NotifyTarget};
-pub(crate) use validated::{
-    AccessConfig, ContainerRule, ForgejoConfig, Peer, RealIpHeader, Service, UptimeKumaConfig,
-    Visibility, WeatherConfig,
-};
+pub(crate) use uptime_kuma::UptimeKumaConfig;
+pub(crate) use validated::{AccessConfig, ContainerRule, Peer, RealIpHeader, Service, Visibility};
 pub(crate) use value_types::HttpUrl;
+pub(crate) use weather::WeatherConfig;
 
 #[cfg(test)]
 pub(crate) use defaults::default_services;

@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::notices::NoticeConfig;
-use super::value_types::{humantime_serde_compat, Cidr, HttpUrl, Secret};
+use super::value_types::{humantime_serde_compat, Cidr, HttpUrl};
 
 /// The effective, validated configuration. `Serialize` prints it for `check-config`
 /// (the token serialises masked).
@@ -17,8 +17,8 @@ pub struct Config {
     pub bind: SocketAddr,
     pub host: super::host::HostConfig,
     pub metrics: super::metrics::MetricsConfig,
-    pub weather: WeatherConfig,
-    pub forgejo: ForgejoConfig,
+    pub weather: super::weather::WeatherConfig,
+    pub forgejo: super::forgejo::ForgejoConfig,
     #[serde(with = "humantime_serde_compat")]
     pub services_interval: Duration,
     pub services: Vec<Service>,
@@ -29,7 +29,7 @@ pub struct Config {
     /// Where the service history is kept across restarts; `None`: memory only.
     pub state_dir: Option<PathBuf>,
     /// The Uptime Kuma status page read for service status; `None`: own probes only.
-    pub uptime_kuma: Option<UptimeKumaConfig>,
+    pub uptime_kuma: Option<super::uptime_kuma::UptimeKumaConfig>,
     pub access: AccessConfig,
     pub containers: Vec<ContainerRule>,
     /// The page's time zone as configured (`None`: the host's); resolved and checked
@@ -39,13 +39,6 @@ pub struct Config {
     pub notify: Vec<super::notify::NotifyTarget>,
     /// The owner's `[[notices]]`, times in UTC.
     pub notices: Vec<NoticeConfig>,
-}
-
-/// A published Uptime Kuma status page.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct UptimeKumaConfig {
-    pub url: HttpUrl,
-    pub slug: String,
 }
 
 /// Who counts as the owner ("Who sees what" in DESIGN.md).
@@ -124,24 +117,6 @@ pub struct ContainerRule {
     pub name: String,
     /// The `[[services]]` entry (by name) whose card shows this container's OOM kills.
     pub service: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct WeatherConfig {
-    pub url: HttpUrl,
-    pub location: String,
-    #[serde(with = "humantime_serde_compat")]
-    pub refresh: Duration,
-}
-
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct ForgejoConfig {
-    /// `None` disables the activity feed.
-    pub url: Option<HttpUrl>,
-    pub token: Option<Secret>,
-    pub limit: usize,
-    #[serde(with = "humantime_serde_compat")]
-    pub refresh: Duration,
 }
 
 /// One linked service on the portal, probed by the service checker.

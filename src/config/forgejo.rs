@@ -1,49 +1,42 @@
-//! The upstream sections: `[weather]`, `[forgejo]` (with the token's three sources and
-//! the refused flag) and `[uptime_kuma]`.
+//! `[forgejo]`: the activity feed's instance, its token (from the environment, a token
+//! file or the file itself; never from a flag), how many items and how often.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
+
 use super::args::Overrides;
-use super::field_checks::{check_token, duration, MIN_INTERVAL};
-use super::file::{read_regular_bounded, FileForgejo, FileUptimeKuma, FileWeather};
-use super::validated::{ForgejoConfig, UptimeKumaConfig, WeatherConfig};
-use super::value_types::{HttpUrl, Secret};
+use super::field_checks::{duration, MIN_INTERVAL};
+use super::file::read_regular_bounded;
+use super::value_types::{humantime_serde_compat, HttpUrl, RawDuration, Secret};
 use crate::error::StartupError;
 
 /// Largest token file accepted.
 const MAX_TOKEN_BYTES: u64 = 64 << 10;
 
-pub(super) fn weather(o: &Overrides, fw: FileWeather) -> Result<WeatherConfig, StartupError> {
-    let url_raw = o
-        .weather_url
-        .clone()
-        .or(fw.url)
-        .unwrap_or_else(|| "https://wttr.in".into());
-    let url = HttpUrl::parse("weather.url", &url_raw)?;
-    let location = o
-        .weather_location
-        .clone()
-        .or(fw.location)
-        .unwrap_or_default();
-    if location.len() > 200 || location.chars().any(char::is_control) {
-        return Err(StartupError::config(
-            "weather.location",
-            &location,
-            "must be at most 200 printable characters",
-        ));
-    }
-    Ok(WeatherConfig {
-        url,
-        location: location.trim().to_string(),
-        refresh: duration(
-            "weather.refresh",
-            fw.refresh,
-            Duration::from_secs(1800),
-            MIN_INTERVAL,
-        )?,
-    })
+/// `[forgejo]` as written in the file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileForgejo {
+    pub url: Option<String>,
+    pub token: Option<String>,
+    pub token_file: Option<PathBuf>,
+    pub limit: Option<i64>,
+    pub refresh: Option<RawDuration>,
 }
 
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ForgejoConfig {
+    /// `None` disables the activity feed.
+    pub url: Option<HttpUrl>,
+    pub token: Option<Secret>,
+    pub limit: usize,
+    #[serde(with = "humantime_serde_compat")]
+    pub refresh: Duration,
+}
+
+/// Validates `[forgejo]`.
 pub(super) fn forgejo(o: &Overrides, ff: FileForgejo) -> Result<ForgejoConfig, StartupError> {
     let url = match o.forgejo_url.clone().or(ff.url.clone()) {
         Some(u) if u.trim().is_empty() => None,
@@ -109,50 +102,20 @@ set KITEPORTAL_FORGEJO_TOKEN or forgejo.token_file (--forgejo-token-file)",
         .transpose()
 }
 
-/// `[uptime_kuma]`: both keys or neither.
-pub(super) fn uptime_kuma(
-    fu: Option<FileUptimeKuma>,
-) -> Result<Option<UptimeKumaConfig>, StartupError> {
-    let (url, slug) = match fu {
-        None => return Ok(None),
-        Some(FileUptimeKuma {
-            url: None,
-            slug: None,
-        }) => return Ok(None),
-        Some(FileUptimeKuma { url: None, .. }) => {
-            return Err(StartupError::config(
-                "uptime_kuma.url",
-                "",
-                "is required when uptime_kuma.slug is set",
-            ))
-        }
-        Some(FileUptimeKuma { slug: None, .. }) => {
-            return Err(StartupError::config(
-                "uptime_kuma.slug",
-                "",
-                "is required when uptime_kuma.url is set",
-            ))
-        }
-        Some(FileUptimeKuma {
-            url: Some(url),
-            slug: Some(slug),
-        }) => (url, slug),
-    };
-    let ok = (1..=64).contains(&slug.len())
-        && slug
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    if !ok {
+/// The token's form: it goes into an HTTP header.
+fn check_token(key: &str, t: String) -> Result<Secret, StartupError> {
+    if t.is_empty() {
+        return Err(StartupError::config(key, "", "is empty"));
+    }
+    // The token goes into an HTTP header: it must be visible ASCII, no spaces.
+    if t.len() > 4096 || !t.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(StartupError::config(
-            "uptime_kuma.slug",
-            &slug,
-            "must be 1-64 letters, digits, '-' or '_'",
+            key,
+            "********",
+            "must be printable ASCII without spaces",
         ));
     }
-    Ok(Some(UptimeKumaConfig {
-        url: HttpUrl::parse("uptime_kuma.url", &url)?,
-        slug,
-    }))
+    Ok(Secret::new(t))
 }
 
 #[cfg(test)]
