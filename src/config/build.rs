@@ -16,7 +16,7 @@ use super::validated::{
     MAX_MAX_CONNECTIONS,
 };
 use super::value_types::Cidr;
-use super::{forgejo, list_sections, notices, uptime_kuma, weather};
+use super::{containers, forgejo, notices, peers, services, uptime_kuma, weather};
 use crate::error::StartupError;
 
 /// Merges flags/environment over the file and validates everything.
@@ -26,9 +26,9 @@ pub fn build(o: &Overrides, file: FileConfig) -> Result<Config, StartupError> {
     let metrics = metrics(file.metrics.unwrap_or_default())?;
     let weather = weather::weather(o, file.weather.unwrap_or_default())?;
     let forgejo = forgejo::forgejo(o, file.forgejo.unwrap_or_default())?;
-    let services_interval = list_sections::services_interval(file.services_interval)?;
-    let services = list_sections::services(file.services)?;
-    let peers = list_sections::peers(file.peers)?;
+    let services_interval = services::services_interval(file.services_interval)?;
+    let services = services::services(file.services)?;
+    let peers = peers::peers(file.peers)?;
     let stream = stream(file.stream.unwrap_or_default())?;
     let limits = limits(file.limits.unwrap_or_default())?;
     let trusted_proxies = cidrs(
@@ -39,7 +39,7 @@ pub fn build(o: &Overrides, file: FileConfig) -> Result<Config, StartupError> {
     let access = access(file.access.unwrap_or_default())?;
     let state_dir = state_dir(o, file.state_dir)?;
     let uptime_kuma = uptime_kuma::uptime_kuma(file.uptime_kuma)?;
-    let containers = list_sections::containers(file.containers, &services)?;
+    let containers = containers::containers(file.containers, &services)?;
     let timezone = timezone(o, file.timezone, &host.root)?;
     let notify = super::notify::targets(file.notify)?;
     let zone = crate::timezone::Zone::resolve(timezone.as_deref(), &host.root)

@@ -2,8 +2,7 @@
 //! (`defaults.toml`, embedded and validated like a user's file).
 
 use super::file::parse_toml;
-use super::list_sections::validate_services;
-use super::validated::Service;
+use super::services::{validate_services, Service};
 use crate::error::StartupError;
 
 /// The default trusted proxies: loopback and the private ranges (cloudflared on the

@@ -20,15 +20,15 @@ pub struct FileConfig {
     pub weather: Option<super::weather::FileWeather>,
     pub forgejo: Option<super::forgejo::FileForgejo>,
     pub services_interval: Option<RawDuration>,
-    pub services: Option<Vec<FileService>>,
-    pub peers: Option<Vec<FilePeer>>,
+    pub services: Option<Vec<super::services::FileService>>,
+    pub peers: Option<Vec<super::peers::FilePeer>>,
     pub stream: Option<FileStream>,
     pub limits: Option<FileLimits>,
     pub trusted_proxies: Option<Vec<String>>,
     pub state_dir: Option<PathBuf>,
     pub uptime_kuma: Option<super::uptime_kuma::FileUptimeKuma>,
     pub access: Option<FileAccess>,
-    pub containers: Option<Vec<FileContainer>>,
+    pub containers: Option<Vec<super::containers::FileContainer>>,
     pub timezone: Option<String>,
     pub notify: Option<Vec<super::notify::FileNotify>>,
     pub notices: Option<Vec<FileNotice>>,
@@ -53,38 +53,6 @@ pub struct FileAccess {
     pub private_networks: Option<Vec<String>>,
     pub public_metrics: Option<bool>,
     pub real_ip_header: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FileService {
-    pub name: String,
-    pub url: String,
-    pub description: Option<String>,
-    pub icon: Option<String>,
-    pub group: Option<String>,
-    pub check_url: Option<String>,
-    pub accept_status: Option<Vec<u16>>,
-    pub uptime_kuma: Option<String>,
-    /// "public" (the default) or "private": shown to the owner only.
-    pub visibility: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FilePeer {
-    pub name: String,
-    pub url: String,
-}
-
-/// `[[containers]]`: the owner's name for a container.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FileContainer {
-    #[serde(rename = "match")]
-    pub matches: String,
-    pub name: String,
-    pub service: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -11,15 +11,17 @@
 
 mod args;
 mod build;
+mod containers;
 mod defaults;
 mod field_checks;
 mod file;
 mod forgejo;
 mod host;
-mod list_sections;
 mod metrics;
 mod notices;
 mod notify;
+mod peers;
+mod services;
 mod uptime_kuma;
 mod validated;
 mod value_types;
@@ -33,12 +35,15 @@ pub use metrics::MetricsConfig;
 pub use validated::Config;
 
 pub(crate) use args::Command;
+pub(crate) use containers::ContainerRule;
 pub(crate) use file::read_file;
 pub(crate) use forgejo::ForgejoConfig;
 pub(crate) use notices::{NoticeConfig, NoticeStyle, MAX_BODY, MAX_TITLE};
 pub(crate) use notify::{NotifyFormat, NotifyTarget};
+pub(crate) use peers::Peer;
+pub(crate) use services::{Service, Visibility};
 pub(crate) use uptime_kuma::UptimeKumaConfig;
-pub(crate) use validated::{AccessConfig, ContainerRule, Peer, RealIpHeader, Service, Visibility};
+pub(crate) use validated::{AccessConfig, RealIpHeader};
 pub(crate) use value_types::HttpUrl;
 pub(crate) use weather::WeatherConfig;
 

@@ -6,7 +6,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::file::FileNotice;
-use super::validated::Service;
+use super::services::Service;
 use crate::error::StartupError;
 use crate::timezone::Zone;
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::notices::NoticeConfig;
-use super::value_types::{humantime_serde_compat, Cidr, HttpUrl};
+use super::value_types::{humantime_serde_compat, Cidr};
 
 /// The effective, validated configuration. `Serialize` prints it for `check-config`
 /// (the token serialises masked).
@@ -21,8 +21,8 @@ pub struct Config {
     pub forgejo: super::forgejo::ForgejoConfig,
     #[serde(with = "humantime_serde_compat")]
     pub services_interval: Duration,
-    pub services: Vec<Service>,
-    pub peers: Vec<Peer>,
+    pub services: Vec<super::services::Service>,
+    pub peers: Vec<super::peers::Peer>,
     pub stream: StreamConfig,
     pub limits: LimitsConfig,
     pub trusted_proxies: Vec<Cidr>,
@@ -31,7 +31,7 @@ pub struct Config {
     /// The Uptime Kuma status page read for service status; `None`: own probes only.
     pub uptime_kuma: Option<super::uptime_kuma::UptimeKumaConfig>,
     pub access: AccessConfig,
-    pub containers: Vec<ContainerRule>,
+    pub containers: Vec<super::containers::ContainerRule>,
     /// The page's time zone as configured (`None`: the host's); resolved and checked
     /// against the host's zoneinfo when the configuration is built.
     pub timezone: Option<String>,
@@ -87,71 +87,6 @@ impl RealIpHeader {
             .into_iter()
             .find(|h| h.name().eq_ignore_ascii_case(s.trim()))
     }
-}
-
-#[cfg(test)]
-impl Service {
-    /// A public service `name` at `https://example.com`, nothing else set.
-    pub(crate) fn for_test(name: &str) -> Self {
-        Service {
-            name: name.into(),
-            url: HttpUrl::parse_exact("url", "https://example.com").expect("a URL"),
-            description: String::new(),
-            icon: String::new(),
-            group: String::new(),
-            check_url: None,
-            accept_status: Vec::new(),
-            uptime_kuma: None,
-            visibility: Visibility::Public,
-        }
-    }
-}
-
-/// The owner's name for the containers a rule matches (`[[containers]]`).
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct ContainerRule {
-    /// A prefix of the container id, or text that appears in its first process's
-    /// command line.
-    #[serde(rename = "match")]
-    pub matches: String,
-    pub name: String,
-    /// The `[[services]]` entry (by name) whose card shows this container's OOM kills.
-    pub service: Option<String>,
-}
-
-/// One linked service on the portal, probed by the service checker.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct Service {
-    pub name: String,
-    pub url: HttpUrl,
-    pub description: String,
-    pub icon: String,
-    pub group: String,
-    pub check_url: Option<HttpUrl>,
-    /// Statuses that count as "up"; empty means any status below 400.
-    pub accept_status: Vec<u16>,
-    /// The Uptime Kuma monitor name to match; `None`: the service's name.
-    pub uptime_kuma: Option<String>,
-    /// Who may see the service.
-    pub visibility: Visibility,
-}
-
-/// `[[services]] visibility`: a private service exists only for private requests (the
-/// page, the API, the stream, `/metrics`, the Atom feed and the 404 page of the public
-/// never name it).
-#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum Visibility {
-    #[default]
-    Public,
-    Private,
-}
-
-/// The other replica(s), reached over the private network.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct Peer {
-    pub name: String,
-    pub url: HttpUrl,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]

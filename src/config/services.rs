@@ -1,15 +1,77 @@
-//! The `[[…]]` lists: services (the built-in nine when the file has none), peers and
-//! container rules, each entry validated with its index in the key (`services[2].url`).
+//! `[[services]]` (the built-in nine when the file has none) and `services_interval`:
+//! the linked services and how often they are probed, each entry validated with its
+//! index in the key (`services[2].url`).
 
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
+
 use super::defaults::default_services;
 use super::field_checks::{duration, non_empty, MIN_INTERVAL};
-use super::file::{FileContainer, FilePeer, FileService};
-use super::validated::{ContainerRule, Peer, Service, Visibility};
-use super::value_types::HttpUrl;
-use super::value_types::RawDuration;
+use super::value_types::{HttpUrl, RawDuration};
 use crate::error::StartupError;
+
+/// `[[services]]` as written in the file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileService {
+    pub name: String,
+    pub url: String,
+    pub description: Option<String>,
+    pub icon: Option<String>,
+    pub group: Option<String>,
+    pub check_url: Option<String>,
+    pub accept_status: Option<Vec<u16>>,
+    pub uptime_kuma: Option<String>,
+    /// "public" (the default) or "private": shown to the owner only.
+    pub visibility: Option<String>,
+}
+
+/// One linked service on the portal, probed by the service checker.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Service {
+    pub name: String,
+    pub url: HttpUrl,
+    pub description: String,
+    pub icon: String,
+    pub group: String,
+    pub check_url: Option<HttpUrl>,
+    /// Statuses that count as "up"; empty means any status below 400.
+    pub accept_status: Vec<u16>,
+    /// The Uptime Kuma monitor name to match; `None`: the service's name.
+    pub uptime_kuma: Option<String>,
+    /// Who may see the service.
+    pub visibility: Visibility,
+}
+
+/// `[[services]] visibility`: a private service exists only for private requests (the
+/// page, the API, the stream, `/metrics`, the Atom feed and the 404 page of the public
+/// never name it).
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Visibility {
+    #[default]
+    Public,
+    Private,
+}
+
+#[cfg(test)]
+impl Service {
+    /// A public service `name` at `https://example.com`, nothing else set.
+    pub(crate) fn for_test(name: &str) -> Self {
+        Service {
+            name: name.into(),
+            url: HttpUrl::parse_exact("url", "https://example.com").expect("a URL"),
+            description: String::new(),
+            icon: String::new(),
+            group: String::new(),
+            check_url: None,
+            accept_status: Vec::new(),
+            uptime_kuma: None,
+            visibility: Visibility::Public,
+        }
+    }
+}
 
 /// `services_interval`: how often the services are probed.
 pub(super) fn services_interval(raw: Option<RawDuration>) -> Result<Duration, StartupError> {
@@ -43,74 +105,6 @@ pub(super) fn validate_services(list: Vec<FileService>) -> Result<Vec<Service>, 
         .enumerate()
         .map(|(i, s)| service(i, s))
         .collect()
-}
-
-/// `[[peers]]`: the other replicas.
-pub(super) fn peers(list: Option<Vec<FilePeer>>) -> Result<Vec<Peer>, StartupError> {
-    let peers = list
-        .unwrap_or_default()
-        .into_iter()
-        .enumerate()
-        .map(|(i, p)| {
-            Ok(Peer {
-                name: non_empty(&format!("peers[{i}].name"), &p.name)?,
-                url: HttpUrl::parse(&format!("peers[{i}].url"), &p.url)?,
-            })
-        })
-        .collect::<Result<Vec<_>, StartupError>>()?;
-    if peers.len() > 16 {
-        return Err(StartupError::config(
-            "peers",
-            &peers.len().to_string(),
-            "lists more than 16 peers",
-        ));
-    }
-    Ok(peers)
-}
-
-/// `[[containers]]`; a rule's `service` must name one of `services`.
-pub(super) fn containers(
-    list: Option<Vec<FileContainer>>,
-    services: &[Service],
-) -> Result<Vec<ContainerRule>, StartupError> {
-    let containers = list
-        .unwrap_or_default()
-        .into_iter()
-        .enumerate()
-        .map(|(i, c)| container_rule(i, c, services))
-        .collect::<Result<Vec<_>, _>>()?;
-    if containers.len() > 500 {
-        return Err(StartupError::config(
-            "containers",
-            &containers.len().to_string(),
-            "lists more than 500 containers",
-        ));
-    }
-    Ok(containers)
-}
-
-fn container_rule(
-    i: usize,
-    c: FileContainer,
-    services: &[Service],
-) -> Result<ContainerRule, StartupError> {
-    let k = |f: &str| format!("containers[{i}].{f}");
-    let service = match c.service {
-        Some(s) if !services.iter().any(|x| x.name == s.trim()) => {
-            return Err(StartupError::config(
-                &k("service"),
-                &s,
-                "names no [[services]] entry",
-            ))
-        }
-        Some(s) => Some(s.trim().to_string()),
-        None => None,
-    };
-    Ok(ContainerRule {
-        matches: non_empty(&k("match"), &c.matches)?,
-        name: non_empty(&k("name"), &c.name)?,
-        service,
-    })
 }
 
 fn service(i: usize, s: FileService) -> Result<Service, StartupError> {
