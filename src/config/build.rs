@@ -1,47 +1,122 @@
-//! File + overrides → validated [`Config`]: [`build`] merges each section with the
-//! precedence flag > environment > file > default and validates it, one function a section.
+//! The top level of the file: [`FileConfig`] as written, the validated [`Config`] the
+//! rest of the program reads (and `check-config` prints), the top-level keys (`bind`,
+//! `state_dir`, `timezone`), and [`build`], which merges each section with the precedence
+//! flag > environment > file > default and validates it by that section's function.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
+
+use super::access::{AccessConfig, FileAccess};
 use super::args::Overrides;
-use super::defaults::{DEFAULT_PRIVATE_NETWORKS, DEFAULT_TRUSTED_PROXIES};
-use super::field_checks::{duration, parse_bind};
-use super::file::{FileAccess, FileConfig, FileLimits, FileStream};
-use super::host::host;
-use super::metrics::metrics;
-use super::validated::{
-    AccessConfig, Config, LimitsConfig, RealIpHeader, StreamConfig, DEFAULT_MAX_CONNECTIONS,
-    MAX_MAX_CONNECTIONS,
+use super::containers::{ContainerRule, FileContainer};
+use super::field_checks::parse_bind;
+use super::forgejo::{FileForgejo, ForgejoConfig};
+use super::host::{FileHost, HostConfig};
+use super::limits::{FileLimits, FileStream, LimitsConfig, StreamConfig};
+use super::metrics::{FileMetrics, MetricsConfig};
+use super::notices::{FileNotice, NoticeConfig};
+use super::notify::{FileNotify, NotifyTarget};
+use super::peers::{FilePeer, Peer};
+use super::services::{FileService, Service};
+use super::uptime_kuma::{FileUptimeKuma, UptimeKumaConfig};
+use super::value_types::{humantime_serde_compat, Cidr, RawDuration};
+use super::weather::{FileWeather, WeatherConfig};
+use super::{
+    access, containers, forgejo, host, limits, metrics, notices, notify, peers, services,
+    uptime_kuma, weather,
 };
-use super::value_types::Cidr;
-use super::{containers, forgejo, notices, peers, services, uptime_kuma, weather};
 use crate::error::StartupError;
+
+/// The configuration file as a person writes it: every key optional, unknown keys
+/// rejected.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub bind: Option<String>,
+    pub host: Option<FileHost>,
+    pub metrics: Option<FileMetrics>,
+    pub weather: Option<FileWeather>,
+    pub forgejo: Option<FileForgejo>,
+    pub services_interval: Option<RawDuration>,
+    pub services: Option<Vec<FileService>>,
+    pub peers: Option<Vec<FilePeer>>,
+    pub stream: Option<FileStream>,
+    pub limits: Option<FileLimits>,
+    pub trusted_proxies: Option<Vec<String>>,
+    pub state_dir: Option<PathBuf>,
+    pub uptime_kuma: Option<FileUptimeKuma>,
+    pub access: Option<FileAccess>,
+    pub containers: Option<Vec<FileContainer>>,
+    pub timezone: Option<String>,
+    pub notify: Option<Vec<FileNotify>>,
+    pub notices: Option<Vec<FileNotice>>,
+}
+
+/// The effective, validated configuration. `Serialize` prints it for `check-config`
+/// (the token serialises masked).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Config {
+    pub bind: SocketAddr,
+    pub host: HostConfig,
+    pub metrics: MetricsConfig,
+    pub weather: WeatherConfig,
+    pub forgejo: ForgejoConfig,
+    #[serde(with = "humantime_serde_compat")]
+    pub services_interval: Duration,
+    pub services: Vec<Service>,
+    pub peers: Vec<Peer>,
+    pub stream: StreamConfig,
+    pub limits: LimitsConfig,
+    pub trusted_proxies: Vec<Cidr>,
+    /// Where the service history is kept across restarts; `None`: memory only.
+    pub state_dir: Option<PathBuf>,
+    /// The Uptime Kuma status page read for service status; `None`: own probes only.
+    pub uptime_kuma: Option<UptimeKumaConfig>,
+    pub access: AccessConfig,
+    pub containers: Vec<ContainerRule>,
+    /// The page's time zone as configured (`None`: the host's); resolved and checked
+    /// against the host's zoneinfo when the configuration is built.
+    pub timezone: Option<String>,
+    /// Where service status changes are sent.
+    pub notify: Vec<NotifyTarget>,
+    /// The owner's `[[notices]]`, times in UTC.
+    pub notices: Vec<NoticeConfig>,
+}
+
+impl Config {
+    /// The effective configuration as pretty JSON, secrets masked (for `check-config`).
+    pub(crate) fn to_pretty_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("(cannot print: {e})"))
+    }
+
+    /// Whether a peer address is one whose forwarding headers we believe.
+    pub(crate) fn is_trusted_proxy(&self, ip: IpAddr) -> bool {
+        self.trusted_proxies.iter().any(|c| c.contains(ip))
+    }
+}
 
 /// Merges flags/environment over the file and validates everything.
 pub fn build(o: &Overrides, file: FileConfig) -> Result<Config, StartupError> {
     let bind = bind(o, file.bind)?;
-    let host = host(o, file.host.unwrap_or_default())?;
-    let metrics = metrics(file.metrics.unwrap_or_default())?;
+    let host = host::host(o, file.host.unwrap_or_default())?;
+    let metrics = metrics::metrics(file.metrics.unwrap_or_default())?;
     let weather = weather::weather(o, file.weather.unwrap_or_default())?;
     let forgejo = forgejo::forgejo(o, file.forgejo.unwrap_or_default())?;
     let services_interval = services::services_interval(file.services_interval)?;
     let services = services::services(file.services)?;
     let peers = peers::peers(file.peers)?;
-    let stream = stream(file.stream.unwrap_or_default())?;
-    let limits = limits(file.limits.unwrap_or_default())?;
-    let trusted_proxies = cidrs(
-        "trusted_proxies",
-        file.trusted_proxies,
-        DEFAULT_TRUSTED_PROXIES,
-    )?;
-    let access = access(file.access.unwrap_or_default())?;
+    let stream = limits::stream(file.stream.unwrap_or_default())?;
+    let limits = limits::limits(file.limits.unwrap_or_default())?;
+    let trusted_proxies = access::trusted_proxies(file.trusted_proxies)?;
+    let access = access::access(file.access.unwrap_or_default())?;
     let state_dir = state_dir(o, file.state_dir)?;
     let uptime_kuma = uptime_kuma::uptime_kuma(file.uptime_kuma)?;
     let containers = containers::containers(file.containers, &services)?;
     let timezone = timezone(o, file.timezone, &host.root)?;
-    let notify = super::notify::targets(file.notify)?;
+    let notify = notify::targets(file.notify)?;
     let zone = crate::timezone::Zone::resolve(timezone.as_deref(), &host.root)
         .unwrap_or_else(|_| crate::timezone::Zone::utc());
     let notices = notices::notices(file.notices, &services, &zone)?;
@@ -90,90 +165,6 @@ fn bind(o: &Overrides, file: Option<String>) -> Result<SocketAddr, StartupError>
     parse_bind("bind", &raw)
 }
 
-fn stream(fs: FileStream) -> Result<StreamConfig, StartupError> {
-    let max_clients = match fs.max_clients {
-        None => 256,
-        Some(n) if (0..=100_000).contains(&n) => n as usize,
-        Some(n) => {
-            return Err(StartupError::config(
-                "stream.max_clients",
-                &n.to_string(),
-                "must be between 0 and 100000",
-            ))
-        }
-    };
-    let heartbeat = duration(
-        "stream.heartbeat",
-        fs.heartbeat,
-        Duration::from_secs(20),
-        Duration::from_secs(1),
-    )?;
-    if heartbeat > Duration::from_secs(90) {
-        return Err(StartupError::config(
-            "stream.heartbeat",
-            &humantime::format_duration(heartbeat).to_string(),
-            "is longer than 90s (proxies close idle responses after 100s)",
-        ));
-    }
-    Ok(StreamConfig {
-        max_clients,
-        heartbeat,
-    })
-}
-
-fn limits(fl: FileLimits) -> Result<LimitsConfig, StartupError> {
-    let max_connections = match fl.max_connections {
-        None => DEFAULT_MAX_CONNECTIONS,
-        Some(n) if (1..=MAX_MAX_CONNECTIONS).contains(&n) => n as usize,
-        Some(n) => {
-            return Err(StartupError::config(
-                "limits.max_connections",
-                &n.to_string(),
-                &format!("must be between 1 and {MAX_MAX_CONNECTIONS}"),
-            ))
-        }
-    };
-    Ok(LimitsConfig { max_connections })
-}
-
-/// A list of networks under `key`, or `default` when the file has none.
-fn cidrs(
-    key: &str,
-    list: Option<Vec<String>>,
-    default: &[&str],
-) -> Result<Vec<Cidr>, StartupError> {
-    match list {
-        None => default.iter().map(|c| Cidr::parse(key, c)).collect(),
-        Some(list) => list.iter().map(|c| Cidr::parse(key, c)).collect(),
-    }
-}
-
-fn access(fa: FileAccess) -> Result<AccessConfig, StartupError> {
-    let key = "access.private_networks";
-    if let Some(list) = fa.private_networks.as_ref().filter(|l| l.len() > 256) {
-        return Err(StartupError::config(
-            key,
-            &list.len().to_string(),
-            "lists more than 256 networks",
-        ));
-    }
-    let real_ip_header = match fa.real_ip_header {
-        None => RealIpHeader::CfConnectingIp,
-        Some(raw) => RealIpHeader::parse(&raw).ok_or_else(|| {
-            StartupError::config(
-                "access.real_ip_header",
-                &raw,
-                "must be \"CF-Connecting-IP\", \"X-Forwarded-For\" or \"none\"",
-            )
-        })?,
-    };
-    Ok(AccessConfig {
-        private_networks: cidrs(key, fa.private_networks, DEFAULT_PRIVATE_NETWORKS)?,
-        public_metrics: fa.public_metrics.unwrap_or(false),
-        real_ip_header,
-    })
-}
-
 fn state_dir(o: &Overrides, file: Option<PathBuf>) -> Result<Option<PathBuf>, StartupError> {
     match o.state_dir.clone().or(file) {
         Some(p) if p.as_os_str().is_empty() => Ok(None),
@@ -189,7 +180,8 @@ fn state_dir(o: &Overrides, file: Option<PathBuf>) -> Result<Option<PathBuf>, St
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{parse_toml, ContainerRule};
+    use crate::config::limits::DEFAULT_MAX_CONNECTIONS;
+    use crate::config::parse_toml;
 
     fn cfg(toml: &str) -> Result<Config, StartupError> {
         let f = parse_toml(toml).map_err(StartupError::new)?;

@@ -1,24 +1,9 @@
-//! Built-in defaults: the networks trusted or counted as the owner's, and the nine KiteStacks services
-//! (`defaults.toml`, embedded and validated like a user's file).
+//! The built-in services: the nine KiteStacks services (`defaults.toml`, embedded and
+//! validated like a user's file), listed when the file has no `[[services]]`.
 
 use super::file::parse_toml;
 use super::services::{validate_services, Service};
 use crate::error::StartupError;
-
-/// The default trusted proxies: loopback and the private ranges (cloudflared on the
-/// bridge network, Tailscale's CGNAT range, IPv6 unique-local).
-pub const DEFAULT_TRUSTED_PROXIES: &[&str] = &[
-    "127.0.0.0/8",
-    "::1/128",
-    "10.0.0.0/8",
-    "172.16.0.0/12",
-    "192.168.0.0/16",
-    "100.64.0.0/10",
-    "fc00::/7",
-];
-
-/// Loopback and the Tailscale (CGNAT) range: the owner's own machine and tailnet.
-pub const DEFAULT_PRIVATE_NETWORKS: &[&str] = &["127.0.0.0/8", "::1/128", "100.64.0.0/10"];
 
 /// The built-in services as TOML: `[[services]]` entries in the file format.
 pub const DEFAULT_SERVICES_TOML: &str = include_str!("defaults.toml");

@@ -1,72 +1,13 @@
-//! The configuration file as a person writes it: every key optional, unknown keys
-//! rejected (`deny_unknown_fields`), read with a size cap and parsed from TOML.
+//! Reading the configuration file: a regular file with a size cap, parsed from TOML into
+//! [`FileConfig`] (every key optional, unknown keys rejected by `deny_unknown_fields`).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use serde::Deserialize;
-
-use super::value_types::RawDuration;
+use super::build::FileConfig;
 use crate::error::StartupError;
 
 /// Largest configuration file accepted (a config is a few KiB; anything bigger is a mistake).
 pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FileConfig {
-    pub bind: Option<String>,
-    pub host: Option<super::host::FileHost>,
-    pub metrics: Option<super::metrics::FileMetrics>,
-    pub weather: Option<super::weather::FileWeather>,
-    pub forgejo: Option<super::forgejo::FileForgejo>,
-    pub services_interval: Option<RawDuration>,
-    pub services: Option<Vec<super::services::FileService>>,
-    pub peers: Option<Vec<super::peers::FilePeer>>,
-    pub stream: Option<FileStream>,
-    pub limits: Option<FileLimits>,
-    pub trusted_proxies: Option<Vec<String>>,
-    pub state_dir: Option<PathBuf>,
-    pub uptime_kuma: Option<super::uptime_kuma::FileUptimeKuma>,
-    pub access: Option<FileAccess>,
-    pub containers: Option<Vec<super::containers::FileContainer>>,
-    pub timezone: Option<String>,
-    pub notify: Option<Vec<super::notify::FileNotify>>,
-    pub notices: Option<Vec<FileNotice>>,
-}
-
-/// `[[notices]]`: an announcement by the owner. Times are RFC 3339 (a string or a TOML
-/// date-time) or `"YYYY-MM-DD HH:MM"` in the configured timezone.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FileNotice {
-    pub title: String,
-    pub body: Option<String>,
-    pub style: Option<String>,
-    pub services: Option<Vec<String>>,
-    pub starts: Option<toml::Value>,
-    pub ends: Option<toml::Value>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FileAccess {
-    pub private_networks: Option<Vec<String>>,
-    pub public_metrics: Option<bool>,
-    pub real_ip_header: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FileStream {
-    pub max_clients: Option<i64>,
-    pub heartbeat: Option<RawDuration>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FileLimits {
-    pub max_connections: Option<i64>,
-}
 
 /// Reads and parses one config file; the error names the file and the key.
 pub(crate) fn read_file(path: &Path) -> Result<FileConfig, StartupError> {

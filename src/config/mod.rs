@@ -1,14 +1,19 @@
 //! Configuration: the command line (every flag with its environment twin), the optional
 //! TOML file, and the validated [`Config`] the rest of the program runs on.
 //!
-//! Two stages, as in DESIGN.md: raw inputs ([`Cli`] in `args`, [`FileConfig`] in `file`)
-//! are merged with the precedence *flag > environment > file > default* and then
-//! validated into real types (`validated`, `value_types`) by `build`, one function per
-//! section (`upstreams`, `list_sections`, `notices`, `notify` hold the larger ones;
-//! `field_checks` the checks of single fields they share).
-//! Every validation error names the key and quotes the value. The built-in services are
-//! `defaults.toml`, validated by the same code as a user's file.
+//! Two stages, as in DESIGN.md: raw inputs ([`Cli`] in `args`, [`FileConfig`] read by
+//! `file`) are merged with the precedence *flag > environment > file > default* and then
+//! validated into real types. One file a section holds its raw struct, its validated
+//! struct and the function that builds the one from the other: `host`, `metrics`,
+//! `weather`, `forgejo`, `uptime_kuma`, `services` (with `services_interval`), `peers`,
+//! `containers`, `access` (with `trusted_proxies`), `limits` (`[stream]` and `[limits]`),
+//! `notices`, `notify`. `build` is the top level: [`FileConfig`], [`Config`], the
+//! top-level keys and [`build`], which calls each section's function. Shared by all:
+//! `value_types` (URL, CIDR, secret, duration) and `field_checks` (checks of single
+//! fields). Every validation error names the key and quotes the value. The built-in
+//! services are `defaults.toml` (`defaults`), validated by the same code as a user's file.
 
+mod access;
 mod args;
 mod build;
 mod containers;
@@ -17,23 +22,25 @@ mod field_checks;
 mod file;
 mod forgejo;
 mod host;
+mod limits;
 mod metrics;
 mod notices;
 mod notify;
 mod peers;
 mod services;
 mod uptime_kuma;
-mod validated;
 mod value_types;
 mod weather;
 
 pub use args::{Cli, Overrides};
 pub use build::build;
-pub use file::{parse_toml, FileConfig};
+pub use build::Config;
+pub use build::FileConfig;
+pub use file::parse_toml;
 pub use host::HostConfig;
 pub use metrics::MetricsConfig;
-pub use validated::Config;
 
+pub(crate) use access::{AccessConfig, RealIpHeader};
 pub(crate) use args::Command;
 pub(crate) use containers::ContainerRule;
 pub(crate) use file::read_file;
@@ -43,7 +50,6 @@ pub(crate) use notify::{NotifyFormat, NotifyTarget};
 pub(crate) use peers::Peer;
 pub(crate) use services::{Service, Visibility};
 pub(crate) use uptime_kuma::UptimeKumaConfig;
-pub(crate) use validated::{AccessConfig, RealIpHeader};
 pub(crate) use value_types::HttpUrl;
 pub(crate) use weather::WeatherConfig;
 

@@ -5,7 +5,6 @@
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::file::FileNotice;
 use super::services::Service;
 use crate::error::StartupError;
 use crate::timezone::Zone;
@@ -39,6 +38,19 @@ impl NoticeStyle {
     pub(crate) fn parse(s: &str) -> Option<Self> {
         crate::names::parse(s)
     }
+}
+
+/// `[[notices]]`: an announcement by the owner. Times are RFC 3339 (a string or a TOML
+/// date-time) or `"YYYY-MM-DD HH:MM"` in the configured timezone.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileNotice {
+    pub title: String,
+    pub body: Option<String>,
+    pub style: Option<String>,
+    pub services: Option<Vec<String>>,
+    pub starts: Option<toml::Value>,
+    pub ends: Option<toml::Value>,
 }
 
 /// One `[[notices]]` entry, validated.
