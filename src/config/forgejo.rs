@@ -26,6 +26,7 @@ pub struct FileForgejo {
     pub refresh: Option<RawDuration>,
 }
 
+/// `[forgejo]`, validated (the token masked when printed).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ForgejoConfig {
     /// `None` disables the activity feed.

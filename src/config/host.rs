@@ -20,6 +20,7 @@ pub struct FileHost {
     pub cgroup: Option<PathBuf>,
 }
 
+/// `[host]`, validated: the paths the host is read from and its name.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct HostConfig {
     pub proc: PathBuf,

@@ -25,6 +25,7 @@ pub struct FileStream {
     pub heartbeat: Option<RawDuration>,
 }
 
+/// `[stream]`, validated.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct StreamConfig {
     pub max_clients: usize,
@@ -41,6 +42,7 @@ pub struct FileLimits {
     pub max_connections: Option<i64>,
 }
 
+/// `[limits]`, validated.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct LimitsConfig {
     /// Open connections across all workers; beyond it the server stops accepting (new

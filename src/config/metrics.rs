@@ -21,6 +21,7 @@ pub struct FileMetrics {
     pub net_exclude: Option<Vec<String>>,
 }
 
+/// `[metrics]`, validated.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct MetricsConfig {
     #[serde(with = "humantime_serde_compat")]

@@ -40,8 +40,8 @@ impl NoticeStyle {
     }
 }
 
-/// `[[notices]]`: an announcement by the owner. Times are RFC 3339 (a string or a TOML
-/// date-time) or `"YYYY-MM-DD HH:MM"` in the configured timezone.
+/// `[[notices]]` as written in the file: an announcement by the owner. Times are RFC 3339
+/// (a string or a TOML date-time) or `"YYYY-MM-DD HH:MM"` in the configured timezone.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileNotice {

@@ -19,6 +19,7 @@ pub struct FileWeather {
     pub refresh: Option<RawDuration>,
 }
 
+/// `[weather]`, validated.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct WeatherConfig {
     pub url: HttpUrl,
