@@ -2,6 +2,8 @@
 //! public version), every connected Server-Sent-Events client receives the frame of its
 //! audience. The client count is bounded; one heartbeat for all clients, no per-client
 //! timers; a client that stops taking frames loses its slot at the next heartbeats.
+//! The pages' own streams receive the tiles that changed instead, rendered once per
+//! publication ([`crate::routes::view_tiles`]), and a first burst built once per version.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
@@ -10,17 +12,28 @@ use bytes::Bytes;
 use tokio::sync::broadcast;
 
 use crate::access::Audience;
+use crate::routes::view_patch::Book;
 
 /// Frames buffered per client before a slow client starts missing (not blocking) events.
 const BUFFER: usize = 64;
 
 /// One published frame in both versions (the same bytes when they do not differ), and
-/// for the page's own stream, when it differs, its private and public versions.
+/// what the pages' own streams receive for it.
 #[derive(Debug, Clone)]
 pub struct Frame {
     private: Bytes,
     public: Bytes,
-    page: Option<[Bytes; 2]>,
+    page: PageFrames,
+}
+
+/// What a page's stream receives of a frame.
+#[derive(Debug, Clone)]
+enum PageFrames {
+    /// The same as the documented stream (a heartbeat, "close").
+    Same,
+    /// Per host the page can show, `[private, public]`: the tiles that changed (empty
+    /// when nothing did). Built once per publication, shared by every client.
+    Tiles(Arc<Vec<(String, [Bytes; 2])>>),
 }
 
 impl Frame {
@@ -32,11 +45,16 @@ impl Frame {
         }
     }
 
-    /// The version for a client of `audience`, reading the page's stream or not.
-    pub fn for_client(&self, audience: Audience, page: bool) -> &Bytes {
+    /// The version for a client of `audience`, reading the page's stream of host
+    /// `page` or the documented one (`None`); `None` when it has nothing for this client.
+    pub fn for_client(&self, audience: Audience, page: Option<&str>) -> Option<&Bytes> {
         match (&self.page, page) {
-            (Some(p), true) => &p[audience.index()],
-            _ => self.for_audience(audience),
+            (PageFrames::Tiles(hosts), Some(host)) => hosts
+                .iter()
+                .find(|(h, _)| h == host)
+                .map(|(_, b)| &b[audience.index()])
+                .filter(|b| !b.is_empty()),
+            _ => Some(self.for_audience(audience)),
         }
     }
 
@@ -44,7 +62,7 @@ impl Frame {
         Frame {
             private: b.clone(),
             public: b,
-            page: None,
+            page: PageFrames::Same,
         }
     }
 }
@@ -82,6 +100,9 @@ pub struct Hub {
     /// `trusted_proxies`): a private stream opened before the last one is closed.
     views: AtomicU64,
     presences: Mutex<Vec<Weak<Presence>>>,
+    /// The page's tiles as last published (held while publishing, so publications are
+    /// numbered and sent in one order).
+    book: Mutex<Book>,
 }
 
 /// Held by each connected client; frees its slot when the connection ends (or earlier,
@@ -145,6 +166,7 @@ impl Hub {
             published: Mutex::new(Vec::new()),
             views: AtomicU64::new(0),
             presences: Mutex::new(Vec::new()),
+            book: Mutex::new(Book::default()),
         }
     }
 
@@ -153,28 +175,39 @@ impl Hub {
         self.max_clients.store(n, Ordering::Release);
     }
 
-    /// Sends `event` to every client: `private` to the owner's, `public` to the others.
+    /// Sends `event` to the documented stream's clients only (pages receive nothing).
     pub fn publish(&self, event: &str, private: &[u8], public: &[u8]) {
-        self.publish_with_page(event, [private, public], None);
+        let _book = self.book();
+        self.next_version(event);
+        self.send(event, [private, public], Vec::new());
     }
 
-    /// [`Hub::publish`] with other bodies (private, public) for the page's own stream.
-    pub fn publish_with_page(&self, event: &str, bodies: [&[u8]; 2], page: Option<[&[u8]; 2]>) {
+    /// The page's tiles as last published; held by whoever publishes, from
+    /// [`Hub::next_version`] to [`Hub::send`].
+    pub fn book(&self) -> std::sync::MutexGuard<'_, Book> {
+        self.book.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Numbers a publication of `event` (call with [`Hub::book`] held).
+    pub fn next_version(&self, event: &str) -> u64 {
         let version = self.version.fetch_add(1, Ordering::AcqRel) + 1;
-        {
-            let mut p = self.published.lock().unwrap_or_else(|e| e.into_inner());
-            match p.iter_mut().find(|(e, _)| e == event) {
-                Some((_, v)) => *v = version,
-                None => p.push((event.to_string(), version)),
-            }
+        let mut p = self.published.lock().unwrap_or_else(|e| e.into_inner());
+        match p.iter_mut().find(|(e, _)| e == event) {
+            Some((_, v)) => *v = version,
+            None => p.push((event.to_string(), version)),
         }
+        version
+    }
+
+    /// Sends the bodies (private, public) of `event` to the documented stream's clients
+    /// and `page`, the frames of each host's tiles, to the pages' streams.
+    pub fn send(&self, event: &str, bodies: [&[u8]; 2], page: Vec<(String, [Bytes; 2])>) {
         if self.tx.receiver_count() > 0 {
             let [private, public] = framed(event, bodies[0], bodies[1]);
-            let page = page.map(|[p, q]| framed(event, p, q));
             let _ = self.tx.send(Frame {
                 private,
                 public,
-                page,
+                page: PageFrames::Tiles(Arc::new(page)),
             });
         }
     }
@@ -233,7 +266,7 @@ impl Hub {
         let _ = self.tx.send(Frame {
             private: Bytes::new(),
             public: Bytes::from_static(b": keep-alive\n\n"),
-            page: None,
+            page: PageFrames::Same,
         });
     }
 

@@ -68,7 +68,8 @@ impl Background {
 /// stream.
 fn publish_sample(state: &AppState, sample: Sample) {
     let published = state.metrics.publish(sample);
-    state.hub.publish(
+    crate::routes::view_tiles::publish(
+        state,
         "metrics",
         published.json(Audience::Private),
         published.json(Audience::Public),
@@ -83,18 +84,8 @@ pub fn publish(state: &AppState, event: &str) {
     let (Some(private), Some(public)) = (private, public) else {
         return;
     };
-    if event != "services" {
-        state.hub.publish(event, &private, &public);
-        return;
-    }
-    // The page's stream: the whole 24 h bar only when a new half hour began since the
-    // last publication (the bar moves on), else only the newest cell.
-    let whole = state.services_bar_moved();
-    let page = |a| state.page_event_json(event, a, whole).unwrap_or_default();
-    let (pp, pq) = (page(Audience::Private), page(Audience::Public));
-    state
-        .hub
-        .publish_with_page(event, [&private, &public], Some([&pp, &pq]));
+    // The pages' streams get the tiles that changed, rendered once per audience.
+    crate::routes::view_tiles::publish(state, event, &private, &public);
 }
 
 /// How long start-up waits for the first sample before listening without it. Every read

@@ -912,20 +912,22 @@ fn peer_appears_and_switching_shows_its_numbers() {
     assert_eq!(s.text("#sys-host"), "kscloud1");
     // What is shown is the peer's sample: a timestamp from the peer's own history, and
     // none of this host's.
-    let stamps = |addr| -> Vec<String> {
+    // The page writes the sample's time to the millisecond.
+    let ms = |t: &str| chrono::DateTime::parse_from_rfc3339(t).map_or(0, |t| t.timestamp_millis());
+    let stamps = |addr| -> Vec<i64> {
         get(addr, "/api/metrics/history", &[]).unwrap().json()["samples"]
             .as_array()
             .unwrap()
             .iter()
-            .map(|p| p["timestamp"].as_str().unwrap().to_string())
+            .map(|p| ms(p["timestamp"].as_str().unwrap()))
             .collect()
     };
     s.wait("the peer's sample on the page", WAIT, |s| {
-        let shown = s.attr("#sampled", "datetime");
+        let shown = ms(&s.attr("#sampled", "datetime"));
         let mem = s.text("[data-m=mem_total]");
         (stamps(peer.addr).contains(&shown) && mem != "—").then_some(())
     });
-    let shown = s.attr("#sampled", "datetime");
+    let shown = ms(&s.attr("#sampled", "datetime"));
     assert!(
         !stamps(portal.addr).contains(&shown),
         "shows this host's sample"
