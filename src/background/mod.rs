@@ -68,8 +68,7 @@ impl Background {
 /// stream.
 fn publish_sample(state: &AppState, sample: Sample) {
     let published = state.metrics.publish(sample);
-    crate::routes::view_tiles::publish(
-        state,
+    state.hub.publish(
         "metrics",
         published.json(Audience::Private),
         published.json(Audience::Public),
@@ -84,8 +83,7 @@ pub fn publish(state: &AppState, event: &str) {
     let (Some(private), Some(public)) = (private, public) else {
         return;
     };
-    // The pages' streams get the tiles that changed, rendered once per audience.
-    crate::routes::view_tiles::publish(state, event, &private, &public);
+    state.hub.publish(event, &private, &public);
 }
 
 /// How long start-up waits for the first sample before listening without it. Every read

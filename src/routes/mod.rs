@@ -17,7 +17,6 @@ pub mod view_containers;
 pub mod view_days;
 pub mod view_feeds;
 pub mod view_hosts;
-pub mod view_patch;
 pub mod view_services;
 pub mod view_system;
 pub mod view_tiles;

@@ -21,7 +21,7 @@ fn event_stream() -> HttpResponseBuilder {
 }
 
 /// What a client asked of its stream in the query: `view=page` (the page's own stream:
-/// the tiles that changed, see [`crate::routes::view_patch`]), `since=<version>` (the
+/// the tiles that changed, see [`crate::hub::patch`]), `since=<version>` (the
 /// version of the page it holds, as the page's `data-since` or the last event's `id`
 /// say: the first burst brings it from there) and `host=<name>` (the host its system
 /// panel shows; this host when it names none).

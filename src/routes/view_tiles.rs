@@ -2,15 +2,15 @@
 //! switcher, the notices, the services badge and cards, the system panel, the weather,
 //! the activity), included by `index.html` for the first paint and rendered here again,
 //! once per host and audience at each publication, for the live page. What a page's
-//! stream carries is the difference ([`super::view_patch`] says how it reads): the
+//! stream carries is the difference ([`crate::hub::patch`] says how it reads): the
 //! browser swaps and patches, it formats nothing.
 
 use askama::Template;
 use bytes::Bytes;
 
 use super::view::PageView;
-use super::view_patch::Rendered;
 use crate::access::Audience;
+use crate::hub::patch::Rendered;
 use crate::state::AppState;
 
 macro_rules! tile {
@@ -68,17 +68,13 @@ fn render_all(state: &AppState) -> Vec<(String, [Rendered; 2])> {
         .collect()
 }
 
-/// Publishes `event`: its JSON bodies (`private`, `public`) to the documented stream,
-/// and what changed on the page, rendered once per host and audience, to the pages'.
-pub fn publish(state: &AppState, event: &str, private: &[u8], public: &[u8]) {
-    let mut book = state.hub.book();
-    let version = state.hub.next_version(event);
-    let frames = book.update(
-        version,
-        &super::pages::since_token(version),
-        render_all(state),
-    );
-    state.hub.send(event, [private, public], frames);
+/// Makes the hub render the page's tiles at each publication (once per host and
+/// audience, whatever the number of clients).
+pub fn install(state: &AppState) {
+    let st = state.clone();
+    state.hub.set_renderer(std::sync::Arc::new(move |version| {
+        (super::pages::since_token(version), render_all(&st))
+    }));
 }
 
 /// The first burst of a page's stream: what a page of host `host` and `audience` that
@@ -104,7 +100,7 @@ pub fn catch_up(state: &AppState, host: &str, audience: Audience, since: Option<
 mod tests {
     use super::*;
     use crate::config::{self, Overrides};
-    use crate::routes::view_patch::scan;
+    use crate::hub::patch::scan;
 
     fn state() -> AppState {
         let cfg = config::build(&Overrides::default(), config::parse_toml("").unwrap()).unwrap();

@@ -2,8 +2,9 @@
 //! public version), every connected Server-Sent-Events client receives the frame of its
 //! audience. The client count is bounded; one heartbeat for all clients, no per-client
 //! timers; a client that stops taking frames loses its slot at the next heartbeats.
-//! The pages' own streams receive the tiles that changed instead, rendered once per
-//! publication ([`crate::routes::view_tiles`]), and a first burst built once per version.
+//! The pages' own streams receive the tiles that changed instead (see [`patch`]),
+//! rendered once per publication by the installed [`Renderer`], and a first burst built
+//! once per version.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
@@ -12,7 +13,15 @@ use bytes::Bytes;
 use tokio::sync::broadcast;
 
 use crate::access::Audience;
-use crate::routes::view_patch::Book;
+
+pub mod patch;
+
+use patch::{Book, Rendered};
+
+/// Renders the page's tiles at a version: the version as pages write it, and per host
+/// the tiles for `[private, public]` (the routes install it; the hub only diffs and
+/// sends what it returns).
+pub type Renderer = dyn Fn(u64) -> (String, Vec<(String, [Rendered; 2])>) + Send + Sync;
 
 /// Frames buffered per client before a slow client starts missing (not blocking) events.
 const BUFFER: usize = 64;
@@ -103,6 +112,7 @@ pub struct Hub {
     /// The page's tiles as last published (held while publishing, so publications are
     /// numbered and sent in one order).
     book: Mutex<Book>,
+    renderer: Mutex<Option<Arc<Renderer>>>,
 }
 
 /// Held by each connected client; frees its slot when the connection ends (or earlier,
@@ -167,6 +177,7 @@ impl Hub {
             views: AtomicU64::new(0),
             presences: Mutex::new(Vec::new()),
             book: Mutex::new(Book::default()),
+            renderer: Mutex::new(None),
         }
     }
 
@@ -175,21 +186,40 @@ impl Hub {
         self.max_clients.store(n, Ordering::Release);
     }
 
-    /// Sends `event` to the documented stream's clients only (pages receive nothing).
+    /// Sends `event` to every client of the documented stream: `private` to the owner's,
+    /// `public` to the others; and to the pages' streams the tiles that changed, rendered
+    /// once per host and audience by the installed [`Renderer`].
     pub fn publish(&self, event: &str, private: &[u8], public: &[u8]) {
-        let _book = self.book();
-        self.next_version(event);
-        self.send(event, [private, public], Vec::new());
+        let renderer = self
+            .renderer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let mut book = self.book();
+        let version = self.next_version(event);
+        let page = match renderer {
+            Some(render) => {
+                let (token, tiles) = render(version);
+                book.update(version, &token, tiles)
+            }
+            None => Vec::new(),
+        };
+        self.send(event, [private, public], page);
     }
 
-    /// The page's tiles as last published; held by whoever publishes, from
-    /// [`Hub::next_version`] to [`Hub::send`].
+    /// Installs what renders the page's tiles at each publication.
+    pub fn set_renderer(&self, renderer: Arc<Renderer>) {
+        *self.renderer.lock().unwrap_or_else(|e| e.into_inner()) = Some(renderer);
+    }
+
+    /// The page's tiles as last published (held while publishing, so publications are
+    /// numbered, rendered and sent in one order).
     pub fn book(&self) -> std::sync::MutexGuard<'_, Book> {
         self.book.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Numbers a publication of `event` (call with [`Hub::book`] held).
-    pub fn next_version(&self, event: &str) -> u64 {
+    /// Numbers a publication of `event` (called with [`Hub::book`] held).
+    fn next_version(&self, event: &str) -> u64 {
         let version = self.version.fetch_add(1, Ordering::AcqRel) + 1;
         let mut p = self.published.lock().unwrap_or_else(|e| e.into_inner());
         match p.iter_mut().find(|(e, _)| e == event) {
@@ -201,7 +231,7 @@ impl Hub {
 
     /// Sends the bodies (private, public) of `event` to the documented stream's clients
     /// and `page`, the frames of each host's tiles, to the pages' streams.
-    pub fn send(&self, event: &str, bodies: [&[u8]; 2], page: Vec<(String, [Bytes; 2])>) {
+    fn send(&self, event: &str, bodies: [&[u8]; 2], page: Vec<(String, [Bytes; 2])>) {
         if self.tx.receiver_count() > 0 {
             let [private, public] = framed(event, bodies[0], bodies[1]);
             let _ = self.tx.send(Frame {
