@@ -33,6 +33,8 @@ pub struct Frame {
     private: Bytes,
     public: Bytes,
     page: PageFrames,
+    /// The publication's version (0: a heartbeat, "close").
+    version: u64,
 }
 
 /// What a page's stream receives of a frame.
@@ -56,8 +58,11 @@ impl Frame {
 
     /// The version for a client of `audience`, reading the page's stream of host
     /// `page` or the documented one (`None`); `None` when it has nothing for this client.
-    pub fn for_client(&self, audience: Audience, page: Option<&str>) -> Option<&Bytes> {
+    /// A page's stream whose first burst brought it to version `had` skips what that
+    /// burst held already.
+    pub fn for_client(&self, audience: Audience, page: Option<&str>, had: u64) -> Option<&Bytes> {
         match (&self.page, page) {
+            (PageFrames::Tiles(_), Some(_)) if self.version <= had => None,
             (PageFrames::Tiles(hosts), Some(host)) => hosts
                 .iter()
                 .find(|(h, _)| h == host)
@@ -72,6 +77,7 @@ impl Frame {
             private: b.clone(),
             public: b,
             page: PageFrames::Same,
+            version: 0,
         }
     }
 }
@@ -204,7 +210,7 @@ impl Hub {
             }
             None => Vec::new(),
         };
-        self.send(event, [private, public], page);
+        self.send(event, version, [private, public], page);
     }
 
     /// Installs what renders the page's tiles at each publication.
@@ -231,13 +237,14 @@ impl Hub {
 
     /// Sends the bodies (private, public) of `event` to the documented stream's clients
     /// and `page`, the frames of each host's tiles, to the pages' streams.
-    fn send(&self, event: &str, bodies: [&[u8]; 2], page: Vec<(String, [Bytes; 2])>) {
+    fn send(&self, event: &str, version: u64, bodies: [&[u8]; 2], page: Vec<(String, [Bytes; 2])>) {
         if self.tx.receiver_count() > 0 {
             let [private, public] = framed(event, bodies[0], bodies[1]);
             let _ = self.tx.send(Frame {
                 private,
                 public,
                 page: PageFrames::Tiles(Arc::new(page)),
+                version,
             });
         }
     }
@@ -297,6 +304,7 @@ impl Hub {
             private: Bytes::new(),
             public: Bytes::from_static(b": keep-alive\n\n"),
             page: PageFrames::Same,
+            version: 0,
         });
     }
 

@@ -78,10 +78,10 @@ pub async fn stream(
     // Judged after subscribing: a reload that changes the rules in between then
     // revokes this slot's view (the reload swaps the rules first, then revokes).
     let audience = crate::routes::client::audience(&req);
-    let first = if mode.page {
+    let (first, had) = if mode.page {
         page_burst(&state, &mode, audience)
     } else {
-        json_burst(&state, audience)
+        (json_burst(&state, audience), 0)
     };
     let page = mode.page.then(|| {
         let config = state.config();
@@ -111,7 +111,7 @@ pub async fn stream(
                 }
                 match rx.recv().await {
                     Ok(f) => {
-                        let Some(b) = f.for_client(audience, page.as_deref()).cloned() else {
+                        let Some(b) = f.for_client(audience, page.as_deref(), had).cloned() else {
                             continue;
                         };
                         if b.is_empty() || slot.released() || revoked(&slot) {
@@ -144,8 +144,8 @@ fn json_burst(state: &AppState, audience: Audience) -> Bytes {
 }
 
 /// A page's first burst: `retry:` and what changed since the page's version, built once
-/// per version and shared by the clients that hold the same page.
-fn page_burst(state: &AppState, mode: &Mode, audience: Audience) -> Bytes {
+/// per version and shared by the clients that hold the same page; and that version.
+fn page_burst(state: &AppState, mode: &Mode, audience: Audience) -> (Bytes, u64) {
     let config = state.config();
     let host = mode
         .host

@@ -60,10 +60,11 @@ pub fn pct(n: Option<f64>) -> String {
     }
 }
 
-/// A gauge length in 0..=100 (for SVG `width`).
+/// A gauge length in 0..=100 (for SVG `width`), whole units: finer than a pixel of
+/// the drawn bar would be, and a live update sends it only when it moves.
 pub(crate) fn bar(n: Option<f64>) -> String {
     let v = n.filter(|v| v.is_finite()).unwrap_or(0.0).clamp(0.0, 100.0);
-    format!("{v:.1}")
+    format!("{v:.0}")
 }
 
 /// Uptime as "3d 4h 12m" (or "4h 12m", "12m").

@@ -56,7 +56,8 @@ pub fn spark_points(values: &[(f64, Option<f64>)], max: f64) -> String {
         if !out.is_empty() {
             out.push(' ');
         }
-        out.push_str(&format!("{x:.1},{y:.1}"));
+        // y in whole units: a unit is about a pixel of the drawn line.
+        out.push_str(&format!("{x:.1},{y:.0}"));
     }
     out
 }
@@ -242,11 +243,13 @@ impl SystemView {
             .iter()
             .enumerate()
             .map(|(i, p)| {
-                let h = p.unwrap_or(0.0).clamp(0.0, 100.0) / 100.0 * (CORES_H - 1.0) + 1.0;
+                // Whole units (about a pixel each): a live update sends a bar when it moves.
+                let h =
+                    (p.unwrap_or(0.0).clamp(0.0, 100.0) / 100.0 * (CORES_H - 1.0) + 1.0).round();
                 CoreBar {
                     x: format!("{}", i * 4),
-                    y: format!("{:.1}", CORES_H - h),
-                    h: format!("{h:.1}"),
+                    y: format!("{:.0}", CORES_H - h),
+                    h: format!("{h:.0}"),
                     label: format!(
                         "core {}: {}",
                         c.core_ids.get(i).copied().unwrap_or(i as u32),
@@ -376,7 +379,7 @@ mod tests {
     #[test]
     fn sparkline_points_sit_at_their_x_and_skip_gaps() {
         let p = spark_points(&[(0.0, Some(0.0)), (1.0, None), (2.0, Some(100.0))], 100.0);
-        assert_eq!(p, "0.0,31.0 2.0,1.0");
+        assert_eq!(p, "0.0,31 2.0,1");
         assert_eq!(spark_points(&[], 100.0), "");
         assert_eq!(spark_box(Some(200.0)), "80.0 0 120 32");
         let t = spark_epoch() + chrono::Duration::seconds(4);

@@ -79,8 +79,13 @@ pub fn install(state: &AppState) {
 
 /// The first burst of a page's stream: what a page of host `host` and `audience` that
 /// holds version `since` needs to be current (built once per version for all the
-/// clients that hold the same page).
-pub fn catch_up(state: &AppState, host: &str, audience: Audience, since: Option<u64>) -> Bytes {
+/// clients that hold the same page), and the version it brings the page to.
+pub fn catch_up(
+    state: &AppState,
+    host: &str,
+    audience: Audience,
+    since: Option<u64>,
+) -> (Bytes, u64) {
     let mut book = state.hub.book();
     if book.version() == 0 {
         // Nothing published yet: the tiles as they are, without telling anyone.
@@ -92,8 +97,10 @@ pub fn catch_up(state: &AppState, host: &str, audience: Audience, since: Option<
         );
     }
     let token = super::pages::since_token(book.version());
-    book.catch_up(host, audience, since, &token)
-        .unwrap_or_else(|| Bytes::from_static(b"retry: 3000\n\n"))
+    let burst = book
+        .catch_up(host, audience, since, &token)
+        .unwrap_or_else(|| Bytes::from_static(b"retry: 3000\n\n"));
+    (burst, book.version())
 }
 
 #[cfg(test)]
@@ -138,7 +145,7 @@ mod tests {
     #[test]
     fn a_publication_patches_the_system_panel_only() {
         let st = state();
-        let first = catch_up(&st, &st.config().host.name, Audience::Public, None);
+        let (first, _) = catch_up(&st, &st.config().host.name, Audience::Public, None);
         let first = String::from_utf8_lossy(&first).to_string();
         for id in ["summary", "svc-groups", "sys", "weather"] {
             assert!(
@@ -147,7 +154,7 @@ mod tests {
             );
         }
         let since = st.hub.version();
-        let quiet = catch_up(&st, &st.config().host.name, Audience::Public, Some(since));
+        let (quiet, _) = catch_up(&st, &st.config().host.name, Audience::Public, Some(since));
         assert_eq!(&quiet[..], b"retry: 3000\n\n");
     }
 }
