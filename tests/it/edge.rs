@@ -269,7 +269,8 @@ fn the_pages_own_stream_sends_what_the_page_lacks_and_then_patches() {
         .and_then(|r| r.split('"').next())
         .unwrap()
         .to_string();
-    let resumed = read_stream(&calm, &format!("/api/stream?view=page&since={since}"), 1);
+    // Long enough for a sample (2 s): the system panel's patch.
+    let resumed = read_stream(&calm, &format!("/api/stream?view=page&since={since}"), 3);
     assert!(resumed.contains("event: patch"), "{resumed}");
     assert!(
         !resumed.contains("event: tile"),
