@@ -21,6 +21,7 @@
 
 use std::collections::VecDeque;
 use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 
 use bytes::Bytes;
 
@@ -63,7 +64,8 @@ struct Tile {
 pub struct Book {
     version: u64,
     /// `(host, [private tiles, public tiles])`.
-    hosts: Vec<(String, [Vec<Tile>; 2])>,
+    /// A tile that reads the same for both audiences is kept once.
+    hosts: Vec<(String, [Vec<Arc<Tile>>; 2])>,
     /// `(host, audience index, since) → burst` for the current version.
     bursts: Vec<(BurstKey, Bytes)>,
 }
@@ -104,20 +106,45 @@ impl Book {
                 .iter_mut()
                 .find(|(h, _)| *h == host)
                 .map(|(_, t)| std::mem::take(t));
-            let mut frames: [Bytes; 2] = Default::default();
-            let mut tiles: [Vec<Tile>; 2] = Default::default();
-            for (i, r) in both.into_iter().enumerate() {
-                let before = old.as_ref().map(|o| o[i].as_slice()).unwrap_or_default();
-                tiles[i] = r
-                    .into_iter()
-                    .map(|(id, html)| {
-                        let prior = before.iter().find(|t| t.id == id);
-                        Tile::next(prior, id, html, version)
+            let before = |i: usize| old.as_ref().map(|o| o[i].as_slice()).unwrap_or_default();
+            let find = |t: &[Arc<Tile>], id: &str| t.iter().find(|t| t.id == id).cloned();
+            let [private, public] = both;
+            let private: Vec<Arc<Tile>> = private
+                .into_iter()
+                .map(|(id, html)| {
+                    let prior = find(before(0), id);
+                    Arc::new(Tile::next(prior.as_deref(), id, html, version))
+                })
+                .collect();
+            let public: Vec<Arc<Tile>> = public
+                .into_iter()
+                .map(|(id, html)| {
+                    let prior = find(before(1), id);
+                    // The owner's tile when it reads the same and always did.
+                    let twin = find(&private, id).filter(|t| {
+                        t.html == html
+                            && match (&prior, find(before(0), id)) {
+                                (Some(a), Some(b)) => Arc::ptr_eq(a, &b),
+                                (None, None) => true,
+                                _ => false,
+                            }
+                    });
+                    twin.unwrap_or_else(|| {
+                        Arc::new(Tile::next(prior.as_deref(), id, html, version))
                     })
-                    .collect();
-                let since = old.as_ref().map(|_| previous);
-                frames[i] = burst(&tiles[i], since, token);
-            }
+                })
+                .collect();
+            let since = old.as_ref().map(|_| previous);
+            let first = burst(&private, since, token);
+            let same = private.len() == public.len()
+                && private.iter().zip(&public).all(|(a, b)| Arc::ptr_eq(a, b));
+            let second = if same {
+                first.clone()
+            } else {
+                burst(&public, since, token)
+            };
+            let frames = [first, second];
+            let tiles = [private, public];
             out.push((host.clone(), frames));
             hosts.push((host, tiles));
         }
@@ -231,7 +258,7 @@ fn appended(key: &str, old: &str, new: &str) -> Option<usize> {
 }
 
 /// The frames that bring a page of version `since` (`None`: unknown) to these tiles.
-fn burst(tiles: &[Tile], since: Option<u64>, token: &str) -> Bytes {
+fn burst(tiles: &[Arc<Tile>], since: Option<u64>, token: &str) -> Bytes {
     let mut out = Vec::new();
     let mut patch = String::new();
     for t in tiles {
@@ -500,6 +527,10 @@ mod tests {
         let mut book = Book::default();
         let host = |r: Rendered| vec![("h".to_string(), [r.clone(), r])];
         let first = book.update(1, "t1", host(render("1%", "1,1 2,2")));
+        // Both audiences read the same: one tile kept, one frame built.
+        let [private, public] = &book.hosts[0].1;
+        assert!(Arc::ptr_eq(&private[0], &public[0]));
+        assert!(first[0].1[0].as_ptr() == first[0].1[1].as_ptr());
         assert!(
             String::from_utf8_lossy(&first[0].1[0]).starts_with("event: tile\nid: t1\ndata: sys\n")
         );
