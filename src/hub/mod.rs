@@ -109,8 +109,6 @@ pub struct Hub {
     version: AtomicU64,
     /// Counts heartbeats sent.
     beats: AtomicU64,
-    /// The `version` at which each event was last published.
-    published: Mutex<Vec<(String, u64)>>,
     /// Counts changes of who counts as the owner (a reload of `access` or
     /// `trusted_proxies`): a private stream opened before the last one is closed.
     views: AtomicU64,
@@ -179,7 +177,6 @@ impl Hub {
             max_clients: AtomicUsize::new(max_clients),
             version: AtomicU64::new(0),
             beats: AtomicU64::new(0),
-            published: Mutex::new(Vec::new()),
             views: AtomicU64::new(0),
             presences: Mutex::new(Vec::new()),
             book: Mutex::new(Book::default()),
@@ -202,7 +199,7 @@ impl Hub {
             .unwrap_or_else(|e| e.into_inner())
             .clone();
         let mut book = self.book();
-        let version = self.next_version(event);
+        let version = self.next_version();
         let page = match renderer {
             Some(render) => {
                 let (token, tiles) = render(version);
@@ -224,15 +221,9 @@ impl Hub {
         self.book.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Numbers a publication of `event` (called with [`Hub::book`] held).
-    fn next_version(&self, event: &str) -> u64 {
-        let version = self.version.fetch_add(1, Ordering::AcqRel) + 1;
-        let mut p = self.published.lock().unwrap_or_else(|e| e.into_inner());
-        match p.iter_mut().find(|(e, _)| e == event) {
-            Some((_, v)) => *v = version,
-            None => p.push((event.to_string(), version)),
-        }
-        version
+    /// Numbers a publication (called with [`Hub::book`] held).
+    fn next_version(&self) -> u64 {
+        self.version.fetch_add(1, Ordering::AcqRel) + 1
     }
 
     /// Sends the bodies (private, public) of `event` to the documented stream's clients
@@ -247,12 +238,6 @@ impl Hub {
                 version,
             });
         }
-    }
-
-    /// The version at which `event` was last published (0: never).
-    pub fn published_at(&self, event: &str) -> u64 {
-        let p = self.published.lock().unwrap_or_else(|e| e.into_inner());
-        p.iter().find(|(e, _)| e == event).map_or(0, |(_, v)| *v)
     }
 
     /// Sends a comment line that keeps idle connections open through proxies (and makes
