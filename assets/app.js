@@ -11,9 +11,12 @@ const $$ = (sel, root = doc) => Array.from(root.querySelectorAll(sel));
 const body = doc.body;
 const INTERVAL = Math.max(250, Number(body.dataset.intervalMs) || 2000);
 const HOST = new URLSearchParams(location.search).get("host") || "";
+// The server's page of the services not up (/?status=down) holds other cards than the
+// stream's: it takes its cards from polling itself.
+const DOWN_PAGE = !!doc.getElementById("svc-down");
 // The page polled when the stream is refused: this very page, revalidated by its ETag.
-const PAGE_URL = HOST ? `/?host=${encodeURIComponent(HOST)}` : "/";
-const TILES = ["summary", "host-tabs", "notices", "svc-feed", "svc-groups", "sys", "weather", "activity"];
+const PAGE_URL = DOWN_PAGE ? "/?status=down" : HOST ? `/?host=${encodeURIComponent(HOST)}` : "/";
+const TILES = ["summary", "host-tabs", "notices", "svc-feed", "svc-groups", "svc-down", "sys", "weather", "activity"];
 let since = body.dataset.since || ""; // the version this page holds
 
 const calm = matchMedia("(prefers-reduced-motion: reduce)");
@@ -31,7 +34,7 @@ function setText(node, text) {
 /** Replaces tile `id` with `fresh` (an element with the same id). */
 function replaceTile(id, fresh) {
   const old = doc.getElementById(id);
-  if (!old || !fresh || fresh.id !== id) return;
+  if (!old || !fresh || fresh.id !== id) return changed(id);
   old.replaceWith(fresh);
   changed(id);
 }
@@ -44,7 +47,7 @@ function swapTile(id, html) {
  * descendants in document order), its text or one attribute. */
 function patchTile(id, fields) {
   const root = doc.getElementById(id);
-  if (!root) return;
+  if (!root) return changed(id);
   const els = [root, ...root.getElementsByTagName("*")];
   for (const [key, value] of Object.entries(fields)) {
     const [i, attr] = key.split(" ");
@@ -70,7 +73,11 @@ function appendPoints(line, add) {
   line.setAttribute("points", pts.filter((p) => x(p) >= from).join(" "));
 }
 let sampled = "", sampledAt = Date.now(); // the system panel's sample and when it changed
+let cardsTimer = 0;
 function changed(id) {
+  if (id === "svc-groups" && DOWN_PAGE && !cardsTimer) {
+    cardsTimer = setTimeout(() => { cardsTimer = 0; poll().catch(() => {}); }, 500);
+  }
   if (id === "summary") doc.title = $("#summary").dataset.title || doc.title;
   if (id === "svc-groups" && (downOnly || (find && find.value.trim()))) filterCards(true);
   const t = $("#sampled");

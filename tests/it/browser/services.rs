@@ -335,3 +335,26 @@ fn search_ranks_name_prefix_first_and_moves_its_target() {
             .then_some(())
     });
 }
+
+/// The server's page of what is broken (`/?status=down`, opened from a shared link) keeps
+/// its cards current too: a service that goes down appears on it.
+#[test]
+fn the_down_page_keeps_its_cards_current() {
+    let _g = serial();
+    let Some(d) = Driver::start() else { return };
+    let (stub, cfg) = flip_stub();
+    let portal = fast_portal("testhost", &cfg);
+    let s = d.session(true);
+    s.goto(&portal.url("/"));
+    s.wait("Kavita down, Flip up", WAIT, |s| {
+        (s.js("return document.title;", json!([])) == "(1 down) KiteStacks — testhost")
+            .then_some(())
+    });
+    s.goto(&portal.url("/?status=down"));
+    let flip = ".card[data-name='Flip']";
+    assert_eq!(s.count(flip), 0, "Flip is up: not on the page");
+    stub.set("/flip", Reply::text(503, "no"));
+    s.wait("Flip on the page, down", WAIT, |s| {
+        (s.count(flip) == 1 && s.attr(flip, "data-status") == "down").then_some(())
+    });
+}
