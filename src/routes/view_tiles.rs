@@ -143,7 +143,7 @@ mod tests {
     }
 
     #[test]
-    fn a_publication_patches_the_system_panel_only() {
+    fn a_new_page_gets_every_tile_and_a_current_one_nothing() {
         let st = state();
         let (first, _) = catch_up(&st, &st.config().host.name, Audience::Public, None);
         let first = String::from_utf8_lossy(&first).to_string();
