@@ -160,6 +160,7 @@ pub(crate) fn run(config: Config, overrides: Overrides) -> Result<(), StartupErr
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let (workers, per_worker) = connection_split(config.limits.max_connections, cores);
     let state = AppState::new(config);
+    crate::routes::view_tiles::install(&state);
     let background = crate::background::start(&state)
         .map_err(|e| StartupError::new(format!("cannot start background tasks: {e}")))?;
     let background = Arc::new(Mutex::new(Some(background)));

@@ -167,9 +167,6 @@ pub struct AppState {
     pub(crate) requests: Arc<RequestStats>,
     /// Service status changes waiting to be sent to `[[notify]]` targets.
     pub(crate) notifications: Arc<crate::feeds::notify::Queue>,
-    /// The start of the newest 24 h bar cell last published (see
-    /// [`AppState::services_bar_moved`]).
-    bar_start: Arc<Mutex<Option<chrono::DateTime<chrono::Utc>>>>,
 }
 
 impl AppState {
@@ -181,7 +178,6 @@ impl AppState {
             hub: Arc::new(Hub::new(config.stream.max_clients)),
             requests: Arc::new(RequestStats::default()),
             notifications: Arc::default(),
-            bar_start: Arc::default(),
             running: Arc::new(ArcSwap::from_pointee(Running::new(
                 config.clone(),
                 FeedCaches::new(&config),
@@ -240,40 +236,9 @@ impl AppState {
         }
     }
 
-    /// Whether the services' 24 h bars begin a new cell since this was last asked (or
-    /// it is the first time): the page's stream then sends the whole bars.
-    pub(crate) fn services_bar_moved(&self) -> bool {
-        let newest = self.feeds().services.snapshot().data.and_then(|d| {
-            d.services
-                .first()
-                .and_then(|s| s.history.last().map(|c| c.start))
-        });
-        let mut last = self.bar_start.lock().unwrap_or_else(|e| e.into_inner());
-        let moved = newest.is_none() || *last != newest;
-        *last = newest;
-        moved
-    }
-
-    /// [`AppState::page_event_body`] of the event named `event`.
-    pub(crate) fn page_event_json(
-        &self,
-        event: &str,
-        audience: Audience,
-        whole_bar: bool,
-    ) -> Option<Bytes> {
-        self.page_event_body(Event::from_name(event)?, audience, whole_bar)
-    }
-
-    /// The body of stream event `event` for the page's own stream: the services without
-    /// their 90 days (the page does not redraw them live) and, unless `whole_bar`, with
-    /// only the newest cell of each 24 h bar (the page keeps the others and right-aligns
-    /// what it receives). Other events as [`AppState::event_body`].
-    pub(crate) fn page_event_body(
-        &self,
-        event: Event,
-        audience: Audience,
-        whole_bar: bool,
-    ) -> Option<Bytes> {
+    /// The body of event `event` as `/api/services?view=page` answers it: the services
+    /// without their 90 days. Other events as [`AppState::event_body`].
+    pub(crate) fn page_event_body(&self, event: Event, audience: Audience) -> Option<Bytes> {
         if event != Event::Services {
             return self.event_body(event, audience);
         }
@@ -282,10 +247,6 @@ impl AppState {
             let mut page = (*d).clone();
             for s in &mut page.services {
                 s.days = Vec::new();
-                if !whole_bar {
-                    let keep = s.history.len().saturating_sub(1);
-                    s.history.drain(..keep);
-                }
             }
             snap.data = Some(Arc::new(page));
         }

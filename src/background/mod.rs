@@ -84,19 +84,7 @@ pub(crate) fn publish(state: &AppState, event: Event) {
     let (Some(private), Some(public)) = (private, public) else {
         return;
     };
-    let name = event.name();
-    if event != Event::Services {
-        state.hub.publish(name, &private, &public);
-        return;
-    }
-    // The page's stream: the whole 24 h bar only when a new half hour began since the
-    // last publication (the bar moves on), else only the newest cell.
-    let whole = state.services_bar_moved();
-    let page = |a| state.page_event_body(event, a, whole).unwrap_or_default();
-    let (pp, pq) = (page(Audience::Private), page(Audience::Public));
-    state
-        .hub
-        .publish_with_page(name, [&private, &public], Some([&pp, &pq]));
+    state.hub.publish(event.name(), &private, &public);
 }
 
 /// How long start-up waits for the first sample before listening without it. Every read

@@ -130,7 +130,7 @@ pub(crate) async fn services(
         Err(e) => return e.error_response(),
     };
     let body = if page {
-        state.page_event_body(Event::Services, audience, true)
+        state.page_event_body(Event::Services, audience)
     } else {
         None
     }

@@ -21,6 +21,7 @@ pub(crate) mod view_feeds;
 pub(crate) mod view_hosts;
 pub mod view_services;
 pub(crate) mod view_system;
+pub(crate) mod view_tiles;
 
 /// The audience module's former name, still used by the stream route.
 pub(crate) use audience as client;

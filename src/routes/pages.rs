@@ -211,7 +211,7 @@ pub(crate) fn process_nonce() -> u32 {
 }
 
 /// The page's `data-since`: this process and the hub version it was rendered at.
-fn since_token(version: u64) -> String {
+pub(crate) fn since_token(version: u64) -> String {
     format!("{:x}-{version}", process_nonce())
 }
 

@@ -21,14 +21,16 @@ fn event_stream() -> HttpResponseBuilder {
 }
 
 /// What a client asked of its stream in the query: `view=page` (the page's own stream:
-/// its 24 h bars cell by cell, no 90 days) and `since=<version>` (the version of the page
-/// it holds, as the page's `data-since` says: the services come first only when they
-/// changed after it).
+/// the tiles that changed, see [`crate::hub::patch`]), `since=<version>` (the
+/// version of the page it holds, as the page's `data-since` or the last event's `id`
+/// say: the first burst brings it from there) and `host=<name>` (the host its system
+/// panel shows; this host when it names none).
 /// `/api/stream` without them is the documented JSON stream.
 #[derive(Debug, Default, PartialEq)]
 pub struct Mode {
     pub page: bool,
     pub since: Option<u64>,
+    pub host: Option<String>,
 }
 
 impl Mode {
@@ -41,6 +43,13 @@ impl Mode {
                 Some(("view", "page")) => m.page = true,
                 Some(("view", _)) => return Err(ApiError::UnknownView),
                 Some(("since", v)) => m.since = crate::routes::pages::since_version(v),
+                Some(("host", v)) => {
+                    m.host = web::Query::<std::collections::HashMap<String, String>>::from_query(
+                        &format!("host={v}"),
+                    )
+                    .ok()
+                    .and_then(|q| q.get("host").cloned());
+                }
                 _ => {}
             }
         }
@@ -69,29 +78,21 @@ pub async fn stream(
     // Judged after subscribing: a reload that changes the rules in between then
     // revokes this slot's view (the reload swaps the rules first, then revokes).
     let audience = crate::routes::client::audience(&req);
-    let mut first = b"retry: 3000\n\n".to_vec();
-    for event in crate::state::EVENTS {
-        // The page holds the services as rendered (the heavy event: every bar); the
-        // small events come anyway, so the page's ages tick from their timestamps.
-        let unchanged = mode
-            .since
-            .is_some_and(|v| state.hub.published_at(event) <= v);
-        if event == "services" && unchanged {
-            continue;
-        }
-        let json = if mode.page {
-            state.page_event_json(event, audience, true)
-        } else {
-            state.event_json(event, audience)
-        };
-        if let Some(json) = json {
-            first.extend_from_slice(&crate::hub::frame(event, &json));
-        }
-    }
-    let page = mode.page;
-    let body = stream::unfold(
-        (Some(Bytes::from(first)), rx, slot),
-        move |(first, mut rx, slot)| async move {
+    let (first, had) = if mode.page {
+        page_burst(&state, &mode, audience)
+    } else {
+        (json_burst(&state, audience), 0)
+    };
+    let page = mode.page.then(|| {
+        let config = state.config();
+        mode.host
+            .filter(|h| config.peers.iter().any(|p| &p.name == h))
+            .unwrap_or_else(|| config.host.name.clone())
+    });
+    let page: Option<std::sync::Arc<str>> = page.map(Into::into);
+    let body = stream::unfold((Some(first), rx, slot), move |(first, mut rx, slot)| {
+        let page = page.clone();
+        async move {
             // A private view is only as good as the rules that granted it: after a
             // reload changed them, the stream ends and the page reconnects.
             let revoked = |slot: &crate::hub::ClientSlot| {
@@ -110,7 +111,9 @@ pub async fn stream(
                 }
                 match rx.recv().await {
                     Ok(f) => {
-                        let b = f.for_client(audience, page).clone();
+                        let Some(b) = f.for_client(audience, page.as_deref(), had).cloned() else {
+                            continue;
+                        };
                         if b.is_empty() || slot.released() || revoked(&slot) {
                             return None;
                         }
@@ -119,12 +122,35 @@ pub async fn stream(
                     }
                     // The page's stream sends bars cell by cell: after a gap it would
                     // misdraw them, so it ends and the page reconnects for a whole state.
-                    Err(RecvError::Lagged(_)) if page => return None,
+                    Err(RecvError::Lagged(_)) if page.is_some() => return None,
                     Err(RecvError::Lagged(_)) => continue,
                     Err(RecvError::Closed) => return None,
                 }
             }
-        },
-    );
+        }
+    });
     Ok(event_stream().streaming(body))
+}
+
+/// The documented stream's first burst: `retry:` and the current body of every event.
+fn json_burst(state: &AppState, audience: Audience) -> Bytes {
+    let mut first = b"retry: 3000\n\n".to_vec();
+    for event in crate::state::EVENTS {
+        if let Some(json) = state.event_json(event, audience) {
+            first.extend_from_slice(&crate::hub::frame(event, &json));
+        }
+    }
+    Bytes::from(first)
+}
+
+/// A page's first burst: `retry:` and what changed since the page's version, built once
+/// per version and shared by the clients that hold the same page; and that version.
+fn page_burst(state: &AppState, mode: &Mode, audience: Audience) -> (Bytes, u64) {
+    let config = state.config();
+    let host = mode
+        .host
+        .as_deref()
+        .filter(|h| config.peers.iter().any(|p| p.name == *h))
+        .unwrap_or(&config.host.name);
+    crate::routes::view_tiles::catch_up(state, host, audience, mode.since)
 }

@@ -1,9 +1,7 @@
 //! The portal page's view model: everything `templates/index.html` prints, built from
 //! [`AppState`] and already formatted for humans (units, relative times, gauge geometry),
-//! so the first paint is complete without JavaScript. `assets/app.js` formats the live
-//! updates the same way.
-
-use std::sync::OnceLock;
+//! so the first paint is complete without JavaScript. The live updates are the same
+//! templates rendered again (`view_tiles`); `assets/app.js` formats nothing.
 
 use chrono::{DateTime, Utc};
 
@@ -21,8 +19,7 @@ pub use super::view_system::*;
 /// "—" for a value that is not known (yet).
 pub(crate) const NONE: &str = "—";
 
-/// The byte units, each 1024 of the one before: the one table the server formats with
-/// and the script reads (the page's `data-units`).
+/// The byte units, each 1024 of the one before (the script formats no numbers).
 pub const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
 
 /// Bytes in IEC units with one decimal ("3.2 GiB").
@@ -59,10 +56,11 @@ pub fn pct(n: Option<f64>) -> String {
     }
 }
 
-/// A gauge length in 0..=100 (for SVG `width`).
+/// A gauge length in 0..=100 (for SVG `width`), whole units: finer than a pixel of
+/// the drawn bar would be, and a live update sends it only when it moves.
 pub(crate) fn bar(n: Option<f64>) -> String {
     let v = n.filter(|v| v.is_finite()).unwrap_or(0.0).clamp(0.0, 100.0);
-    format!("{v:.1}")
+    format!("{v:.0}")
 }
 
 /// Uptime as "3d 4h 12m" (or "4h 12m", "12m").
@@ -96,8 +94,7 @@ pub fn safe_url(url: &str) -> String {
     crate::config::HttpUrl::check(url).map_or_else(|_| "#".to_string(), str::to_string)
 }
 
-/// The warn and bad thresholds of every gauge: the one table the server renders with and
-/// the script reads (the page's `data-levels`), so the two cannot disagree.
+/// The warn and bad thresholds of every gauge (the script judges no numbers).
 pub const LEVELS: &[(&str, f64, f64)] = &[
     ("cpu", 75.0, 90.0),
     ("mem", 80.0, 92.0),
@@ -112,24 +109,6 @@ pub fn level_of(kind: &str, v: Option<f64>) -> &'static str {
         Some((_, warn, bad)) => level(v, *warn, *bad),
         None => "unknown",
     }
-}
-
-/// [`LEVELS`] as the page hands them to the script: `cpu:75:90 mem:80:92 …` (built once).
-pub fn levels_attr() -> &'static str {
-    static ATTR: OnceLock<String> = OnceLock::new();
-    ATTR.get_or_init(|| {
-        LEVELS
-            .iter()
-            .map(|(k, w, b)| format!("{k}:{w}:{b}"))
-            .collect::<Vec<_>>()
-            .join(" ")
-    })
-}
-
-/// [`UNITS`] as the page hands them to the script: `B KiB MiB …` (built once).
-pub fn units_attr() -> &'static str {
-    static ATTR: OnceLock<String> = OnceLock::new();
-    ATTR.get_or_init(|| UNITS.join(" "))
 }
 
 /// Status class for a value against warn/bad thresholds ("ok", "warn", "bad").
@@ -157,16 +136,13 @@ pub struct PageView {
     pub tz_name: String,
     pub tz_abbr: String,
     pub tz_offset_min: i32,
-    /// [`levels_attr`]: the gauges' thresholds for the script.
-    pub levels: &'static str,
-    /// [`units_attr`]: the byte units for the script.
-    pub units: &'static str,
     /// The host switcher (empty for a single host).
     pub hosts: Vec<HostTab>,
     /// The system panel's host, interval, numbers and state.
     pub sys_host: String,
     pub sys_interval: String,
     pub sys_note: Option<String>,
+    pub sys_seen: Option<AgeView>,
     pub sys_stale: bool,
     pub sys: SystemView,
     pub services_state: FeedState,
@@ -254,12 +230,11 @@ impl PageView {
             tz_name: zone.name().to_string(),
             tz_abbr: zone_now.1,
             tz_offset_min: zone_now.0.local_minus_utc() / 60,
-            levels: levels_attr(),
-            units: units_attr(),
             hosts,
             sys_host: panel.host,
             sys_interval: panel.interval,
             sys_note: panel.note,
+            sys_seen: panel.seen,
             sys_stale: panel.stale,
             sys: panel.sys,
             services_state,
@@ -314,23 +289,24 @@ fn commit_views(activity: &Snapshot<Activity>, now: DateTime<Utc>) -> Vec<Commit
 mod tests {
     use super::*;
 
-    /// The byte units and the gauges' thresholds reach the script only through the page
-    /// (`data-units`, `data-levels`): a second copy of either table in the script is what
-    /// let the two drift before, so the script may not spell one.
+    /// The server is the page's only formatter: the script spells no unit, threshold or
+    /// number format (only the clock and the relative ages it keeps counting).
     #[test]
-    fn the_script_reads_the_tables_from_the_page_and_keeps_no_copy() {
+    fn the_script_formats_no_numbers() {
         let js = include_str!("../../assets/app.js");
-        assert!(js.contains("dataset.units") && js.contains("dataset.levels"));
         for unit in &UNITS[1..] {
             assert!(!js.contains(unit), "assets/app.js spells the unit {unit}");
         }
-        for (kind, warn, bad) in LEVELS {
-            for pair in [format!("{warn}, {bad}"), format!("{warn},{bad}")] {
-                assert!(
-                    !js.contains(&pair),
-                    "assets/app.js has the {kind} thresholds ({pair})"
-                );
-            }
+        for f in [
+            "toFixed",
+            "°",
+            "/s`",
+            "%`",
+            "km/h",
+            "dataset.levels",
+            "dataset.units",
+        ] {
+            assert!(!js.contains(f), "assets/app.js formats numbers ({f})");
         }
     }
 

@@ -28,11 +28,13 @@ pub struct LevelPath {
     pub d: String,
 }
 
-/// The strip of `s`.
+/// The strip of `s`: always one path per level (a bare `M0 0` when no day has it), so a
+/// day changing level is a change of a path's `d`, never of the strip's structure (the
+/// page's stream then patches it instead of resending the cards).
 pub fn days_view(s: &ServiceStatus) -> DaysView {
     let paths = ["ok", "warn", "bad"]
         .into_iter()
-        .filter_map(|level| {
+        .map(|level| {
             let d: String = s
                 .days
                 .iter()
@@ -40,7 +42,8 @@ pub fn days_view(s: &ServiceStatus) -> DaysView {
                 .filter(|(_, d)| d.checks > 0 && share_level(d.checks, d.up) == level)
                 .map(|(x, _)| format!("M{x} 0h.8v8h-.8z"))
                 .collect();
-            (!d.is_empty()).then_some(LevelPath { level, d })
+            let d = if d.is_empty() { "M0 0".to_string() } else { d };
+            LevelPath { level, d }
         })
         .collect();
     DaysView {
@@ -89,7 +92,7 @@ mod tests {
     }
 
     #[test]
-    fn ninety_days_are_three_paths_at_most() {
+    fn ninety_days_are_one_path_per_level() {
         let mut s = crate::feeds::services::unknown(
             &crate::config::default_services().unwrap()[0],
             chrono::Utc::now(),

@@ -4,12 +4,33 @@ use super::view::*;
 use crate::access::Audience;
 use crate::feeds::{FeedStatus, Snapshot, Weather};
 
+/// A relative age the page keeps counting from its timestamp (`<time datetime data-age>`),
+/// also after the server is gone.
+pub struct AgeView {
+    pub iso: String,
+    /// "3 min ago".
+    pub text: String,
+}
+
+impl AgeView {
+    /// The age of `t` at `now`.
+    pub fn of(t: chrono::DateTime<chrono::Utc>, now: chrono::DateTime<chrono::Utc>) -> Self {
+        AgeView {
+            iso: t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            text: ago(t, now),
+        }
+    }
+}
+
 /// A feed's state line: what the card says about its data's freshness.
 pub struct FeedState {
     /// The envelope status ("ok", "stale", "pending", "error", "disabled").
     pub status: &'static str,
-    /// Short human text ("updated 3 min ago", "stale · 2 h old").
+    /// Short human text before the age ("updated", "stale · last good"), or all of it
+    /// when there is no age ("pending · fetching weather…").
     pub label: String,
+    /// How old the data is ("3 min ago"), for ok and stale.
+    pub age: Option<AgeView>,
     /// The last error, shown for stale and error.
     pub error: Option<String>,
     /// What the card says when it has nothing to list.
@@ -20,20 +41,22 @@ impl FeedState {
     /// The state line of `s` as `audience` may read it: the owner gets the error's
     /// detail, the public its short class.
     pub fn of<T>(s: &Snapshot<T>, what: &str, audience: Audience) -> Self {
-        let age_text = s.age_seconds.map(age);
-        let label = match s.status {
-            FeedStatus::Ok => format!("updated {}", age_text.as_deref().unwrap_or("just now")),
-            FeedStatus::Stale => format!(
-                "stale · last good {}",
-                age_text.as_deref().unwrap_or("a while ago")
-            ),
-            FeedStatus::Pending => format!("pending · fetching {what}…"),
-            FeedStatus::Error => format!("error · no {what} yet"),
-            FeedStatus::Disabled => format!("disabled · {what} is not configured"),
+        let now = chrono::Utc::now();
+        let when = s.updated_at.map(|t| AgeView::of(t, now));
+        let label = match (s.status, &when) {
+            (FeedStatus::Ok, Some(_)) => "updated".to_string(),
+            (FeedStatus::Ok, None) => "updated just now".to_string(),
+            (FeedStatus::Stale, Some(_)) => "stale · last good".to_string(),
+            (FeedStatus::Stale, None) => "stale · last good a while ago".to_string(),
+            (FeedStatus::Pending, _) => format!("pending · fetching {what}…"),
+            (FeedStatus::Error, _) => format!("error · no {what} yet"),
+            (FeedStatus::Disabled, _) => format!("disabled · {what} is not configured"),
         };
+        let fresh = matches!(s.status, FeedStatus::Ok | FeedStatus::Stale);
         FeedState {
             status: s.status.as_str(),
             label,
+            age: when.filter(|_| fresh),
             error: s.error.as_ref().map(|e| match audience {
                 Audience::Private => e.detail.clone(),
                 Audience::Public => e.reason.label().into_owned(),
@@ -159,7 +182,8 @@ mod tests {
         c.set_error(FetchError::new(Reason::Http(503), "HTTP 503 from x: busy"));
         let s = FeedState::of(&c.snapshot(), "weather", private);
         assert_eq!(s.status, "stale");
-        assert!(s.label.contains("just now"), "{}", s.label);
+        assert_eq!(s.label, "stale · last good");
+        assert_eq!(s.age.map(|a| a.text).as_deref(), Some("just now"));
         let d: Cached<u32> = Cached::disabled();
         assert!(FeedState::of(&d.snapshot(), "activity", private)
             .label

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::view::{age, SystemView};
+use super::view::{AgeView, SystemView};
 use crate::access::Audience;
 use crate::feeds::FeedStatus;
 use crate::state::AppState;
@@ -27,8 +27,10 @@ pub struct SystemPanel {
     /// "2s".
     pub interval: String,
     pub sys: SystemView,
-    /// For a peer that did not answer: "unreachable (timeout) · last seen 3 min ago".
+    /// For a peer that did not answer: "unreachable (timeout) · last seen" and then
+    /// `seen` ("3 min ago"), or the whole note ("unreachable (timeout) · never seen").
     pub note: Option<String>,
+    pub seen: Option<AgeView>,
     /// The numbers shown are a peer's last good ones, not current.
     pub stale: bool,
 }
@@ -82,6 +84,7 @@ pub fn panel(
                 &state.zone(),
             ),
             note: None,
+            seen: None,
             stale: false,
         };
     };
@@ -102,17 +105,16 @@ pub fn panel(
         Audience::Private => e.detail.clone(),
         Audience::Public => e.reason.label().into_owned(),
     });
-    let seen = snap
-        .updated_at
-        .map(|t| age((now - t).num_seconds().max(0) as u64));
-    let note = match (snap.status, why, seen) {
+    let seen = snap.updated_at.map(|t| AgeView::of(t, now));
+    let note = match (snap.status, why, &seen) {
         (FeedStatus::Ok, _, _) => None,
         (FeedStatus::Pending, _, _) => Some("waiting for the first answer".to_string()),
-        (_, Some(w), Some(s)) => Some(format!("unreachable ({w}) · last seen {s}")),
+        (_, Some(w), Some(_)) => Some(format!("unreachable ({w}) · last seen")),
         (_, Some(w), None) => Some(format!("unreachable ({w}) · never seen")),
-        (_, None, Some(s)) => Some(format!("no fresh sample · last seen {s}")),
+        (_, None, Some(_)) => Some("no fresh sample · last seen".to_string()),
         (_, None, None) => Some("no sample yet".to_string()),
     };
+    let seen = seen.filter(|_| !matches!(snap.status, FeedStatus::Ok | FeedStatus::Pending));
     SystemPanel {
         host: selected.to_string(),
         interval: humantime::format_duration(std::time::Duration::from_secs_f64(iv.max(0.0)))
@@ -120,5 +122,6 @@ pub fn panel(
         sys: SystemView::new(sample, history, iv, &state.zone()),
         stale: note.is_some() && sample.is_some(),
         note,
+        seen,
     }
 }

@@ -1,6 +1,8 @@
 //! The system panel's view: a sample and its history as the tiles show them (CPU with
 //! per-core bars, memory, network, filesystems, disk I/O, temperatures, sparklines).
 
+use chrono::{DateTime, Utc};
+
 use super::view::*;
 use crate::host::{HistoryPoint, Sample};
 use crate::timezone::Zone;
@@ -16,17 +18,37 @@ pub(crate) const SPARK_H: f64 = 32.0;
 /// Per-core chart viewBox height; each core is a bar 3 units wide on a 4-unit pitch.
 pub(crate) const CORES_H: f64 = 32.0;
 
-/// Polyline points for `values` scaled to `max`, newest at the right edge. Unknown
-/// values are skipped (the line bridges them).
-pub fn spark_points(values: &[Option<f64>], max: f64) -> String {
-    let n = values.len();
-    if n == 0 || max <= 0.0 {
+/// The sparklines' x axis: each point sits at its sample's number since this instant
+/// (times `SPARK_W / (SPARK_POINTS - 1)`), so a new sample appends a point and the
+/// `viewBox` moves instead of every point shifting: a live update sends one point.
+fn spark_epoch() -> DateTime<Utc> {
+    static EPOCH: std::sync::OnceLock<DateTime<Utc>> = std::sync::OnceLock::new();
+    *EPOCH.get_or_init(Utc::now)
+}
+
+/// The x of a point sampled at `t` on a line sampled every `interval_secs`.
+pub(crate) fn spark_x(t: DateTime<Utc>, interval_secs: f64) -> f64 {
+    let step = SPARK_W / (SPARK_POINTS.max(2) - 1) as f64;
+    let n = (t - spark_epoch()).num_milliseconds() as f64 / (interval_secs.max(0.001) * 1000.0);
+    n.round() * step
+}
+
+/// The sparklines' `viewBox`: `SPARK_W` wide, ending at the newest point's x.
+pub(crate) fn spark_box(newest_x: Option<f64>) -> String {
+    format!(
+        "{:.1} 0 {SPARK_W} {SPARK_H}",
+        newest_x.map_or(0.0, |x| x - SPARK_W)
+    )
+}
+
+/// Polyline points for `values` (each with its x) scaled to `max`. Unknown values are
+/// skipped (the line bridges them).
+pub fn spark_points(values: &[(f64, Option<f64>)], max: f64) -> String {
+    if max <= 0.0 {
         return String::new();
     }
-    let step = SPARK_W / (SPARK_POINTS.max(2) - 1) as f64;
-    let x0 = SPARK_W - step * (n.saturating_sub(1)) as f64;
-    let mut out = String::with_capacity(n * 10);
-    for (i, v) in values.iter().enumerate() {
+    let mut out = String::with_capacity(values.len() * 12);
+    for (x, v) in values {
         let Some(v) = v.filter(|v| v.is_finite()) else {
             continue;
         };
@@ -34,7 +56,8 @@ pub fn spark_points(values: &[Option<f64>], max: f64) -> String {
         if !out.is_empty() {
             out.push(' ');
         }
-        out.push_str(&format!("{:.1},{:.1}", x0 + step * i as f64, y));
+        // y in whole units: a unit is about a pixel of the drawn line.
+        out.push_str(&format!("{x:.1},{y:.0}"));
     }
     out
 }
@@ -45,11 +68,10 @@ pub fn cores_px(n: usize) -> usize {
 }
 
 /// The largest value of several series (at least `floor`), for a shared scale.
-pub(crate) fn series_max(series: &[&[Option<f64>]], floor: f64) -> f64 {
+pub(crate) fn series_max(series: &[&[(f64, Option<f64>)]], floor: f64) -> f64 {
     series
         .iter()
-        .flat_map(|s| s.iter().flatten())
-        .copied()
+        .flat_map(|s| s.iter().filter_map(|p| p.1))
         .filter(|v| v.is_finite())
         .fold(floor, f64::max)
 }
@@ -136,8 +158,8 @@ pub struct SystemView {
     pub spark_rx: String,
     pub spark_tx: String,
     pub spark_span: String,
-    /// The network sparkline's full scale in bytes/s (the script rescales from it).
-    pub spark_net_max: String,
+    /// The sparklines' `viewBox` (see [`spark_box`]).
+    pub spark_box: String,
 }
 
 impl SystemView {
@@ -149,7 +171,11 @@ impl SystemView {
         zone: &Zone,
     ) -> Self {
         let tail = &history[history.len().saturating_sub(SPARK_POINTS)..];
-        let col = |f: fn(&HistoryPoint) -> Option<f64>| tail.iter().map(f).collect::<Vec<_>>();
+        let col = |f: fn(&HistoryPoint) -> Option<f64>| {
+            tail.iter()
+                .map(|p| (spark_x(p.timestamp, interval_secs), f(p)))
+                .collect::<Vec<_>>()
+        };
         let (cpu_h, mem_h) = (col(|p| p.cpu_percent), col(|p| p.memory_percent));
         let (rx_h, tx_h) = (col(|p| p.rx_bytes_per_sec), col(|p| p.tx_bytes_per_sec));
         let net_max = series_max(&[&rx_h, &tx_h], 1024.0);
@@ -162,16 +188,17 @@ impl SystemView {
             spark_rx: spark_points(&rx_h, net_max),
             spark_tx: spark_points(&tx_h, net_max),
             spark_span: format!("last {span:.0} min"),
-            spark_net_max: format!("{net_max:.0}"),
+            spark_box: spark_box(tail.last().map(|p| spark_x(p.timestamp, interval_secs))),
             ..SystemView::placeholder()
         };
         let Some(s) = sample else {
             return v;
         };
         v.ready = true;
+        // To the millisecond: which sample the page shows, exactly.
         v.sampled_at = s
             .timestamp
-            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         v.sampled_label = zone.format(s.timestamp, "%H:%M:%S");
         if let Some(c) = &s.cpu {
             v.set_cpu(c);
@@ -216,11 +243,13 @@ impl SystemView {
             .iter()
             .enumerate()
             .map(|(i, p)| {
-                let h = p.unwrap_or(0.0).clamp(0.0, 100.0) / 100.0 * (CORES_H - 1.0) + 1.0;
+                // Whole units (about a pixel each): a live update sends a bar when it moves.
+                let h =
+                    (p.unwrap_or(0.0).clamp(0.0, 100.0) / 100.0 * (CORES_H - 1.0) + 1.0).round();
                 CoreBar {
                     x: format!("{}", i * 4),
-                    y: format!("{:.1}", CORES_H - h),
-                    h: format!("{h:.1}"),
+                    y: format!("{:.0}", CORES_H - h),
+                    h: format!("{h:.0}"),
                     label: format!(
                         "core {}: {}",
                         c.core_ids.get(i).copied().unwrap_or(i as u32),
@@ -348,13 +377,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sparkline_is_right_aligned_and_skips_gaps() {
-        let p = spark_points(&[Some(0.0), None, Some(100.0)], 100.0);
-        let pts: Vec<&str> = p.split(' ').collect();
-        assert_eq!(pts.len(), 2);
-        assert!(pts[1].starts_with("120.0,1.0"), "{p}");
-        assert!(pts[0].ends_with(",31.0"), "{p}");
+    fn sparkline_points_sit_at_their_x_and_skip_gaps() {
+        let p = spark_points(&[(0.0, Some(0.0)), (1.0, None), (2.0, Some(100.0))], 100.0);
+        assert_eq!(p, "0.0,31 2.0,1");
         assert_eq!(spark_points(&[], 100.0), "");
+        assert_eq!(spark_box(Some(200.0)), "80.0 0 120 32");
+        let t = spark_epoch() + chrono::Duration::seconds(4);
+        assert_eq!(spark_x(t, 2.0), 2.0 * SPARK_W / (SPARK_POINTS - 1) as f64);
     }
 
     #[test]

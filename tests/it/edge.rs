@@ -250,7 +250,7 @@ fn frames(text: &str, name: &str) -> Vec<serde_json::Value> {
 }
 
 #[test]
-fn the_pages_own_stream_sends_what_the_page_lacks_and_bars_cell_by_cell() {
+fn the_pages_own_stream_sends_what_the_page_lacks_and_then_patches() {
     let stub = crate::stub::Stub::start();
     stub.set("/up", crate::stub::Reply::text(200, "ok"));
 
@@ -269,37 +269,36 @@ fn the_pages_own_stream_sends_what_the_page_lacks_and_bars_cell_by_cell() {
         .and_then(|r| r.split('"').next())
         .unwrap()
         .to_string();
-    let resumed = read_stream(&calm, &format!("/api/stream?view=page&since={since}"), 1);
-    assert!(resumed.contains("event: metrics"), "{resumed}");
-    assert!(!resumed.contains("event: services"), "the page has them");
-    let fresh = read_stream(&calm, "/api/stream?view=page&since=0-0", 1);
-    let first = frames(&fresh, "services");
-    assert_eq!(first.len(), 1, "another process's page gets everything");
-    assert_eq!(
-        first[0]["data"]["services"][0]["history"]
-            .as_array()
-            .unwrap()
-            .len(),
-        48
+    // Long enough for a sample (2 s): the system panel's patch.
+    let resumed = read_stream(&calm, &format!("/api/stream?view=page&since={since}"), 3);
+    assert!(resumed.contains("event: patch"), "{resumed}");
+    assert!(
+        !resumed.contains("event: tile"),
+        "the page has every tile: {resumed}"
     );
-    assert!(first[0]["data"]["services"][0].get("days").is_none());
+    assert!(
+        !resumed.contains("\"svc-groups\""),
+        "the page has the cards"
+    );
+    let fresh = read_stream(&calm, "/api/stream?view=page&since=0-0", 1);
+    assert!(
+        fresh.contains("event: tile\nid: ") && fresh.contains("\ndata: svc-groups\n"),
+        "another process's page gets every tile"
+    );
+    assert!(fresh.contains("class=\"card\""));
 
-    // Each round, the page's stream carries the newest cell of each bar, no 90 days;
-    // the documented stream the whole envelope.
+    // Each round, the page's stream carries only the cards' fields that changed (a
+    // patch), never the whole cards again; the documented stream the whole envelope.
     let busy = nine_services(&stub, "500ms");
     std::thread::sleep(Duration::from_millis(1200));
     let page_text = read_stream(&busy, "/api/stream?view=page", 4);
     let api_text = read_stream(&busy, "/api/stream", 4);
-    let rounds = frames(&page_text, "services");
-    // About eight rounds; a loaded machine may manage fewer.
-    assert!(rounds.len() >= 3, "{}", rounds.len());
-    for r in &rounds[1..] {
-        for s in r["data"]["services"].as_array().unwrap() {
-            let cells = s["history"].as_array().unwrap().len();
-            assert!(cells == 1 || cells == 48, "{cells} cells");
-            assert!(s.get("days").is_none());
-        }
-    }
+    let tiles = page_text.matches("\ndata: svc-groups\n").count();
+    assert_eq!(tiles, 1, "the cards once, in the first burst");
+    assert!(
+        !page_text.contains("event: services"),
+        "no JSON for the page"
+    );
     // An unknown view is a clear error, not a silent full answer.
     for path in ["/api/services?view=pgae", "/api/stream?view=x"] {
         let r = get(busy.addr, path, VISITOR).unwrap();

@@ -2,6 +2,9 @@
 //! public version), every connected Server-Sent-Events client receives the frame of its
 //! audience. The client count is bounded; one heartbeat for all clients, no per-client
 //! timers; a client that stops taking frames loses its slot at the next heartbeats.
+//! The pages' own streams receive the tiles that changed instead (see [`patch`]),
+//! rendered once per publication by the installed [`Renderer`], and a first burst built
+//! once per version.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
@@ -11,16 +14,37 @@ use tokio::sync::broadcast;
 
 use crate::access::Audience;
 
+pub mod patch;
+
+use patch::{Book, Rendered};
+
+/// Renders the page's tiles at a version: the version as pages write it, and per host
+/// the tiles for `[private, public]` (the routes install it; the hub only diffs and
+/// sends what it returns).
+pub type Renderer = dyn Fn(u64) -> (String, Vec<(String, [Rendered; 2])>) + Send + Sync;
+
 /// Frames buffered per client before a slow client starts missing (not blocking) events.
 const BUFFER: usize = 64;
 
 /// One published frame in both versions (the same bytes when they do not differ), and
-/// for the page's own stream, when it differs, its private and public versions.
+/// what the pages' own streams receive for it.
 #[derive(Debug, Clone)]
 pub struct Frame {
     private: Bytes,
     public: Bytes,
-    page: Option<[Bytes; 2]>,
+    page: PageFrames,
+    /// The publication's version (0: a heartbeat, "close").
+    version: u64,
+}
+
+/// What a page's stream receives of a frame.
+#[derive(Debug, Clone)]
+enum PageFrames {
+    /// The same as the documented stream (a heartbeat, "close").
+    Same,
+    /// Per host the page can show, `[private, public]`: the tiles that changed (empty
+    /// when nothing did). Built once per publication, shared by every client.
+    Tiles(Arc<Vec<(String, [Bytes; 2])>>),
 }
 
 impl Frame {
@@ -32,11 +56,19 @@ impl Frame {
         }
     }
 
-    /// The version for a client of `audience`, reading the page's stream or not.
-    pub fn for_client(&self, audience: Audience, page: bool) -> &Bytes {
+    /// The version for a client of `audience`, reading the page's stream of host
+    /// `page` or the documented one (`None`); `None` when it has nothing for this client.
+    /// A page's stream whose first burst brought it to version `had` skips what that
+    /// burst held already.
+    pub fn for_client(&self, audience: Audience, page: Option<&str>, had: u64) -> Option<&Bytes> {
         match (&self.page, page) {
-            (Some(p), true) => &p[audience.index()],
-            _ => self.for_audience(audience),
+            (PageFrames::Tiles(_), Some(_)) if self.version <= had => None,
+            (PageFrames::Tiles(hosts), Some(host)) => hosts
+                .iter()
+                .find(|(h, _)| h == host)
+                .map(|(_, b)| &b[audience.index()])
+                .filter(|b| !b.is_empty()),
+            _ => Some(self.for_audience(audience)),
         }
     }
 
@@ -44,7 +76,8 @@ impl Frame {
         Frame {
             private: b.clone(),
             public: b,
-            page: None,
+            page: PageFrames::Same,
+            version: 0,
         }
     }
 }
@@ -76,12 +109,14 @@ pub struct Hub {
     version: AtomicU64,
     /// Counts heartbeats sent.
     beats: AtomicU64,
-    /// The `version` at which each event was last published.
-    published: Mutex<Vec<(String, u64)>>,
     /// Counts changes of who counts as the owner (a reload of `access` or
     /// `trusted_proxies`): a private stream opened before the last one is closed.
     views: AtomicU64,
     presences: Mutex<Vec<Weak<Presence>>>,
+    /// The page's tiles as last published (held while publishing, so publications are
+    /// numbered and sent in one order).
+    book: Mutex<Book>,
+    renderer: Mutex<Option<Arc<Renderer>>>,
 }
 
 /// Held by each connected client; frees its slot when the connection ends (or earlier,
@@ -142,9 +177,10 @@ impl Hub {
             max_clients: AtomicUsize::new(max_clients),
             version: AtomicU64::new(0),
             beats: AtomicU64::new(0),
-            published: Mutex::new(Vec::new()),
             views: AtomicU64::new(0),
             presences: Mutex::new(Vec::new()),
+            book: Mutex::new(Book::default()),
+            renderer: Mutex::new(None),
         }
     }
 
@@ -153,36 +189,55 @@ impl Hub {
         self.max_clients.store(n, Ordering::Release);
     }
 
-    /// Sends `event` to every client: `private` to the owner's, `public` to the others.
+    /// Sends `event` to every client of the documented stream: `private` to the owner's,
+    /// `public` to the others; and to the pages' streams the tiles that changed, rendered
+    /// once per host and audience by the installed [`Renderer`].
     pub fn publish(&self, event: &str, private: &[u8], public: &[u8]) {
-        self.publish_with_page(event, [private, public], None);
+        let renderer = self
+            .renderer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let mut book = self.book();
+        let version = self.next_version();
+        let page = match renderer {
+            Some(render) => {
+                let (token, tiles) = render(version);
+                book.update(version, &token, tiles)
+            }
+            None => Vec::new(),
+        };
+        self.send(event, version, [private, public], page);
     }
 
-    /// [`Hub::publish`] with other bodies (private, public) for the page's own stream.
-    pub fn publish_with_page(&self, event: &str, bodies: [&[u8]; 2], page: Option<[&[u8]; 2]>) {
-        let version = self.version.fetch_add(1, Ordering::AcqRel) + 1;
-        {
-            let mut p = self.published.lock().unwrap_or_else(|e| e.into_inner());
-            match p.iter_mut().find(|(e, _)| e == event) {
-                Some((_, v)) => *v = version,
-                None => p.push((event.to_string(), version)),
-            }
-        }
+    /// Installs what renders the page's tiles at each publication.
+    pub fn set_renderer(&self, renderer: Arc<Renderer>) {
+        *self.renderer.lock().unwrap_or_else(|e| e.into_inner()) = Some(renderer);
+    }
+
+    /// The page's tiles as last published (held while publishing, so publications are
+    /// numbered, rendered and sent in one order).
+    pub fn book(&self) -> std::sync::MutexGuard<'_, Book> {
+        self.book.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Numbers a publication (called with [`Hub::book`] held).
+    fn next_version(&self) -> u64 {
+        self.version.fetch_add(1, Ordering::AcqRel) + 1
+    }
+
+    /// Sends the bodies (private, public) of `event` to the documented stream's clients
+    /// and `page`, the frames of each host's tiles, to the pages' streams.
+    fn send(&self, event: &str, version: u64, bodies: [&[u8]; 2], page: Vec<(String, [Bytes; 2])>) {
         if self.tx.receiver_count() > 0 {
             let [private, public] = framed(event, bodies[0], bodies[1]);
-            let page = page.map(|[p, q]| framed(event, p, q));
             let _ = self.tx.send(Frame {
                 private,
                 public,
-                page,
+                page: PageFrames::Tiles(Arc::new(page)),
+                version,
             });
         }
-    }
-
-    /// The version at which `event` was last published (0: never).
-    pub fn published_at(&self, event: &str) -> u64 {
-        let p = self.published.lock().unwrap_or_else(|e| e.into_inner());
-        p.iter().find(|(e, _)| e == event).map_or(0, |(_, v)| *v)
     }
 
     /// Sends a comment line that keeps idle connections open through proxies (and makes
@@ -233,7 +288,8 @@ impl Hub {
         let _ = self.tx.send(Frame {
             private: Bytes::new(),
             public: Bytes::from_static(b": keep-alive\n\n"),
-            page: None,
+            page: PageFrames::Same,
+            version: 0,
         });
     }
 

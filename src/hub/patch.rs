@@ -1,0 +1,560 @@
+//! The page's live updates as the difference between two renderings of a tile. A tile's
+//! HTML (the same template as the first paint) is read as a skeleton — tags, attribute
+//! names, static text — and fields: every attribute value, and the text of every element
+//! that holds only text. While the skeleton stays the same an update sends only the
+//! fields that changed, keyed by element position; a new skeleton sends the whole tile.
+//! The [`Book`] keeps each tile's last rendering per host and audience with the version
+//! at which each field changed, so a client that holds the page of version `since`
+//! catches up with exactly what changed after it.
+//!
+//! The page stream's events (`/api/stream?view=page`), each with `id: <since token>`
+//! (the version the page holds once it applied the event; the script reconnects with it):
+//!
+//! - `event: tile`, `data: <tile id>` and then the tile's HTML, one `data:` line per
+//!   line: the element with that id is replaced by it.
+//! - `event: patch`, `data: {"<tile id>": {"<n>": "text", "<n> <attr>": "value",
+//!   "<n> points+": "x,y x,y"}}`: in the tile, element `n` (0 is the tile's own element,
+//!   then its descendants in document order) takes that text or attribute value;
+//!   `points+` appends sparkline points beyond the line's last x (the x axis is absolute,
+//!   the svg's `viewBox` moves, points left of it are dropped). Keys come in document
+//!   order, so a `viewBox` is set before its line's points.
+
+use std::collections::VecDeque;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use crate::access::Audience;
+
+/// Appends remembered per sparkline: enough to catch a page up by this many samples.
+const APPENDS_KEPT: usize = 160;
+
+/// Catch-up bursts kept per version (clients that hold the same page share one).
+const BURSTS_KEPT: usize = 16;
+
+/// One field of a rendered tile.
+#[derive(Debug, Clone)]
+struct Field {
+    /// `"<n>"` for an element's text, `"<n> <attribute>"` for an attribute.
+    key: String,
+    value: String,
+    /// The version at which the value last changed.
+    changed_at: u64,
+    /// The version at which a sparkline's points last changed other than by appending.
+    whole_at: u64,
+    /// For sparkline points: the versions at which points were appended, and how many.
+    appends: VecDeque<(u64, usize)>,
+}
+
+/// One tile as last rendered.
+#[derive(Debug, Clone)]
+struct Tile {
+    id: &'static str,
+    html: String,
+    skeleton: u64,
+    skeleton_at: u64,
+    content_at: u64,
+    fields: Vec<Field>,
+}
+
+/// Every tile of each host and audience, as last rendered, and the bursts built for
+/// clients catching up.
+#[derive(Default)]
+pub struct Book {
+    version: u64,
+    /// `(host, [private tiles, public tiles])`.
+    /// A tile that reads the same for both audiences is kept once.
+    hosts: Vec<(String, [Vec<Arc<Tile>>; 2])>,
+    /// `(host, audience index, since) → burst` for the current version.
+    bursts: Vec<(BurstKey, Bytes)>,
+}
+
+/// A first burst's client: host, audience index, the version its page holds.
+type BurstKey = (String, usize, Option<u64>);
+
+/// Tiles as rendered: `(tile id, html)`.
+pub type Rendered = Vec<(&'static str, String)>;
+
+impl Book {
+    /// The version last rendered (0: never).
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
+    /// Whether `host` has been rendered.
+    pub fn has(&self, host: &str) -> bool {
+        self.hosts.iter().any(|(h, _)| h == host)
+    }
+
+    /// Takes the tiles rendered at `version` for each host (`[private, public]`) and
+    /// returns what each host's clients receive for it: the frames of the tiles that
+    /// changed (empty when nothing did). `token` is the version as the page writes it.
+    pub fn update(
+        &mut self,
+        version: u64,
+        token: &str,
+        rendered: Vec<(String, [Rendered; 2])>,
+    ) -> Vec<(String, [Bytes; 2])> {
+        let previous = self.version;
+        self.bursts.clear();
+        let mut out = Vec::with_capacity(rendered.len());
+        let mut hosts = Vec::with_capacity(rendered.len());
+        for (host, both) in rendered {
+            let old = self
+                .hosts
+                .iter_mut()
+                .find(|(h, _)| *h == host)
+                .map(|(_, t)| std::mem::take(t));
+            let before = |i: usize| old.as_ref().map(|o| o[i].as_slice()).unwrap_or_default();
+            let find = |t: &[Arc<Tile>], id: &str| t.iter().find(|t| t.id == id).cloned();
+            let [private, public] = both;
+            let private: Vec<Arc<Tile>> = private
+                .into_iter()
+                .map(|(id, html)| {
+                    let prior = find(before(0), id);
+                    Arc::new(Tile::next(prior.as_deref(), id, html, version))
+                })
+                .collect();
+            let public: Vec<Arc<Tile>> = public
+                .into_iter()
+                .map(|(id, html)| {
+                    let prior = find(before(1), id);
+                    // The owner's tile when it reads the same and always did.
+                    let twin = find(&private, id).filter(|t| {
+                        t.html == html
+                            && match (&prior, find(before(0), id)) {
+                                (Some(a), Some(b)) => Arc::ptr_eq(a, &b),
+                                (None, None) => true,
+                                _ => false,
+                            }
+                    });
+                    twin.unwrap_or_else(|| {
+                        Arc::new(Tile::next(prior.as_deref(), id, html, version))
+                    })
+                })
+                .collect();
+            let since = old.as_ref().map(|_| previous);
+            let first = burst(&private, since, token);
+            let same = private.len() == public.len()
+                && private.iter().zip(&public).all(|(a, b)| Arc::ptr_eq(a, b));
+            let second = if same {
+                first.clone()
+            } else {
+                burst(&public, since, token)
+            };
+            let frames = [first, second];
+            let tiles = [private, public];
+            out.push((host.clone(), frames));
+            hosts.push((host, tiles));
+        }
+        self.hosts = hosts;
+        self.version = version;
+        out
+    }
+
+    /// What a client of `host` and `audience` that holds the page of version `since`
+    /// (`None`: unknown) needs to be current, after a `retry:` hint; `None` when the host
+    /// was never rendered.
+    pub fn catch_up(
+        &mut self,
+        host: &str,
+        audience: Audience,
+        since: Option<u64>,
+        token: &str,
+    ) -> Option<Bytes> {
+        let key = (host.to_string(), audience.index(), since);
+        if let Some((_, b)) = self.bursts.iter().find(|(k, _)| *k == key) {
+            return Some(b.clone());
+        }
+        let (_, tiles) = self.hosts.iter().find(|(h, _)| h == host)?;
+        let mut b = b"retry: 3000\n\n".to_vec();
+        b.extend_from_slice(&burst(&tiles[audience.index()], since, token));
+        let b = Bytes::from(b);
+        if self.bursts.len() >= BURSTS_KEPT {
+            self.bursts.remove(0);
+        }
+        self.bursts.push((key, b.clone()));
+        Some(b)
+    }
+}
+
+impl Tile {
+    /// The tile rendered as `html` at `version`, after `prior`.
+    fn next(prior: Option<&Tile>, id: &'static str, html: String, version: u64) -> Tile {
+        let (skeleton, found) = scan(&html);
+        let same = prior.filter(|p| p.skeleton == skeleton && p.fields.len() == found.len());
+        let Some(p) = same else {
+            let fields = found
+                .into_iter()
+                .map(|(key, value)| Field {
+                    key,
+                    value,
+                    changed_at: version,
+                    whole_at: version,
+                    appends: VecDeque::new(),
+                })
+                .collect();
+            return Tile {
+                id,
+                html,
+                skeleton,
+                skeleton_at: version,
+                content_at: version,
+                fields,
+            };
+        };
+        let mut changed = false;
+        let fields = p
+            .fields
+            .iter()
+            .zip(found)
+            .map(|(old, (key, value))| {
+                let mut f = old.clone();
+                if f.value != value {
+                    changed = true;
+                    f.changed_at = version;
+                    match appended(&key, &f.value, &value) {
+                        Some(n) => {
+                            f.appends.push_back((version, n));
+                            if f.appends.len() > APPENDS_KEPT {
+                                f.appends.pop_front();
+                            }
+                        }
+                        None => {
+                            f.whole_at = version;
+                            f.appends.clear();
+                        }
+                    }
+                    f.value = value;
+                }
+                f.key = key;
+                f
+            })
+            .collect();
+        Tile {
+            id,
+            html,
+            skeleton,
+            skeleton_at: p.skeleton_at,
+            content_at: if changed { version } else { p.content_at },
+            fields,
+        }
+    }
+}
+
+/// How many points `new` appends to `old` when field `key` is a sparkline's points and
+/// `new` is `old` less some of its first points plus some new ones; `None` otherwise.
+fn appended(key: &str, old: &str, new: &str) -> Option<usize> {
+    if !key.ends_with(" points") {
+        return None;
+    }
+    let o: Vec<&str> = old.split(' ').filter(|s| !s.is_empty()).collect();
+    let n: Vec<&str> = new.split(' ').filter(|s| !s.is_empty()).collect();
+    let last = *o.last()?;
+    let j = n.iter().rposition(|t| *t == last)?;
+    let kept = &n[..=j];
+    (o.len() >= kept.len() && o[o.len() - kept.len()..] == *kept).then_some(n.len() - j - 1)
+}
+
+/// The frames that bring a page of version `since` (`None`: unknown) to these tiles.
+fn burst(tiles: &[Arc<Tile>], since: Option<u64>, token: &str) -> Bytes {
+    let mut out = Vec::new();
+    let mut patch = String::new();
+    for t in tiles {
+        match since {
+            Some(s) if t.content_at <= s => {}
+            Some(s) if t.skeleton_at <= s => {
+                let body = t.patch_since(s);
+                if !body.is_empty() {
+                    if !patch.is_empty() {
+                        patch.push(',');
+                    }
+                    patch.push_str(&json_str(t.id));
+                    patch.push_str(":{");
+                    patch.push_str(&body);
+                    patch.push('}');
+                }
+            }
+            _ => tile_frame(&mut out, t, token),
+        }
+    }
+    if !patch.is_empty() {
+        out.extend_from_slice(
+            format!("event: patch\nid: {token}\ndata: {{{patch}}}\n\n").as_bytes(),
+        );
+    }
+    Bytes::from(out)
+}
+
+fn tile_frame(out: &mut Vec<u8>, t: &Tile, token: &str) {
+    out.extend_from_slice(format!("event: tile\nid: {token}\ndata: {}\n", t.id).as_bytes());
+    for line in t.html.split('\n') {
+        out.extend_from_slice(b"data: ");
+        out.extend_from_slice(line.trim_end_matches('\r').as_bytes());
+        out.push(b'\n');
+    }
+    out.push(b'\n');
+}
+
+impl Tile {
+    /// The JSON members (without braces) of the fields that changed after `since`.
+    fn patch_since(&self, since: u64) -> String {
+        let mut b = String::new();
+        for f in self.fields.iter().filter(|f| f.changed_at > since) {
+            let tail = (f.whole_at <= since)
+                .then(|| {
+                    let n: usize = f
+                        .appends
+                        .iter()
+                        .filter(|(v, _)| *v > since)
+                        .map(|(_, n)| n)
+                        .sum();
+                    let reaches = f.appends.front().is_some_and(|(v, _)| *v <= since + 1)
+                        || f.appends.len() < APPENDS_KEPT;
+                    reaches.then_some(n)
+                })
+                .flatten();
+            if !b.is_empty() {
+                b.push(',');
+            }
+            match tail {
+                Some(n) => {
+                    let pts: Vec<&str> = f.value.split(' ').filter(|s| !s.is_empty()).collect();
+                    let from = pts.len().saturating_sub(n);
+                    b.push_str(&json_str(&format!("{}+", f.key)));
+                    b.push(':');
+                    b.push_str(&json_str(&pts[from..].join(" ")));
+                }
+                None => {
+                    b.push_str(&json_str(&f.key));
+                    b.push(':');
+                    b.push_str(&json_str(&f.value));
+                }
+            }
+        }
+        b
+    }
+}
+
+fn json_str(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_string())
+}
+
+/// Elements whose start tag has no content or end tag.
+const VOID: &[&str] = &[
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track",
+    "wbr",
+];
+
+/// Reads `html` as (a hash of its skeleton, its fields in document order).
+pub fn scan(html: &str) -> (u64, Vec<(String, String)>) {
+    let mut hash = std::collections::hash_map::DefaultHasher::new();
+    let mut fields = Vec::new();
+    let mut n = 0usize;
+    let mut rest = html;
+    while let Some(lt) = rest.find('<') {
+        rest[..lt].hash(&mut hash);
+        rest = &rest[lt..];
+        let Some(gt) = rest.find('>') else {
+            break;
+        };
+        let tag = &rest[1..gt];
+        rest = &rest[gt + 1..];
+        if tag.starts_with('/') || tag.starts_with('!') {
+            tag.hash(&mut hash);
+            continue;
+        }
+        let self_closing = tag.ends_with('/');
+        let tag = tag.trim_end_matches('/');
+        let name_end = tag
+            .find(|c: char| c.is_ascii_whitespace())
+            .unwrap_or(tag.len());
+        let name = &tag[..name_end];
+        name.hash(&mut hash);
+        for (attr, value) in attributes(&tag[name_end..]) {
+            attr.hash(&mut hash);
+            if let Some(v) = value {
+                fields.push((format!("{n} {attr}"), unescape(v)));
+            }
+        }
+        let void = self_closing || VOID.contains(&name.to_ascii_lowercase().as_str());
+        if !void {
+            let text_end = rest.find('<').unwrap_or(rest.len());
+            let closes = rest[text_end..]
+                .strip_prefix("</")
+                .is_some_and(|r| r.starts_with(name) && r[name.len()..].starts_with('>'));
+            if closes {
+                fields.push((n.to_string(), unescape(&rest[..text_end])));
+                rest = &rest[text_end..];
+            }
+        }
+        n += 1;
+    }
+    rest.hash(&mut hash);
+    (hash.finish(), fields)
+}
+
+/// The attributes of a start tag's remainder: `(name, value)` (no value: a boolean one).
+fn attributes(mut s: &str) -> Vec<(&str, Option<&str>)> {
+    let mut out = Vec::new();
+    loop {
+        s = s.trim_start();
+        if s.is_empty() {
+            return out;
+        }
+        let end = s
+            .find(|c: char| c == '=' || c.is_ascii_whitespace())
+            .unwrap_or(s.len());
+        let name = &s[..end];
+        s = &s[end..];
+        if let Some(after) = s.strip_prefix('=') {
+            let (q, body) = match after.chars().next() {
+                Some(q @ ('"' | '\'')) => (q, &after[1..]),
+                _ => {
+                    let e = after.find(char::is_whitespace).unwrap_or(after.len());
+                    out.push((name, Some(&after[..e])));
+                    s = &after[e..];
+                    continue;
+                }
+            };
+            let e = body.find(q).unwrap_or(body.len());
+            out.push((name, Some(&body[..e])));
+            s = body.get(e + 1..).unwrap_or("");
+        } else {
+            out.push((name, None));
+        }
+    }
+}
+
+/// Text as the browser reads it: the entities askama writes decoded.
+fn unescape(s: &str) -> String {
+    if !s.contains('&') {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find('&') {
+        out.push_str(&rest[..i]);
+        rest = &rest[i..];
+        let Some(semi) = rest.find(';').filter(|&e| e <= 10) else {
+            out.push('&');
+            rest = &rest[1..];
+            continue;
+        };
+        let ent = &rest[1..semi];
+        let c = match ent {
+            "amp" => Some('&'),
+            "lt" => Some('<'),
+            "gt" => Some('>'),
+            "quot" => Some('"'),
+            "apos" => Some('\''),
+            _ => ent.strip_prefix('#').and_then(|d| {
+                let n = match d.strip_prefix(['x', 'X']) {
+                    Some(h) => u32::from_str_radix(h, 16).ok(),
+                    None => d.parse().ok(),
+                };
+                n.and_then(char::from_u32)
+            }),
+        };
+        match c {
+            Some(c) => {
+                out.push(c);
+                rest = &rest[semi + 1..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_are_attribute_values_and_lone_texts() {
+        let (_, f) = scan(
+            "<p class=\"big\" id=\"x\"><span data-m=\"c\">12&#37; &amp; up</span> mixed \
+             <b>t</b></p><input hidden value=\"a\"><svg viewBox=\"0 0 1 1\"><rect y=\"2\"/></svg>",
+        );
+        let keys: Vec<(&str, &str)> = f.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        assert_eq!(
+            keys,
+            [
+                ("0 class", "big"),
+                ("0 id", "x"),
+                ("1 data-m", "c"),
+                ("1", "12% & up"),
+                ("2", "t"),
+                ("3 value", "a"),
+                ("4 viewBox", "0 0 1 1"),
+                ("5 y", "2"),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_skeleton_ignores_values_and_sees_structure() {
+        let a = scan("<p class=\"a\"><b>1</b> x</p>").0;
+        assert_eq!(a, scan("<p class=\"b\"><b>2</b> x</p>").0);
+        assert_ne!(a, scan("<p class=\"a\"><b>1</b> y</p>").0);
+        assert_ne!(a, scan("<p class=\"a\" hidden><b>1</b> x</p>").0);
+        assert_ne!(a, scan("<p class=\"a\"><i>1</i> x</p>").0);
+    }
+
+    #[test]
+    fn sparkline_points_are_appended() {
+        assert_eq!(appended("3 points", "1,1 2,2 3,3", "2,2 3,3 4,4"), Some(1));
+        assert_eq!(appended("3 points", "1,1 2,2", "2,2"), Some(0));
+        assert_eq!(appended("3 points", "1,1 2,2", "1,5 2,6"), None);
+        assert_eq!(appended("3 width", "1", "2"), None);
+    }
+
+    fn render(cpu: &str, pts: &str) -> Rendered {
+        vec![(
+            "sys",
+            format!("<section id=\"sys\"><b>{cpu}</b><polyline points=\"{pts}\"/></section>"),
+        )]
+    }
+
+    #[test]
+    fn updates_send_what_changed_and_catch_up_from_any_version() {
+        let mut book = Book::default();
+        let host = |r: Rendered| vec![("h".to_string(), [r.clone(), r])];
+        let first = book.update(1, "t1", host(render("1%", "1,1 2,2")));
+        // Both audiences read the same: one tile kept, one frame built.
+        let [private, public] = &book.hosts[0].1;
+        assert!(Arc::ptr_eq(&private[0], &public[0]));
+        assert!(first[0].1[0].as_ptr() == first[0].1[1].as_ptr());
+        assert!(
+            String::from_utf8_lossy(&first[0].1[0]).starts_with("event: tile\nid: t1\ndata: sys\n")
+        );
+        let second = book.update(2, "t2", host(render("2%", "2,2 3,3")));
+        assert_eq!(
+            String::from_utf8_lossy(&second[0].1[1]),
+            "event: patch\nid: t2\ndata: {\"sys\":{\"1\":\"2%\",\"2 points+\":\"3,3\"}}\n\n"
+        );
+        let third = book.update(3, "t3", host(render("2%", "3,3 4,4")));
+        assert!(String::from_utf8_lossy(&third[0].1[0]).contains("{\"2 points+\":\"4,4\"}"));
+        // A page of version 1 gets both changes; an unknown page the whole tile.
+        let b = book.catch_up("h", Audience::Public, Some(1), "t3").unwrap();
+        let b = String::from_utf8_lossy(&b);
+        assert!(
+            b.contains("\"1\":\"2%\"") && b.contains("\"2 points+\":\"3,3 4,4\""),
+            "{b}"
+        );
+        let whole = book.catch_up("h", Audience::Public, None, "t3").unwrap();
+        assert!(String::from_utf8_lossy(&whole).starts_with("retry: 3000\n\nevent: tile"));
+        let none = book.catch_up("h", Audience::Public, Some(3), "t3").unwrap();
+        assert_eq!(&none[..], b"retry: 3000\n\n");
+        // A new skeleton: the whole tile again.
+        let r = vec![("sys", "<section id=\"sys\"><i>x</i></section>".to_string())];
+        let fourth = book.update(4, "t4", host(r));
+        assert!(String::from_utf8_lossy(&fourth[0].1[0]).starts_with("event: tile"));
+    }
+}
