@@ -205,30 +205,36 @@ impl Tile {
             };
         };
         let mut changed = false;
+        // The scanned strings are kept and only the bookkeeping is carried over: no
+        // copy of an unchanged field (a render every sample must not churn the heap).
         let fields = p
             .fields
             .iter()
             .zip(found)
             .map(|(old, (key, value))| {
-                let mut f = old.clone();
-                if f.value != value {
-                    changed = true;
-                    f.changed_at = version;
-                    match appended(&key, &f.value, &value) {
-                        Some(n) => {
-                            f.appends.push_back((version, n));
-                            if f.appends.len() > APPENDS_KEPT {
-                                f.appends.pop_front();
-                            }
-                        }
-                        None => {
-                            f.whole_at = version;
-                            f.appends.clear();
+                let mut f = Field {
+                    key,
+                    value,
+                    changed_at: old.changed_at,
+                    whole_at: old.whole_at,
+                    appends: VecDeque::new(),
+                };
+                if f.value == old.value {
+                    f.appends.clone_from(&old.appends);
+                    return f;
+                }
+                changed = true;
+                f.changed_at = version;
+                match appended(&f.key, &old.value, &f.value) {
+                    Some(n) => {
+                        f.appends.clone_from(&old.appends);
+                        f.appends.push_back((version, n));
+                        if f.appends.len() > APPENDS_KEPT {
+                            f.appends.pop_front();
                         }
                     }
-                    f.value = value;
+                    None => f.whole_at = version,
                 }
-                f.key = key;
                 f
             })
             .collect();
