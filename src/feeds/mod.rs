@@ -22,12 +22,6 @@ pub(crate) mod services;
 pub(crate) mod uptime_kuma;
 pub mod weather;
 
-/// The check history's former name, still used by the page's services view.
-pub(crate) use check_history as history;
-
-/// The cleaning of foreign text lives at the ground level (the host's sources need it
-/// too); the feeds reach it under its old name.
-pub(crate) use crate::text;
 pub(crate) use cached::{Cached, FeedStatus, Snapshot};
 pub(crate) use error::{FetchError, Reason};
 

@@ -23,9 +23,6 @@ pub mod view_services;
 pub(crate) mod view_system;
 pub(crate) mod view_tiles;
 
-/// The audience module's former name, still used by the stream route.
-pub(crate) use audience as client;
-
 use actix_web::{guard, web, Route};
 
 /// A route for GET and HEAD (other methods are answered by the method filter in

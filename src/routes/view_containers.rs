@@ -134,7 +134,7 @@ mod tests {
         let c = Container {
             id: "3f2a1b2c3d4e".into(),
             name: "forgejo".into(),
-            engine: "docker".into(),
+            engine: crate::host::cgroup::Engine::Docker,
             memory_bytes: Some(256 << 20),
             memory_limit_bytes: Some(512 << 20),
             cpu_percent: Some(12.5),

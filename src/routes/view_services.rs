@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use super::view::*;
 use crate::access::{Audience, Redact};
 use crate::config::Config;
-use crate::feeds::history::BarCell;
+use crate::feeds::check_history::BarCell;
 use crate::feeds::notices::{self, Notice, NoticeKind};
 use crate::feeds::{ServiceState, ServiceStatus, Services, Snapshot};
 use crate::timezone::Zone;

@@ -34,19 +34,6 @@ impl std::fmt::Display for Engine {
     }
 }
 
-/// Tests' values written as text (`engine: "docker".into()`): anything but "podman" is
-/// Docker.
-#[cfg(test)]
-impl From<&str> for Engine {
-    fn from(s: &str) -> Self {
-        if s == "podman" {
-            Engine::Podman
-        } else {
-            Engine::Docker
-        }
-    }
-}
-
 /// One container's cgroup directory found under the root.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Found {
