@@ -12,7 +12,6 @@ const NONE: &str = "—";
 /// One row of the containers table.
 pub struct ContainerRow {
     pub name: String,
-    pub id: String,
     /// The tooltip: engine, short id, command line, linked service.
     pub title: String,
     pub memory: String,
@@ -56,7 +55,6 @@ impl ContainerRow {
         }
         ContainerRow {
             name: c.name.clone(),
-            id: c.id.clone(),
             title,
             memory: c.memory_bytes.map_or(NONE.to_string(), |m| bytes(m as f64)),
             of_host: pct(share(c.memory_bytes, host_total)),

@@ -25,7 +25,6 @@ pub struct ServiceView {
     pub name: String,
     pub url: String,
     pub description: String,
-    pub group: String,
     /// Inline SVG markup from our own embedded icons (never from config or upstream).
     pub icon_svg: &'static str,
     pub status: String,
@@ -259,7 +258,6 @@ pub(crate) fn service_view(s: &ServiceStatus, now: DateTime<Utc>, zone: &Zone) -
         name: s.name.clone(),
         url: safe_url(&s.url),
         description: s.description.clone(),
-        group: s.group.clone(),
         icon_svg: icon_svg(&s.icon),
         status: s.status.as_str().to_string(),
         latency: s.latency_ms.map_or(NONE.to_string(), |l| format!("{l} ms")),
