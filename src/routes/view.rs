@@ -4,6 +4,7 @@
 //! templates rendered again (`view_tiles`); `assets/app.js` formats nothing.
 
 use chrono::{DateTime, Utc};
+use serde::Serialize;
 
 use crate::access::Audience;
 
@@ -94,30 +95,58 @@ pub fn safe_url(url: &str) -> String {
     crate::config::HttpUrl::check(url).map_or_else(|_| "#".to_string(), str::to_string)
 }
 
-/// The warn and bad thresholds of every gauge (the script judges no numbers).
-pub const LEVELS: &[(&str, f64, f64)] = &[
-    ("cpu", 75.0, 90.0),
-    ("mem", 80.0, 92.0),
-    ("disk", 80.0, 90.0),
-    ("temp", 70.0, 85.0),
-    ("limit", 80.0, 95.0),
-];
+/// A gauge's status class: the `data-level` the page's styles colour it by.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Ok,
+    Warn,
+    Bad,
+    /// No value (yet); also what a panel shows before its first sample.
+    #[default]
+    Unknown,
+}
 
-/// The status class of `v` for gauge `kind` (see [`LEVELS`]).
-pub fn level_of(kind: &str, v: Option<f64>) -> &'static str {
-    match LEVELS.iter().find(|(k, _, _)| *k == kind) {
-        Some((_, warn, bad)) => level(v, *warn, *bad),
-        None => "unknown",
+impl std::fmt::Display for Level {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(crate::names::name_of(self))
     }
 }
 
-/// Status class for a value against warn/bad thresholds ("ok", "warn", "bad").
-pub fn level(v: Option<f64>, warn: f64, bad: f64) -> &'static str {
-    match v {
-        Some(v) if v >= bad => "bad",
-        Some(v) if v >= warn => "warn",
-        Some(_) => "ok",
-        None => "unknown",
+/// What a gauge measures, which sets its thresholds (the script judges no numbers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gauge {
+    /// A CPU share: the host's, a core's or a container's.
+    Cpu,
+    Memory,
+    Disk,
+    /// A temperature in °C.
+    Temperature,
+    /// A container's memory against its own limit.
+    Limit,
+}
+
+impl Gauge {
+    /// Its warn and bad thresholds.
+    fn thresholds(self) -> (f64, f64) {
+        match self {
+            Gauge::Cpu => (75.0, 90.0),
+            Gauge::Memory => (80.0, 92.0),
+            Gauge::Disk => (80.0, 90.0),
+            Gauge::Temperature => (70.0, 85.0),
+            Gauge::Limit => (80.0, 95.0),
+        }
+    }
+
+    /// The status class of `v` on this gauge.
+    pub(crate) fn level(self, v: Option<f64>) -> Level {
+        let (warn, bad) = self.thresholds();
+        match v {
+            Some(v) if v >= bad => Level::Bad,
+            Some(v) if v >= warn => Level::Warn,
+            Some(_) => Level::Ok,
+            None => Level::Unknown,
+        }
     }
 }
 
@@ -336,6 +365,20 @@ mod tests {
         assert_eq!(safe_url("javascript:alert(1)"), "#");
         assert_eq!(safe_url("HTTPS://x.y/z"), "HTTPS://x.y/z");
         assert_eq!(safe_url("http:"), "#");
+    }
+
+    #[test]
+    fn gauges_judge_by_their_own_thresholds() {
+        assert_eq!(Gauge::Cpu.level(Some(74.9)), Level::Ok);
+        assert_eq!(Gauge::Cpu.level(Some(75.0)), Level::Warn);
+        assert_eq!(Gauge::Memory.level(Some(91.0)), Level::Warn);
+        assert_eq!(Gauge::Limit.level(Some(95.0)), Level::Bad);
+        assert_eq!(Gauge::Temperature.level(None), Level::Unknown);
+        let names: Vec<String> = [Level::Ok, Level::Warn, Level::Bad, Level::Unknown]
+            .iter()
+            .map(Level::to_string)
+            .collect();
+        assert_eq!(names, ["ok", "warn", "bad", "unknown"]);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! `assets/app.js` redraws it from the live samples with the same formatting rules.
 
 use crate::host::{Container, Sample};
-use crate::routes::view::{bytes, level_of, pct};
+use crate::routes::view::{bytes, pct, Gauge, Level};
 
 /// "—" for a value that is not known (yet).
 const NONE: &str = "—";
@@ -19,9 +19,9 @@ pub struct ContainerRow {
     pub of_host: String,
     /// Share of its own limit, or "no limit".
     pub of_limit: String,
-    pub limit_level: &'static str,
+    pub limit_level: Level,
     pub cpu: String,
-    pub cpu_level: &'static str,
+    pub cpu_level: Level,
     /// OOM kills seen in the last 24 hours (0: no mark).
     pub oom_24h: u64,
     /// "OOM-killed 3× in 24 h" (empty when none).
@@ -62,9 +62,9 @@ impl ContainerRow {
                 None => "no limit".to_string(),
                 Some(_) => pct(of_limit),
             },
-            limit_level: level_of("limit", of_limit),
+            limit_level: Gauge::Limit.level(of_limit),
             cpu: pct(c.cpu_percent),
-            cpu_level: level_of("cpu", c.cpu_percent),
+            cpu_level: Gauge::Cpu.level(c.cpu_percent),
             oom_24h: c.oom_kills_24h,
             oom_label: if c.oom_kills_24h > 0 {
                 format!("OOM-killed {}× in 24 h", c.oom_kills_24h)
