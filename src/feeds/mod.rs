@@ -126,9 +126,8 @@ pub struct Commit {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Services {
     pub summary: Summary,
-    /// Uptime Kuma as a source: a [`KumaLink`] by name. (Text until the page's view
-    /// takes the enum.)
-    pub uptime_kuma: String,
+    /// Uptime Kuma as a source.
+    pub uptime_kuma: KumaLink,
     pub services: Vec<ServiceStatus>,
     /// Checks since this process started, per service: (name, up, not up). For
     /// `/metrics`; not part of the JSON.
@@ -226,6 +225,12 @@ pub enum StatusSource {
     UptimeKuma,
 }
 
+impl std::fmt::Display for StatusSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(crate::names::name_of(self))
+    }
+}
+
 /// Uptime Kuma as a source of the services' status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -256,9 +261,8 @@ pub struct ServiceStatus {
     /// When the current status began.
     pub since: Option<DateTime<Utc>>,
     pub checked_at: Option<DateTime<Utc>>,
-    /// Where the status comes from: a [`StatusSource`] by name. (Text until the page's
-    /// view takes the enum.)
-    pub source: String,
+    /// Where the status comes from.
+    pub source: StatusSource,
     pub uptime: Uptime,
     /// The last 24 h in 48 half-hour buckets, oldest first.
     pub history: Vec<check_history::BarCell>,
@@ -337,7 +341,7 @@ impl Redact for Services {
             .collect();
         Some(Services {
             summary: Summary::of(&services),
-            uptime_kuma: self.uptime_kuma.clone(),
+            uptime_kuma: self.uptime_kuma,
             checks_total: self
                 .checks_total
                 .iter()
@@ -473,7 +477,7 @@ mod tests {
         };
         let all = Services {
             summary: Summary::of(&list),
-            uptime_kuma: "disabled".into(),
+            uptime_kuma: KumaLink::Disabled,
             checks_total: vec![("Photos".into(), 1, 0), ("Vault".into(), 0, 1)],
             changes: vec![change("Photos"), change("Vault")],
             notices: Vec::new(),

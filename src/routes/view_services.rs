@@ -40,8 +40,7 @@ pub struct ServiceView {
     /// 02:30–03:00 UTC · 58/60 up").
     pub bar_label: String,
     pub cells: Vec<CellView>,
-    /// "probe" or "uptime_kuma".
-    pub source: String,
+    pub source: crate::feeds::StatusSource,
     /// OOM kills of the containers linked to this service (owner view; empty if none).
     pub container_note: String,
     /// The 90-day strip behind the card's "90 days" disclosure.
@@ -274,7 +273,7 @@ pub(crate) fn service_view(s: &ServiceStatus, now: DateTime<Utc>, zone: &Zone) -
         ),
         bar_label: bar_label_with_cells(s, &cells),
         cells,
-        source: s.source.clone(),
+        source: s.source,
         container_note: String::new(),
         days: super::view_days::days_view(s),
         notice_style: "",
@@ -332,7 +331,7 @@ fn all_services(
                     total: list.len(),
                     ..Default::default()
                 },
-                uptime_kuma: String::new(),
+                uptime_kuma: crate::feeds::KumaLink::Pending,
                 services: list,
                 checks_total: Vec::new(),
                 changes: Vec::new(),
@@ -468,7 +467,7 @@ mod tests {
             }
             Services {
                 summary: s,
-                uptime_kuma: "disabled".into(),
+                uptime_kuma: crate::feeds::KumaLink::Disabled,
                 services: list,
                 checks_total: Vec::new(),
                 changes: Vec::new(),
