@@ -104,12 +104,12 @@ pub(crate) fn request(
             let text = format!(
                 "{} is {} (was {}){why}\n{}",
                 c.service,
-                c.to.as_str(),
-                c.from.as_str(),
+                crate::names::name_of(&c.to),
+                crate::names::name_of(&c.from),
                 o.url
             );
             // Header values must be ASCII and single-line: the title is cleaned to that.
-            let title: String = format!("{} {}", c.service, c.to.as_str())
+            let title: String = format!("{} {}", c.service, crate::names::name_of(&c.to))
                 .chars()
                 .map(|ch| if ch.is_ascii_graphic() { ch } else { ' ' })
                 .take(120)

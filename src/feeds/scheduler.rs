@@ -142,7 +142,7 @@ fn transition_line(
     if from == to {
         return None;
     }
-    let (from, to_s) = (from.as_str(), to.as_str());
+    let (from, to_s) = (crate::names::name_of(&from), crate::names::name_of(&to));
     Some(match (to, error) {
         (FeedStatus::Ok, _) => (log::Level::Info, format!("feed {name}: {from} -> {to_s}")),
         (_, Some(e)) => (

@@ -144,7 +144,7 @@ pub(crate) fn record(
 /// The log line of a status change: a warning with the probe's detail when it failed.
 fn change_line(name: &str, c: super::check_history::Change, p: &Probe) -> (log::Level, String) {
     let (from, to) = (ServiceState::from(c.from), ServiceState::from(c.to));
-    let (from, to) = (from.as_str(), to.as_str());
+    let (from, to) = (crate::names::name_of(&from), crate::names::name_of(&to));
     match &p.detail {
         Some(d) if !p.up => (
             log::Level::Warn,
@@ -363,12 +363,15 @@ mod tests {
         );
         let b = &d.services[1];
         assert_eq!(
-            (b.status.as_str(), b.reason.as_deref()),
+            (crate::names::name_of(&b.status), b.reason.as_deref()),
             ("down", Some("HTTP 502"))
         );
         // c failed once after being up: still up, no reason, and no latency to show.
         let c = &d.services[2];
-        assert_eq!((c.status.as_str(), c.reason.as_deref()), ("up", None));
+        assert_eq!(
+            (crate::names::name_of(&c.status), c.reason.as_deref()),
+            ("up", None)
+        );
         assert_eq!(c.uptime.day, Some(0.5));
         assert_eq!(c.history.len(), 48);
         assert_eq!(d.uptime_kuma, KumaLink::Disabled);

@@ -199,16 +199,11 @@ pub enum Namespace {
     Container,
 }
 
-impl Namespace {
-    /// Its name in the JSON and the labels of `/metrics`.
-    pub(crate) fn as_str(self) -> &'static str {
-        crate::names::name_of(&self)
-    }
-}
+impl Namespace {}
 
 impl std::fmt::Display for Namespace {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+        f.write_str(crate::names::name_of(self))
     }
 }
 

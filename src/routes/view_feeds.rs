@@ -54,7 +54,7 @@ impl FeedState {
         };
         let fresh = matches!(s.status, FeedStatus::Ok | FeedStatus::Stale);
         FeedState {
-            status: s.status.as_str(),
+            status: crate::names::name_of(&s.status),
             label,
             age: when.filter(|_| fresh),
             error: s.error.as_ref().map(|e| match audience {

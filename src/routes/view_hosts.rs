@@ -54,7 +54,7 @@ pub fn tabs(state: &AppState, selected: &str) -> Vec<HostTab> {
         tabs.push(HostTab {
             name: peer.name.clone(),
             is_self: false,
-            status: cache.snapshot().status.as_str().to_string(),
+            status: crate::names::name_of(&cache.snapshot().status).to_string(),
             href: format!("/?host={}", crate::feeds::http::encode_segment(&peer.name)),
             current: selected == peer.name,
         });

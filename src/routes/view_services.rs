@@ -68,7 +68,7 @@ impl NoticeView {
                 NoticeKind::Incident => "incident",
                 NoticeKind::Maintenance => "maintenance",
             },
-            style: n.style.as_str(),
+            style: crate::names::name_of(&n.style),
             title: n.title.clone(),
             body: n.body.clone(),
             when: n.when.clone(),
@@ -80,7 +80,7 @@ impl NoticeView {
 pub(crate) fn notice_cards(groups: &mut [ServiceGroup], list: &[Notice]) {
     for s in groups.iter_mut().flat_map(|g| g.services.iter_mut()) {
         if let Some(n) = list.iter().find(|n| n.services.contains(&s.name)) {
-            s.notice_style = n.style.as_str();
+            s.notice_style = crate::names::name_of(&n.style);
             s.notice_note = n.card_note();
         }
     }
@@ -258,7 +258,7 @@ pub(crate) fn service_view(s: &ServiceStatus, now: DateTime<Utc>, zone: &Zone) -
         url: safe_url(&s.url),
         description: s.description.clone(),
         icon_svg: icon_svg(&s.icon),
-        status: s.status.as_str().to_string(),
+        status: crate::names::name_of(&s.status).to_string(),
         latency: s.latency_ms.map_or(NONE.to_string(), |l| format!("{l} ms")),
         reason: s.reason.clone().filter(|_| s.status != ServiceState::Up),
         since: since_text(s, now, zone),
@@ -369,7 +369,8 @@ pub(crate) fn groups(d: &Services, now: DateTime<Utc>, zone: &Zone) -> Vec<Servi
 /// flips (the live update never moves cards). What is broken is one tap away instead.
 pub(crate) fn keep_not_up(groups: &mut Vec<ServiceGroup>) {
     for g in groups.iter_mut() {
-        g.services.retain(|s| s.status != ServiceState::Up.as_str());
+        g.services
+            .retain(|s| s.status != crate::names::name_of(&ServiceState::Up));
     }
     groups.retain(|g| !g.services.is_empty());
 }
@@ -458,7 +459,7 @@ mod tests {
                 ..Summary::default()
             };
             for x in &list {
-                match x.status.as_str() {
+                match crate::names::name_of(&x.status) {
                     "up" => s.up += 1,
                     "down" => s.down += 1,
                     "maintenance" => s.maintenance += 1,

@@ -32,8 +32,14 @@ pub(super) fn host_metrics(o: &mut Out, s: &Sample) {
         "Whether the process sees the host's PID and network namespaces.",
         [(
             vec![
-                ("pid_namespace", s.view.pid_namespace.as_str()),
-                ("net_namespace", s.view.net_namespace.as_str()),
+                (
+                    "pid_namespace",
+                    crate::names::name_of(&s.view.pid_namespace),
+                ),
+                (
+                    "net_namespace",
+                    crate::names::name_of(&s.view.net_namespace),
+                ),
             ],
             Some(1),
         )],
