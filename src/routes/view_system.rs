@@ -242,7 +242,8 @@ impl SystemView {
             .cores
             .iter()
             .enumerate()
-            .map(|(i, p)| {
+            .map(|(i, core)| {
+                let p = &core.percent;
                 // Whole units (about a pixel each): a live update sends a bar when it moves.
                 let h =
                     (p.unwrap_or(0.0).clamp(0.0, 100.0) / 100.0 * (CORES_H - 1.0) + 1.0).round();
@@ -250,11 +251,7 @@ impl SystemView {
                     x: format!("{}", i * 4),
                     y: format!("{:.0}", CORES_H - h),
                     h: format!("{h:.0}"),
-                    label: format!(
-                        "core {}: {}",
-                        c.core_ids.get(i).copied().unwrap_or(i as u32),
-                        pct(*p)
-                    ),
+                    label: format!("core {}: {}", core.id, pct(*p)),
                     level: Gauge::Cpu.level(*p),
                 }
             })
