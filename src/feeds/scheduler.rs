@@ -156,6 +156,7 @@ fn transition_line(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::feeds::feed::Feed;
     use std::cell::RefCell;
 
     #[test]
@@ -240,18 +241,23 @@ mod tests {
     fn a_feed_logs_once_per_change_of_status() {
         use FeedStatus as F;
         assert_eq!(
-            transition_line("weather", F::Error, F::Error, Some("timeout")),
+            transition_line(Feed::Weather.name(), F::Error, F::Error, Some("timeout")),
             None
         );
         assert_eq!(
-            transition_line("weather", F::Ok, F::Stale, Some("timed out after 10s")),
+            transition_line(
+                Feed::Weather.name(),
+                F::Ok,
+                F::Stale,
+                Some("timed out after 10s")
+            ),
             Some((
                 log::Level::Warn,
                 "feed weather: ok -> stale: timed out after 10s".into()
             ))
         );
         assert_eq!(
-            transition_line("weather", F::Stale, F::Ok, None),
+            transition_line(Feed::Weather.name(), F::Stale, F::Ok, None),
             Some((log::Level::Info, "feed weather: stale -> ok".into()))
         );
         assert_eq!(

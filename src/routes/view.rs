@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::access::Audience;
 
+use crate::feeds::feed::Feed;
 use crate::feeds::{Activity, Snapshot};
 
 use crate::state::AppState;
@@ -226,7 +227,7 @@ impl PageView {
         let zone = state.zone();
         let svc_data = services_data(&config, &svc, now, &zone, audience);
         let summary = summary(&svc_data, now);
-        let mut services_state = FeedState::of(&svc, "service checks", audience);
+        let mut services_state = FeedState::of(&svc, Feed::Services, audience);
         if svc.data.is_some() {
             // The badge never contradicts the cards: it leads with the count.
             services_state.label = format!(
@@ -272,9 +273,9 @@ impl PageView {
             down_only,
             notices: svc_data.notices.iter().map(NoticeView::new).collect(),
             summary,
-            weather_state: FeedState::of(&weather, "weather", audience),
+            weather_state: FeedState::of(&weather, Feed::Weather, audience),
             weather: weather.data.as_deref().map(WeatherView::new),
-            activity_state: FeedState::of(&activity, "activity", audience),
+            activity_state: FeedState::of(&activity, Feed::Activity, audience),
             commits: commit_views(&activity, now),
             show_containers,
             containers,
