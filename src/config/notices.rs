@@ -27,6 +27,8 @@ pub enum NoticeStyle {
     Info,
 }
 
+crate::names::display_by_name!(NoticeStyle);
+
 impl NoticeStyle {
     /// The style named `s` exactly.
     pub(crate) fn parse(s: &str) -> Option<Self> {

@@ -26,7 +26,7 @@ pub enum FeedStatus {
     Disabled,
 }
 
-impl FeedStatus {}
+crate::names::display_by_name!(FeedStatus);
 
 #[derive(Debug)]
 struct State<T> {

@@ -220,11 +220,7 @@ pub enum StatusSource {
     UptimeKuma,
 }
 
-impl std::fmt::Display for StatusSource {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(crate::names::name_of(self))
-    }
-}
+crate::names::display_by_name!(ServiceState, StatusSource);
 
 /// Uptime Kuma as a source of the services' status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -142,14 +142,13 @@ fn transition_line(
     if from == to {
         return None;
     }
-    let (from, to_s) = (crate::names::name_of(&from), crate::names::name_of(&to));
     Some(match (to, error) {
-        (FeedStatus::Ok, _) => (log::Level::Info, format!("feed {name}: {from} -> {to_s}")),
+        (FeedStatus::Ok, _) => (log::Level::Info, format!("feed {name}: {from} -> {to}")),
         (_, Some(e)) => (
             log::Level::Warn,
-            format!("feed {name}: {from} -> {to_s}: {e}"),
+            format!("feed {name}: {from} -> {to}: {e}"),
         ),
-        (_, None) => (log::Level::Warn, format!("feed {name}: {from} -> {to_s}")),
+        (_, None) => (log::Level::Warn, format!("feed {name}: {from} -> {to}")),
     })
 }
 

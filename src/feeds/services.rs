@@ -144,7 +144,6 @@ pub(crate) fn record(
 /// The log line of a status change: a warning with the probe's detail when it failed.
 fn change_line(name: &str, c: super::check_history::Change, p: &Probe) -> (log::Level, String) {
     let (from, to) = (ServiceState::from(c.from), ServiceState::from(c.to));
-    let (from, to) = (crate::names::name_of(&from), crate::names::name_of(&to));
     match &p.detail {
         Some(d) if !p.up => (
             log::Level::Warn,

@@ -235,13 +235,7 @@ pub enum Namespace {
     Container,
 }
 
-impl Namespace {}
-
-impl std::fmt::Display for Namespace {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(crate::names::name_of(self))
-    }
-}
+crate::names::display_by_name!(Namespace);
 
 /// The `containers` section: owner data, so it has three states. `List` and
 /// `Unavailable` (serialised as `null`, its reason under `errors`) are what the owner

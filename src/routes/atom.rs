@@ -67,7 +67,7 @@ fn change_id(t: &Transition) -> String {
     format!(
         "urn:kiteportal:change:{slug}-{hash:08x}:{}:{}",
         t.at.timestamp(),
-        crate::names::name_of(&t.to)
+        t.to
     )
 }
 
@@ -77,12 +77,12 @@ fn change_entry(t: &Transition) -> String {
         (ServiceState::Up, _) | (_, None) => String::new(),
         (_, Some(r)) => format!(" ({r})"),
     };
-    let title = format!("{} is {}{why}", t.service, crate::names::name_of(&t.to));
+    let title = format!("{} is {}{why}", t.service, t.to);
     let summary = format!(
         "{} changed from {} to {} at {}.",
         t.service,
-        crate::names::name_of(&t.from),
-        crate::names::name_of(&t.to),
+        t.from,
+        t.to,
         time(t.at)
     );
     format!(
@@ -92,7 +92,7 @@ fn change_entry(t: &Transition) -> String {
         esc(&change_id(t)),
         esc(&title),
         time(t.at),
-        crate::names::name_of(&t.to),
+        t.to,
         esc(&summary)
     )
 }
@@ -107,7 +107,7 @@ fn notice_entry(n: &Notice) -> String {
     } else {
         format!(" · {}", n.when)
     };
-    let title = format!("[{}] {}{when}", crate::names::name_of(&n.style), n.title);
+    let title = format!("[{}] {}{when}", n.style, n.title);
     let body: String = n.body.chars().take(MAX_SUMMARY).collect();
     format!(
         "<entry><id>urn:kiteportal:notice:{}</id><title>{}</title><updated>{}</updated>\
@@ -117,7 +117,7 @@ fn notice_entry(n: &Notice) -> String {
         esc(&title),
         time(n.updated_at),
         time(n.starts_at),
-        crate::names::name_of(&n.style),
+        n.style,
         esc(if body.is_empty() { &n.title } else { &body })
     )
 }

@@ -108,11 +108,7 @@ pub enum Level {
     Unknown,
 }
 
-impl std::fmt::Display for Level {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(crate::names::name_of(self))
-    }
-}
+crate::names::display_by_name!(Level);
 
 /// What a gauge measures, which sets its thresholds (the script judges no numbers).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -25,8 +25,8 @@ impl AgeView {
 
 /// A feed's state line: what the card says about its data's freshness.
 pub struct FeedState {
-    /// The envelope status ("ok", "stale", "pending", "error", "disabled").
-    pub status: &'static str,
+    /// The envelope status.
+    pub status: FeedStatus,
     /// Short human text before the age ("updated", "stale · last good"), or all of it
     /// when there is no age ("pending · fetching weather…").
     pub label: String,
@@ -56,7 +56,7 @@ impl FeedState {
         };
         let fresh = matches!(s.status, FeedStatus::Ok | FeedStatus::Stale);
         FeedState {
-            status: crate::names::name_of(&s.status),
+            status: s.status,
             label,
             age: when.filter(|_| fresh),
             error: s.error.as_ref().map(|e| match audience {
@@ -187,14 +187,17 @@ mod tests {
         let s = FeedState::of(&c.snapshot(), Feed::Weather, private);
         assert_eq!(
             (s.status, s.error.as_deref()),
-            ("error", Some("connection refused by 10.0.0.5:8080"))
+            (
+                FeedStatus::Error,
+                Some("connection refused by 10.0.0.5:8080")
+            )
         );
         let public = FeedState::of(&c.snapshot(), Feed::Weather, Audience::Public);
         assert_eq!(public.error.as_deref(), Some("connection refused"));
         c.set_ok(1);
         c.set_error(FetchError::new(Reason::Http(503), "HTTP 503 from x: busy"));
         let s = FeedState::of(&c.snapshot(), Feed::Weather, private);
-        assert_eq!(s.status, "stale");
+        assert_eq!(s.status, FeedStatus::Stale);
         assert_eq!(s.label, "stale · last good");
         assert_eq!(s.age.map(|a| a.text).as_deref(), Some("just now"));
         let d: Cached<u32> = Cached::disabled();

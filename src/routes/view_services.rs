@@ -27,7 +27,7 @@ pub struct ServiceView {
     pub description: String,
     /// Inline SVG markup from our own embedded icons (never from config or upstream).
     pub icon_svg: &'static str,
-    pub status: String,
+    pub status: ServiceState,
     pub latency: String,
     /// The short reason class when not up.
     pub reason: Option<String>,
@@ -258,7 +258,7 @@ pub(crate) fn service_view(s: &ServiceStatus, now: DateTime<Utc>, zone: &Zone) -
         url: safe_url(&s.url),
         description: s.description.clone(),
         icon_svg: icon_svg(&s.icon),
-        status: crate::names::name_of(&s.status).to_string(),
+        status: s.status,
         latency: s.latency_ms.map_or(NONE.to_string(), |l| format!("{l} ms")),
         reason: s.reason.clone().filter(|_| s.status != ServiceState::Up),
         since: since_text(s, now, zone),
@@ -369,8 +369,7 @@ pub(crate) fn groups(d: &Services, now: DateTime<Utc>, zone: &Zone) -> Vec<Servi
 /// flips (the live update never moves cards). What is broken is one tap away instead.
 pub(crate) fn keep_not_up(groups: &mut Vec<ServiceGroup>) {
     for g in groups.iter_mut() {
-        g.services
-            .retain(|s| s.status != crate::names::name_of(&ServiceState::Up));
+        g.services.retain(|s| s.status != ServiceState::Up);
     }
     groups.retain(|g| !g.services.is_empty());
 }
@@ -410,7 +409,7 @@ mod tests {
 
     #[test]
     fn the_filtered_page_keeps_every_service_not_up_and_drops_empty_groups() {
-        let card = |name: &str, status: &str| {
+        let card = |name: &str, status: ServiceState| {
             let mut s = service_view(
                 &crate::feeds::services::unknown(
                     &crate::config::Service::for_test(name),
@@ -419,22 +418,22 @@ mod tests {
                 Utc::now(),
                 &Zone::utc(),
             );
-            s.status = status.into();
+            s.status = status;
             s
         };
         let mut groups = vec![
             ServiceGroup {
                 name: "A".into(),
                 services: vec![
-                    card("up", "up"),
-                    card("down", "down"),
-                    card("unknown", "unknown"),
-                    card("maintenance", "maintenance"),
+                    card("up", ServiceState::Up),
+                    card("down", ServiceState::Down),
+                    card("unknown", ServiceState::Unknown),
+                    card("maintenance", ServiceState::Maintenance),
                 ],
             },
             ServiceGroup {
                 name: "B".into(),
-                services: vec![card("fine", "up")],
+                services: vec![card("fine", ServiceState::Up)],
             },
         ];
         keep_not_up(&mut groups);
@@ -459,11 +458,11 @@ mod tests {
                 ..Summary::default()
             };
             for x in &list {
-                match crate::names::name_of(&x.status) {
-                    "up" => s.up += 1,
-                    "down" => s.down += 1,
-                    "maintenance" => s.maintenance += 1,
-                    _ => s.unknown += 1,
+                match x.status {
+                    ServiceState::Up => s.up += 1,
+                    ServiceState::Down => s.down += 1,
+                    ServiceState::Maintenance => s.maintenance += 1,
+                    ServiceState::Unknown => s.unknown += 1,
                 }
             }
             Services {

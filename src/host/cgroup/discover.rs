@@ -28,11 +28,7 @@ pub enum Engine {
     Podman,
 }
 
-impl std::fmt::Display for Engine {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(crate::names::name_of(self))
-    }
-}
+crate::names::display_by_name!(Engine);
 
 /// One container's cgroup directory found under the root.
 #[derive(Debug, Clone, PartialEq, Eq)]
