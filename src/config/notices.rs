@@ -239,15 +239,15 @@ mod tests {
         let n = &c.notices[0];
         assert_eq!(n.title, "Disk swap");
         assert_eq!(n.body, "line one\nline two");
-        assert_eq!(crate::names::name_of(&n.style), "maintenance");
+        assert_eq!(n.style, crate::config::NoticeStyle::Maintenance);
         assert_eq!(n.services, ["Grafana"]);
         assert_eq!(n.starts.unwrap().to_rfc3339(), "2026-11-29T07:00:00+00:00");
         assert_eq!(n.ends.unwrap().to_rfc3339(), "2026-11-29T10:00:00+00:00");
         assert!(n.id.starts_with("owner-") && n.id.len() == 14);
         let h = &c.notices[1];
         assert_eq!(
-            (crate::names::name_of(&h.style), h.starts, h.ends),
-            ("info", None, None)
+            (h.style, h.starts, h.ends),
+            (crate::config::NoticeStyle::Info, None, None)
         );
         assert_ne!(n.id, h.id);
     }

@@ -362,15 +362,12 @@ mod tests {
         );
         let b = &d.services[1];
         assert_eq!(
-            (crate::names::name_of(&b.status), b.reason.as_deref()),
-            ("down", Some("HTTP 502"))
+            (b.status, b.reason.as_deref()),
+            (ServiceState::Down, Some("HTTP 502"))
         );
         // c failed once after being up: still up, no reason, and no latency to show.
         let c = &d.services[2];
-        assert_eq!(
-            (crate::names::name_of(&c.status), c.reason.as_deref()),
-            ("up", None)
-        );
+        assert_eq!((c.status, c.reason.as_deref()), (ServiceState::Up, None));
         assert_eq!(c.uptime.day, Some(0.5));
         assert_eq!(c.history.len(), 48);
         assert_eq!(d.uptime_kuma, KumaLink::Disabled);
