@@ -96,7 +96,8 @@ pub fn safe_url(url: &str) -> String {
     crate::config::HttpUrl::check(url).map_or_else(|_| "#".to_string(), str::to_string)
 }
 
-/// A gauge's status class: the `data-level` the page's styles colour it by.
+/// A status class the page's styles colour by: a gauge's `data-level`, a bar cell's
+/// `data-share`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
@@ -106,6 +107,9 @@ pub enum Level {
     /// No value (yet); also what a panel shows before its first sample.
     #[default]
     Unknown,
+    /// A stretch of time with no checks (a cell of a service's bars).
+    #[serde(rename = "none")]
+    NoChecks,
 }
 
 crate::names::display_by_name!(Level);

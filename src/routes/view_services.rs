@@ -14,8 +14,8 @@ use crate::timezone::Zone;
 /// One cell of a service's 24 h bar.
 pub struct CellView {
     pub x: usize,
-    /// "none" (no checks), "ok" (all up), "warn" (at least 90 % up) or "bad".
-    pub level: &'static str,
+    /// No checks, ok (all up), warn (at least 90 % up) or bad.
+    pub level: Level,
     /// Its time and count ("02:30–03:00 UTC · 58/60 up"), the cell's SVG `<title>`.
     pub title: String,
 }
@@ -99,16 +99,16 @@ pub struct SummaryView {
     pub state: &'static str,
 }
 
-/// The colour of a bar cell by share of checks up (mirrored in app.js).
-pub fn share_level(checks: u32, up: u32) -> &'static str {
+/// The colour of a bar cell by share of checks up.
+pub fn share_level(checks: u32, up: u32) -> Level {
     if checks == 0 {
-        "none"
+        Level::NoChecks
     } else if up >= checks {
-        "ok"
+        Level::Ok
     } else if u64::from(up) * 10 >= u64::from(checks) * 9 {
-        "warn"
+        Level::Warn
     } else {
-        "bad"
+        Level::Bad
     }
 }
 
@@ -157,7 +157,7 @@ pub const LABEL_CELLS: usize = 3;
 pub fn bar_label_with_cells(s: &ServiceStatus, cells: &[CellView]) -> String {
     let bad: Vec<&str> = cells
         .iter()
-        .filter(|c| c.level == "warn" || c.level == "bad")
+        .filter(|c| matches!(c.level, Level::Warn | Level::Bad))
         .map(|c| c.title.as_str())
         .collect();
     let mut label = bar_label(s);
@@ -389,10 +389,10 @@ mod tests {
         assert_eq!(ratio_pct(Some(1.0)), "100%");
         assert_eq!(ratio_pct(Some(0.0)), "0.0%");
         assert_eq!(ratio_pct(None), "—");
-        assert_eq!(share_level(0, 0), "none");
-        assert_eq!(share_level(60, 60), "ok");
-        assert_eq!(share_level(60, 54), "warn");
-        assert_eq!(share_level(60, 53), "bad");
+        assert_eq!(share_level(0, 0).to_string(), "none");
+        assert_eq!(share_level(60, 60), Level::Ok);
+        assert_eq!(share_level(60, 54), Level::Warn);
+        assert_eq!(share_level(60, 53), Level::Bad);
         let start = DateTime::parse_from_rfc3339("2026-11-30T02:30:00Z")
             .unwrap()
             .with_timezone(&Utc);
