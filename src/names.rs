@@ -14,6 +14,18 @@ pub(crate) fn name_of<T: Serialize>(v: &T) -> &'static str {
     v.serialize(VariantName).unwrap_or("")
 }
 
+/// Implements `Display` for enums of unit variants: each prints its [`name_of`].
+macro_rules! display_by_name {
+    ($($t:ty),+ $(,)?) => {$(
+        impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str($crate::names::name_of(self))
+            }
+        }
+    )+};
+}
+pub(crate) use display_by_name;
+
 /// The unit variant of `T` named `name` (as [`name_of`] spells it).
 pub(crate) fn parse<T: for<'de> Deserialize<'de>>(name: &str) -> Option<T> {
     let d: serde::de::value::StrDeserializer<'_, serde::de::value::Error> =

@@ -214,15 +214,7 @@ impl AppState {
     }
 }
 
-/// The names of the live-stream events, in the order a new client receives them.
-pub(crate) const EVENTS: [&str; 5] = Event::NAMES;
-
 impl AppState {
-    /// [`AppState::event_body`] of the event named `event` (`None` for no such event).
-    pub(crate) fn event_json(&self, event: &str, audience: Audience) -> Option<Bytes> {
-        self.event_body(Event::from_name(event)?, audience)
-    }
-
     /// The current body of stream event `event` for `audience` (the same bytes its
     /// endpoint serves), or `None` when there is nothing yet (no metrics sample).
     pub(crate) fn event_body(&self, event: Event, audience: Audience) -> Option<Bytes> {

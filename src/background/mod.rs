@@ -70,7 +70,7 @@ impl Background {
 fn publish_sample(state: &AppState, sample: Sample) {
     let published = state.metrics.publish(sample);
     state.hub.publish(
-        Event::Metrics.name(),
+        Event::Metrics,
         published.json(Audience::Private),
         published.json(Audience::Public),
     );
@@ -84,7 +84,7 @@ pub(crate) fn publish(state: &AppState, event: Event) {
     let (Some(private), Some(public)) = (private, public) else {
         return;
     };
-    state.hub.publish(event.name(), &private, &public);
+    state.hub.publish(event, &private, &public);
 }
 
 /// How long start-up waits for the first sample before listening without it. Every read

@@ -116,7 +116,7 @@ fn deliver(agent: &ureq::Agent, sd: &Shutdown, target: &NotifyTarget, o: &Outgoi
         }
         pause *= 2;
     }
-    let (url, who, what) = (target.url.masked(), &o.change.service, o.change.to.as_str());
+    let (url, who, what) = (target.url.masked(), &o.change.service, o.change.to);
     match failure {
         Some(e) => log::warn!("notify {url}: {who} {what} not sent after {TRIES} tries: {e}"),
         None => log::info!("notify {url}: {who} {what} sent"),

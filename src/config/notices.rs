@@ -27,13 +27,9 @@ pub enum NoticeStyle {
     Info,
 }
 
-impl NoticeStyle {
-    /// Its name in the configuration and the JSON: "info", "warning", "danger",
-    /// "maintenance".
-    pub(crate) fn as_str(self) -> &'static str {
-        crate::names::name_of(&self)
-    }
+crate::names::display_by_name!(NoticeStyle);
 
+impl NoticeStyle {
     /// The style named `s` exactly.
     pub(crate) fn parse(s: &str) -> Option<Self> {
         crate::names::parse(s)
@@ -243,13 +239,16 @@ mod tests {
         let n = &c.notices[0];
         assert_eq!(n.title, "Disk swap");
         assert_eq!(n.body, "line one\nline two");
-        assert_eq!(n.style.as_str(), "maintenance");
+        assert_eq!(n.style, crate::config::NoticeStyle::Maintenance);
         assert_eq!(n.services, ["Grafana"]);
         assert_eq!(n.starts.unwrap().to_rfc3339(), "2026-11-29T07:00:00+00:00");
         assert_eq!(n.ends.unwrap().to_rfc3339(), "2026-11-29T10:00:00+00:00");
         assert!(n.id.starts_with("owner-") && n.id.len() == 14);
         let h = &c.notices[1];
-        assert_eq!((h.style.as_str(), h.starts, h.ends), ("info", None, None));
+        assert_eq!(
+            (h.style, h.starts, h.ends),
+            (crate::config::NoticeStyle::Info, None, None)
+        );
         assert_ne!(n.id, h.id);
     }
 

@@ -26,12 +26,7 @@ pub enum FeedStatus {
     Disabled,
 }
 
-impl FeedStatus {
-    /// Its name in the JSON (and the `status` label of `/metrics`).
-    pub(crate) fn as_str(self) -> &'static str {
-        crate::names::name_of(&self)
-    }
-}
+crate::names::display_by_name!(FeedStatus);
 
 #[derive(Debug)]
 struct State<T> {

@@ -94,7 +94,7 @@ mod tests {
     fn served(states: &[(&str, ServiceState)]) -> Services {
         Services {
             summary: Summary::default(),
-            uptime_kuma: "disabled".into(),
+            uptime_kuma: crate::feeds::KumaLink::Disabled,
             services: states
                 .iter()
                 .map(|(name, status)| ServiceStatus {

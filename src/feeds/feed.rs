@@ -98,7 +98,8 @@ impl Feed {
 }
 
 /// A live-stream event: its name is the SSE `event:` line and the page's section.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Event {
     Metrics,
     Weather,
@@ -117,33 +118,10 @@ impl Event {
         Event::Hosts,
     ];
 
-    /// Its name. A `const fn` (not serde's spelling) so the stream's list of names is a
-    /// constant.
-    pub(crate) const fn name(self) -> &'static str {
-        match self {
-            Event::Metrics => "metrics",
-            Event::Weather => "weather",
-            Event::Activity => "activity",
-            Event::Services => "services",
-            Event::Hosts => "hosts",
-        }
+    /// Its name (the SSE `event:` line), as serde spells it.
+    pub(crate) fn name(self) -> &'static str {
+        crate::names::name_of(&self)
     }
-
-    /// The event named `name`.
-    pub(crate) fn from_name(name: &str) -> Option<Event> {
-        Event::ALL.into_iter().find(|e| e.name() == name)
-    }
-
-    /// The names of [`Event::ALL`], in order.
-    pub(crate) const NAMES: [&'static str; 5] = {
-        let mut names = [""; 5];
-        let mut i = 0;
-        while i < names.len() {
-            names[i] = Event::ALL[i].name();
-            i += 1;
-        }
-        names
-    };
 }
 
 #[cfg(test)]
@@ -151,12 +129,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn events_read_back_from_their_names() {
-        for e in Event::ALL {
-            assert_eq!(Event::from_name(e.name()), Some(e));
-        }
-        assert_eq!(Event::NAMES[0], "metrics");
-        assert_eq!(Event::from_name("uptime_kuma"), None);
+    fn events_are_named_as_the_stream_spells_them() {
+        let names: Vec<&str> = Event::ALL.iter().map(|e| e.name()).collect();
+        assert_eq!(
+            names,
+            ["metrics", "weather", "activity", "services", "hosts"]
+        );
+        let feeds: Vec<Option<&str>> = Feed::ALL
+            .iter()
+            .map(|f| f.event().map(Event::name))
+            .collect();
+        assert_eq!(
+            feeds,
+            [
+                Some("weather"),
+                Some("activity"),
+                Some("services"),
+                None,
+                Some("hosts")
+            ]
+        );
     }
 
     #[test]

@@ -16,9 +16,9 @@ use serde_json::Value;
 use super::error::{FetchError, Reason};
 use super::http;
 use super::scheduler::Failure;
-use super::text::{clean, mask, plausible_date, MAX_MESSAGE, MAX_NAME};
 use super::{Activity, Commit};
 use crate::config::ForgejoConfig;
+use crate::text::{clean, mask, plausible_date, MAX_MESSAGE, MAX_NAME};
 
 /// How many of the most recently updated repositories are asked for commits.
 pub(crate) const MAX_REPOS: usize = 10;
@@ -154,7 +154,7 @@ pub fn parse_repos(doc: &Value, base: &str) -> Result<Vec<Repo>, String> {
         let why = str_at(doc, &["error"]).unwrap_or("no reason given");
         return Err(format!(
             "repository search failed: {}",
-            super::text::clip(why)
+            crate::text::clip(why)
         ));
     }
     let list = doc

@@ -15,7 +15,7 @@ use ureq::Agent;
 
 use super::error::{FetchError, Reason};
 use super::lenient::Scalar;
-use super::text::clip;
+use crate::text::clip;
 
 /// Largest upstream body read, after decompression.
 pub(crate) const MAX_BODY: u64 = 1 << 20;

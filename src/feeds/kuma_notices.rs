@@ -13,9 +13,9 @@ use serde::Deserialize;
 
 use super::lenient::{First, FromObject, One, Scalar};
 use super::notices::{Draft, NoticeKind, NoticeSource};
-use super::text;
 use super::uptime_kuma::parse_time;
 use crate::config::{NoticeStyle, MAX_BODY, MAX_TITLE};
+use crate::text;
 
 /// Most maintenance entries read from one page.
 pub const MAX_MAINTENANCE: usize = 20;

@@ -22,12 +22,6 @@ pub(crate) mod services;
 pub(crate) mod uptime_kuma;
 pub mod weather;
 
-/// The check history's former name, still used by the page's services view.
-pub(crate) use check_history as history;
-
-/// The cleaning of foreign text lives at the ground level (the host's sources need it
-/// too); the feeds reach it under its old name.
-pub(crate) use crate::text;
 pub(crate) use cached::{Cached, FeedStatus, Snapshot};
 pub(crate) use error::{FetchError, Reason};
 
@@ -132,9 +126,8 @@ pub struct Commit {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Services {
     pub summary: Summary,
-    /// Uptime Kuma as a source: a [`KumaLink`] by name. (Text until the page's view
-    /// takes the enum.)
-    pub uptime_kuma: String,
+    /// Uptime Kuma as a source.
+    pub uptime_kuma: KumaLink,
     pub services: Vec<ServiceStatus>,
     /// Checks since this process started, per service: (name, up, not up). For
     /// `/metrics`; not part of the JSON.
@@ -201,11 +194,6 @@ pub enum ServiceState {
 }
 
 impl ServiceState {
-    /// Its name in the JSON: "up", "down", "unknown", "maintenance".
-    pub(crate) fn as_str(self) -> &'static str {
-        crate::names::name_of(&self)
-    }
-
     /// The state named `s`.
     pub(crate) fn parse(s: &str) -> Option<Self> {
         crate::names::parse(s)
@@ -231,6 +219,8 @@ pub enum StatusSource {
     /// Uptime Kuma's monitor of the same name.
     UptimeKuma,
 }
+
+crate::names::display_by_name!(ServiceState, StatusSource);
 
 /// Uptime Kuma as a source of the services' status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -262,9 +252,8 @@ pub struct ServiceStatus {
     /// When the current status began.
     pub since: Option<DateTime<Utc>>,
     pub checked_at: Option<DateTime<Utc>>,
-    /// Where the status comes from: a [`StatusSource`] by name. (Text until the page's
-    /// view takes the enum.)
-    pub source: String,
+    /// Where the status comes from.
+    pub source: StatusSource,
     pub uptime: Uptime,
     /// The last 24 h in 48 half-hour buckets, oldest first.
     pub history: Vec<check_history::BarCell>,
@@ -343,7 +332,7 @@ impl Redact for Services {
             .collect();
         Some(Services {
             summary: Summary::of(&services),
-            uptime_kuma: self.uptime_kuma.clone(),
+            uptime_kuma: self.uptime_kuma,
             checks_total: self
                 .checks_total
                 .iter()
@@ -479,7 +468,7 @@ mod tests {
         };
         let all = Services {
             summary: Summary::of(&list),
-            uptime_kuma: "disabled".into(),
+            uptime_kuma: KumaLink::Disabled,
             checks_total: vec![("Photos".into(), 1, 0), ("Vault".into(), 0, 1)],
             changes: vec![change("Photos"), change("Vault")],
             notices: Vec::new(),
@@ -505,8 +494,11 @@ mod tests {
             ServiceState::Unknown,
             ServiceState::Maintenance,
         ] {
-            assert_eq!(ServiceState::parse(s.as_str()), Some(s));
-            assert_eq!(serde_json::to_value(s).expect("json"), s.as_str());
+            assert_eq!(ServiceState::parse(crate::names::name_of(&s)), Some(s));
+            assert_eq!(
+                serde_json::to_value(s).expect("json"),
+                crate::names::name_of(&s)
+            );
         }
         assert_eq!(ServiceState::parse("UP"), None);
         assert_eq!(

@@ -101,15 +101,9 @@ pub(crate) fn request(
                 .or(c.reason.as_deref())
                 .map(|r| format!(": {r}"))
                 .unwrap_or_default();
-            let text = format!(
-                "{} is {} (was {}){why}\n{}",
-                c.service,
-                c.to.as_str(),
-                c.from.as_str(),
-                o.url
-            );
+            let text = format!("{} is {} (was {}){why}\n{}", c.service, c.to, c.from, o.url);
             // Header values must be ASCII and single-line: the title is cleaned to that.
-            let title: String = format!("{} {}", c.service, c.to.as_str())
+            let title: String = format!("{} {}", c.service, c.to)
                 .chars()
                 .map(|ch| if ch.is_ascii_graphic() { ch } else { ' ' })
                 .take(120)

@@ -9,9 +9,9 @@ use serde::Deserialize;
 use super::error::FetchError;
 use super::http;
 use super::scheduler::Failure;
-use super::text::{clean, finite_in, MAX_NAME, MAX_REASON};
 use crate::config::Peer;
 use crate::host::{HistoryPoint, Sample};
+use crate::text::{clean, finite_in, MAX_NAME, MAX_REASON};
 
 /// Most history points kept of a peer (an hour at the default 2 s is 1,800; the page
 /// draws 150).

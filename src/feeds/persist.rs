@@ -135,7 +135,7 @@ pub(crate) fn decode<'a>(
             valid_days(&s.days, now).ok_or_else(|| bad("day"))?
         };
         // A `since` in the future, or before 1990 (a negative year included), is forged.
-        let implausible = |t| t > now || super::text::plausible_date(t, now).is_none();
+        let implausible = |t| t > now || crate::text::plausible_date(t, now).is_none();
         if s.since.is_some_and(implausible) || (s.status == Status::Unknown) != s.since.is_none() {
             return Err(bad("status"));
         }
@@ -158,7 +158,7 @@ pub(crate) fn decode<'a>(
         }
     }
     for t in file.changes.into_iter().rev().take(KEPT).rev() {
-        if super::text::plausible_date(t.at, now).is_none() || t.at > now {
+        if crate::text::plausible_date(t.at, now).is_none() || t.at > now {
             return Err(format!("has an invalid change for '{}'", clip(&t.service)));
         }
         if history.tracks.contains_key(&t.service) {

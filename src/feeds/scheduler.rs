@@ -142,20 +142,20 @@ fn transition_line(
     if from == to {
         return None;
     }
-    let (from, to_s) = (from.as_str(), to.as_str());
     Some(match (to, error) {
-        (FeedStatus::Ok, _) => (log::Level::Info, format!("feed {name}: {from} -> {to_s}")),
+        (FeedStatus::Ok, _) => (log::Level::Info, format!("feed {name}: {from} -> {to}")),
         (_, Some(e)) => (
             log::Level::Warn,
-            format!("feed {name}: {from} -> {to_s}: {e}"),
+            format!("feed {name}: {from} -> {to}: {e}"),
         ),
-        (_, None) => (log::Level::Warn, format!("feed {name}: {from} -> {to_s}")),
+        (_, None) => (log::Level::Warn, format!("feed {name}: {from} -> {to}")),
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::feeds::feed::Feed;
     use std::cell::RefCell;
 
     #[test]
@@ -240,18 +240,23 @@ mod tests {
     fn a_feed_logs_once_per_change_of_status() {
         use FeedStatus as F;
         assert_eq!(
-            transition_line("weather", F::Error, F::Error, Some("timeout")),
+            transition_line(Feed::Weather.name(), F::Error, F::Error, Some("timeout")),
             None
         );
         assert_eq!(
-            transition_line("weather", F::Ok, F::Stale, Some("timed out after 10s")),
+            transition_line(
+                Feed::Weather.name(),
+                F::Ok,
+                F::Stale,
+                Some("timed out after 10s")
+            ),
             Some((
                 log::Level::Warn,
                 "feed weather: ok -> stale: timed out after 10s".into()
             ))
         );
         assert_eq!(
-            transition_line("weather", F::Stale, F::Ok, None),
+            transition_line(Feed::Weather.name(), F::Stale, F::Ok, None),
             Some((log::Level::Info, "feed weather: stale -> ok".into()))
         );
         assert_eq!(

@@ -17,7 +17,6 @@ use super::http;
 use super::uptime_kuma::{Beat, Kuma};
 use super::{KumaLink, ServiceState, ServiceStatus, Services, StatusSource, Summary, Uptime};
 use crate::config::Service;
-use crate::names::name_of;
 
 /// Probes in flight at once.
 pub const CONCURRENCY: usize = 8;
@@ -145,7 +144,6 @@ pub(crate) fn record(
 /// The log line of a status change: a warning with the probe's detail when it failed.
 fn change_line(name: &str, c: super::check_history::Change, p: &Probe) -> (log::Level, String) {
     let (from, to) = (ServiceState::from(c.from), ServiceState::from(c.to));
-    let (from, to) = (from.as_str(), to.as_str());
     match &p.detail {
         Some(d) if !p.up => (
             log::Level::Warn,
@@ -225,7 +223,7 @@ pub(crate) fn assemble(
                 reason,
                 since: m.since,
                 latency_ms: m.ping_ms,
-                source: name_of(&StatusSource::UptimeKuma).to_string(),
+                source: StatusSource::UptimeKuma,
                 uptime: Uptime {
                     day: m.uptime_24h,
                     ..own.uptime.clone()
@@ -237,7 +235,7 @@ pub(crate) fn assemble(
         .collect();
     Services {
         summary: Summary::of(&list),
-        uptime_kuma: name_of(&kuma.link()).to_string(),
+        uptime_kuma: kuma.link(),
         services: list,
         checks_total: history
             .checks_total
@@ -293,7 +291,7 @@ pub(crate) fn unknown(service: &Service, now: DateTime<Utc>) -> ServiceStatus {
         reason: None,
         since: None,
         checked_at: None,
-        source: name_of(&StatusSource::Probe).to_string(),
+        source: StatusSource::Probe,
         uptime: Uptime::default(),
         history: bar_from(&[], now),
         days: days::cells(&[], days::day_of(now, 0)),
@@ -364,15 +362,15 @@ mod tests {
         );
         let b = &d.services[1];
         assert_eq!(
-            (b.status.as_str(), b.reason.as_deref()),
-            ("down", Some("HTTP 502"))
+            (b.status, b.reason.as_deref()),
+            (ServiceState::Down, Some("HTTP 502"))
         );
         // c failed once after being up: still up, no reason, and no latency to show.
         let c = &d.services[2];
-        assert_eq!((c.status.as_str(), c.reason.as_deref()), ("up", None));
+        assert_eq!((c.status, c.reason.as_deref()), (ServiceState::Up, None));
         assert_eq!(c.uptime.day, Some(0.5));
         assert_eq!(c.history.len(), 48);
-        assert_eq!(d.uptime_kuma, "disabled");
+        assert_eq!(d.uptime_kuma, KumaLink::Disabled);
         let json = serde_json::to_value(&d).unwrap();
         assert!(json["services"][0]["uptime"]["24h"].is_number());
         assert!(!json.to_string().contains("internal:8080"));
@@ -391,7 +389,7 @@ mod tests {
             (a.latency_ms, a.http_status, a.checked_at),
             (Some(12), Some(200), Some(now))
         );
-        assert_eq!((a.source.as_str(), a.since), ("probe", Some(now)));
+        assert_eq!((a.source, a.since), (StatusSource::Probe, Some(now)));
         let newest = a.history.last().expect("a 24 h bar");
         assert_eq!((newest.checks, newest.up), (1, 1));
     }
@@ -439,20 +437,20 @@ mod tests {
             (ServiceState::Up, Some(since), Some(34))
         );
         assert_eq!(
-            (a.source.as_str(), a.uptime.day),
-            ("uptime_kuma", Some(0.99))
+            (a.source, a.uptime.day),
+            (StatusSource::UptimeKuma, Some(0.99))
         );
         let newest = a.history.last().expect("a 24 h bar");
         assert_eq!((newest.checks, newest.up), (4, 3));
         assert_eq!(d.services[2].reason.as_deref(), Some("down in Uptime Kuma"));
         assert_eq!(d.services[3].reason.as_deref(), Some("pending"));
-        assert_eq!(d.services[4].source, "probe");
+        assert_eq!(d.services[4].source, StatusSource::Probe);
         let s = &d.summary;
         assert_eq!(
             (s.up, s.maintenance, s.down, s.unknown, s.total),
             (1, 1, 1, 2, 5)
         );
-        assert_eq!(d.uptime_kuma, "ok");
+        assert_eq!(d.uptime_kuma, KumaLink::Ok);
     }
 
     #[test]

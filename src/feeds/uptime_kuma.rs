@@ -26,8 +26,8 @@ use super::kuma_notices::{self, Incident, Maintenance, MAX_MAINTENANCE};
 use super::lenient::{First, FromObject, Last, Map, One, Scalar};
 use super::notices::Draft;
 use super::scheduler::Failure;
-use super::text;
 use crate::config::UptimeKumaConfig;
+use crate::text;
 
 /// How often the status page is read: Uptime Kuma caches it 1–5 minutes itself.
 pub const REFRESH: Duration = Duration::from_secs(60);

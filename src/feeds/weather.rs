@@ -5,9 +5,9 @@ use serde_json::Value;
 
 use super::error::FetchError;
 use super::scheduler::Failure;
-use super::text::{clean, finite_in, MAX_MESSAGE, MAX_NAME};
 use super::{http, Forecast, Weather};
 use crate::config::WeatherConfig;
+use crate::text::{clean, finite_in, MAX_MESSAGE, MAX_NAME};
 
 /// The j1 URL for `config`: `<url>/<location>?format=j1`; an empty location asks wttr.in
 /// for the weather where the request comes from (the server's own location).

@@ -4,7 +4,7 @@
 use std::io;
 use std::path::Path;
 
-use super::{invalid, read_file, round2};
+use super::{invalid, read_file, round2, Core};
 
 /// The tick counters of one `cpu` line. Columns a kernel does not write (older kernels
 /// have 4, 7, 8 or 9 of them) are 0.
@@ -180,13 +180,16 @@ pub fn delta(prev: &Ticks, cur: &Ticks) -> Option<Usage> {
     })
 }
 
-/// Per-core busy percent for the cores in `cur`, matched to `prev` by number.
-pub(crate) fn core_deltas(prev: Option<&Stat>, cur: &Stat) -> Vec<Option<f64>> {
+/// Each core of `cur` with its busy percent, matched to `prev` by number.
+pub(crate) fn core_deltas(prev: Option<&Stat>, cur: &Stat) -> Vec<Core> {
     cur.cores
         .iter()
-        .map(|(id, t)| {
-            let p = prev?.cores.iter().find(|(pid, _)| pid == id)?;
-            delta(&p.1, t).map(|u| u.busy)
+        .map(|(id, t)| Core {
+            id: *id,
+            percent: prev
+                .and_then(|prev| prev.cores.iter().find(|(pid, _)| pid == id))
+                .and_then(|p| delta(&p.1, t))
+                .map(|u| u.busy),
         })
         .collect()
 }
@@ -327,7 +330,16 @@ intr 4242 0 9\nctxt 4\nprocesses 3\nprocs_running 1\n";
     fn cores_match_by_number() {
         let a = parse_str("cpu  0 0 0 0\ncpu0 0 0 0 0\ncpu2 0 0 0 0\n").unwrap();
         let b = parse_str("cpu  0 0 0 0\ncpu0 1 0 0 3\ncpu1 5 0 0 5\ncpu2 0 0 0 4\n").unwrap();
-        assert_eq!(core_deltas(Some(&a), &b), vec![Some(25.0), None, Some(0.0)]);
-        assert_eq!(core_deltas(None, &b), vec![None, None, None]);
+        let shares = |prev| -> Vec<(u32, Option<f64>)> {
+            core_deltas(prev, &b)
+                .iter()
+                .map(|c| (c.id, c.percent))
+                .collect()
+        };
+        assert_eq!(
+            shares(Some(&a)),
+            [(0, Some(25.0)), (1, None), (2, Some(0.0))]
+        );
+        assert_eq!(shares(None), [(0, None), (1, None), (2, None)]);
     }
 }

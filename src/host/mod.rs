@@ -104,16 +104,15 @@ pub struct HostCounters {
     pub disk_io: Option<Vec<diskio::Counters>>,
 }
 
+/// The `cpu` section. In the JSON its cores are two parallel arrays, `cores` (busy
+/// shares) and `core_ids` (the kernel's numbers).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(into = "CpuJson", from = "CpuJson")]
 pub struct Cpu {
     /// Busy share of all CPUs over the last interval; `None` until two samples exist.
     pub percent: Option<f64>,
-    /// Busy share of each online CPU, in the order of `core_ids`.
-    pub cores: Vec<Option<f64>>,
-    /// The kernel's number of each entry of `cores` (`cpu2` is 2): with a CPU offline,
-    /// positions and ids differ.
-    #[serde(default)]
-    pub core_ids: Vec<u32>,
+    /// Each online CPU, in the kernel's order.
+    pub cores: Vec<Core>,
     pub count: usize,
     pub iowait_percent: Option<f64>,
     pub steal_percent: Option<f64>,
@@ -128,15 +127,52 @@ pub struct Core {
     pub percent: Option<f64>,
 }
 
-impl Cpu {
-    /// Each online CPU with its busy share. The JSON keeps `cores` and `core_ids` as two
-    /// arrays (the API's shape); this pairs them, in one place. A peer too old to send
-    /// `core_ids` has its CPUs numbered by position.
-    pub(crate) fn per_core(&self) -> impl Iterator<Item = Core> + '_ {
-        self.cores.iter().enumerate().map(|(i, percent)| Core {
-            id: self.core_ids.get(i).copied().unwrap_or(i as u32),
-            percent: *percent,
-        })
+/// [`Cpu`] as the API writes it: the cores as two parallel arrays, `cores` (busy
+/// shares) and `core_ids` (the kernel's numbers: with a CPU offline, positions and ids
+/// differ).
+#[derive(Serialize, Deserialize)]
+struct CpuJson {
+    percent: Option<f64>,
+    cores: Vec<Option<f64>>,
+    /// A peer too old to send it has its CPUs numbered by position.
+    #[serde(default)]
+    core_ids: Vec<u32>,
+    count: usize,
+    iowait_percent: Option<f64>,
+    steal_percent: Option<f64>,
+    load: Option<[f64; 3]>,
+}
+
+impl From<Cpu> for CpuJson {
+    fn from(c: Cpu) -> Self {
+        CpuJson {
+            percent: c.percent,
+            cores: c.cores.iter().map(|k| k.percent).collect(),
+            core_ids: c.cores.iter().map(|k| k.id).collect(),
+            count: c.count,
+            iowait_percent: c.iowait_percent,
+            steal_percent: c.steal_percent,
+            load: c.load,
+        }
+    }
+}
+
+impl From<CpuJson> for Cpu {
+    fn from(c: CpuJson) -> Self {
+        let ids = &c.core_ids;
+        Cpu {
+            percent: c.percent,
+            cores: (c.cores.iter().enumerate())
+                .map(|(i, percent)| Core {
+                    id: ids.get(i).copied().unwrap_or(i as u32),
+                    percent: *percent,
+                })
+                .collect(),
+            count: c.count,
+            iowait_percent: c.iowait_percent,
+            steal_percent: c.steal_percent,
+            load: c.load,
+        }
     }
 }
 
@@ -199,18 +235,7 @@ pub enum Namespace {
     Container,
 }
 
-impl Namespace {
-    /// Its name in the JSON and the labels of `/metrics`.
-    pub(crate) fn as_str(self) -> &'static str {
-        crate::names::name_of(&self)
-    }
-}
-
-impl std::fmt::Display for Namespace {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+crate::names::display_by_name!(Namespace);
 
 /// The `containers` section: owner data, so it has three states. `List` and
 /// `Unavailable` (serialised as `null`, its reason under `errors`) are what the owner
@@ -406,6 +431,26 @@ mod tests {
         );
         assert_eq!(public.errors.len(), 1);
         assert_eq!(public.errors["disks"], PUBLIC_SECTION_ERROR);
+    }
+
+    #[test]
+    fn cores_are_two_arrays_in_the_json() {
+        let core = |id, percent| Core { id, percent };
+        let cpu = Cpu {
+            cores: vec![core(0, Some(10.0)), core(2, None)],
+            count: 2,
+            ..Cpu::default()
+        };
+        let json = serde_json::to_string(&cpu).expect("json");
+        assert_eq!(
+            json,
+            r#"{"percent":null,"cores":[10.0,null],"core_ids":[0,2],"count":2,"iowait_percent":null,"steal_percent":null,"load":null}"#
+        );
+        assert_eq!(serde_json::from_str::<Cpu>(&json).expect("read back"), cpu);
+        // Without `core_ids` (an older peer) the cores are numbered by position.
+        let old = json.replace(r#""core_ids":[0,2],"#, "");
+        let read: Cpu = serde_json::from_str(&old).expect("old shape");
+        assert_eq!(read.cores, [core(0, Some(10.0)), core(1, None)]);
     }
 
     #[test]

@@ -201,7 +201,6 @@ fn cpu_section(prev: Option<&cpu::Stat>, s: &cpu::Stat, load: Option<[f64; 3]>) 
     Cpu {
         percent: usage.map(|u| u.busy),
         cores: cpu::core_deltas(prev, s),
-        core_ids: s.cores.iter().map(|(id, _)| *id).collect(),
         count: s.cores.len(),
         iowait_percent: usage.map(|u| u.iowait),
         steal_percent: usage.map(|u| u.steal),

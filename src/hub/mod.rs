@@ -13,6 +13,7 @@ use bytes::Bytes;
 use tokio::sync::broadcast;
 
 use crate::access::Audience;
+use crate::feeds::feed::Event;
 
 pub mod patch;
 
@@ -83,7 +84,7 @@ impl Frame {
 }
 
 /// The two audiences' frames of one event body each (one copy when they are equal).
-fn framed(event: &str, private: &[u8], public: &[u8]) -> [Bytes; 2] {
+fn framed(event: Event, private: &[u8], public: &[u8]) -> [Bytes; 2] {
     let p = frame(event, private);
     let q = if public == private {
         p.clone()
@@ -153,7 +154,8 @@ impl Drop for ClientSlot {
 }
 
 /// Formats one SSE frame: `event: NAME\ndata: JSON\n\n`. JSON has no raw newlines.
-pub fn frame(event: &str, json: &[u8]) -> Bytes {
+pub fn frame(event: Event, json: &[u8]) -> Bytes {
+    let event = event.name();
     let mut b = Vec::with_capacity(json.len() + event.len() + 16);
     b.extend_from_slice(b"event: ");
     b.extend_from_slice(event.as_bytes());
@@ -192,7 +194,7 @@ impl Hub {
     /// Sends `event` to every client of the documented stream: `private` to the owner's,
     /// `public` to the others; and to the pages' streams the tiles that changed, rendered
     /// once per host and audience by the installed [`Renderer`].
-    pub fn publish(&self, event: &str, private: &[u8], public: &[u8]) {
+    pub fn publish(&self, event: Event, private: &[u8], public: &[u8]) {
         let renderer = self
             .renderer
             .lock()
@@ -228,7 +230,13 @@ impl Hub {
 
     /// Sends the bodies (private, public) of `event` to the documented stream's clients
     /// and `page`, the frames of each host's tiles, to the pages' streams.
-    fn send(&self, event: &str, version: u64, bodies: [&[u8]; 2], page: Vec<(String, [Bytes; 2])>) {
+    fn send(
+        &self,
+        event: Event,
+        version: u64,
+        bodies: [&[u8]; 2],
+        page: Vec<(String, [Bytes; 2])>,
+    ) {
         if self.tx.receiver_count() > 0 {
             let [private, public] = framed(event, bodies[0], bodies[1]);
             let _ = self.tx.send(Frame {
@@ -390,7 +398,7 @@ mod tests {
         let hub = Arc::new(Hub::new(4));
         let (_s, mut rx) = hub.subscribe().unwrap();
         hub.publish(
-            "services",
+            Event::Services,
             b"{\"error\":\"detail\"}",
             b"{\"error\":\"timeout\"}",
         );

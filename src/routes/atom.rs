@@ -67,7 +67,7 @@ fn change_id(t: &Transition) -> String {
     format!(
         "urn:kiteportal:change:{slug}-{hash:08x}:{}:{}",
         t.at.timestamp(),
-        t.to.as_str()
+        t.to
     )
 }
 
@@ -77,12 +77,12 @@ fn change_entry(t: &Transition) -> String {
         (ServiceState::Up, _) | (_, None) => String::new(),
         (_, Some(r)) => format!(" ({r})"),
     };
-    let title = format!("{} is {}{why}", t.service, t.to.as_str());
+    let title = format!("{} is {}{why}", t.service, t.to);
     let summary = format!(
         "{} changed from {} to {} at {}.",
         t.service,
-        t.from.as_str(),
-        t.to.as_str(),
+        t.from,
+        t.to,
         time(t.at)
     );
     format!(
@@ -92,7 +92,7 @@ fn change_entry(t: &Transition) -> String {
         esc(&change_id(t)),
         esc(&title),
         time(t.at),
-        t.to.as_str(),
+        t.to,
         esc(&summary)
     )
 }
@@ -107,7 +107,7 @@ fn notice_entry(n: &Notice) -> String {
     } else {
         format!(" · {}", n.when)
     };
-    let title = format!("[{}] {}{when}", n.style.as_str(), n.title);
+    let title = format!("[{}] {}{when}", n.style, n.title);
     let body: String = n.body.chars().take(MAX_SUMMARY).collect();
     format!(
         "<entry><id>urn:kiteportal:notice:{}</id><title>{}</title><updated>{}</updated>\
@@ -117,7 +117,7 @@ fn notice_entry(n: &Notice) -> String {
         esc(&title),
         time(n.updated_at),
         time(n.starts_at),
-        n.style.as_str(),
+        n.style,
         esc(if body.is_empty() { &n.title } else { &body })
     )
 }

@@ -13,18 +13,13 @@ pub(crate) mod pages;
 pub(crate) mod prometheus;
 pub(crate) mod stream;
 pub(crate) mod view;
-// Public for now: each has a field its template does not read yet (`ContainerRow::id`,
-// `ServiceView::group`), which the page's rewrite settles.
-pub mod view_containers;
+pub(crate) mod view_containers;
 pub(crate) mod view_days;
 pub(crate) mod view_feeds;
 pub(crate) mod view_hosts;
-pub mod view_services;
+pub(crate) mod view_services;
 pub(crate) mod view_system;
 pub(crate) mod view_tiles;
-
-/// The audience module's former name, still used by the stream route.
-pub(crate) use audience as client;
 
 use actix_web::{guard, web, Route};
 

@@ -9,6 +9,7 @@ use tokio::sync::broadcast::error::RecvError;
 
 use crate::access::Audience;
 use crate::error::ApiError;
+use crate::feeds::feed::Event;
 use crate::state::AppState;
 
 fn event_stream() -> HttpResponseBuilder {
@@ -77,7 +78,7 @@ pub async fn stream(
     };
     // Judged after subscribing: a reload that changes the rules in between then
     // revokes this slot's view (the reload swaps the rules first, then revokes).
-    let audience = crate::routes::client::audience(&req);
+    let audience = crate::routes::audience::audience(&req);
     let (first, had) = if mode.page {
         page_burst(&state, &mode, audience)
     } else {
@@ -135,8 +136,8 @@ pub async fn stream(
 /// The documented stream's first burst: `retry:` and the current body of every event.
 fn json_burst(state: &AppState, audience: Audience) -> Bytes {
     let mut first = b"retry: 3000\n\n".to_vec();
-    for event in crate::state::EVENTS {
-        if let Some(json) = state.event_json(event, audience) {
+    for event in Event::ALL {
+        if let Some(json) = state.event_body(event, audience) {
             first.extend_from_slice(&crate::hub::frame(event, &json));
         }
     }

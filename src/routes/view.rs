@@ -4,9 +4,11 @@
 //! templates rendered again (`view_tiles`); `assets/app.js` formats nothing.
 
 use chrono::{DateTime, Utc};
+use serde::Serialize;
 
 use crate::access::Audience;
 
+use crate::feeds::feed::Feed;
 use crate::feeds::{Activity, Snapshot};
 
 use crate::state::AppState;
@@ -94,30 +96,58 @@ pub fn safe_url(url: &str) -> String {
     crate::config::HttpUrl::check(url).map_or_else(|_| "#".to_string(), str::to_string)
 }
 
-/// The warn and bad thresholds of every gauge (the script judges no numbers).
-pub const LEVELS: &[(&str, f64, f64)] = &[
-    ("cpu", 75.0, 90.0),
-    ("mem", 80.0, 92.0),
-    ("disk", 80.0, 90.0),
-    ("temp", 70.0, 85.0),
-    ("limit", 80.0, 95.0),
-];
-
-/// The status class of `v` for gauge `kind` (see [`LEVELS`]).
-pub fn level_of(kind: &str, v: Option<f64>) -> &'static str {
-    match LEVELS.iter().find(|(k, _, _)| *k == kind) {
-        Some((_, warn, bad)) => level(v, *warn, *bad),
-        None => "unknown",
-    }
+/// A status class the page's styles colour by: a gauge's `data-level`, a bar cell's
+/// `data-share`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Ok,
+    Warn,
+    Bad,
+    /// No value (yet); also what a panel shows before its first sample.
+    #[default]
+    Unknown,
+    /// A stretch of time with no checks (a cell of a service's bars).
+    #[serde(rename = "none")]
+    NoChecks,
 }
 
-/// Status class for a value against warn/bad thresholds ("ok", "warn", "bad").
-pub fn level(v: Option<f64>, warn: f64, bad: f64) -> &'static str {
-    match v {
-        Some(v) if v >= bad => "bad",
-        Some(v) if v >= warn => "warn",
-        Some(_) => "ok",
-        None => "unknown",
+crate::names::display_by_name!(Level);
+
+/// What a gauge measures, which sets its thresholds (the script judges no numbers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gauge {
+    /// A CPU share: the host's, a core's or a container's.
+    Cpu,
+    Memory,
+    Disk,
+    /// A temperature in °C.
+    Temperature,
+    /// A container's memory against its own limit.
+    Limit,
+}
+
+impl Gauge {
+    /// Its warn and bad thresholds.
+    fn thresholds(self) -> (f64, f64) {
+        match self {
+            Gauge::Cpu => (75.0, 90.0),
+            Gauge::Memory => (80.0, 92.0),
+            Gauge::Disk => (80.0, 90.0),
+            Gauge::Temperature => (70.0, 85.0),
+            Gauge::Limit => (80.0, 95.0),
+        }
+    }
+
+    /// The status class of `v` on this gauge.
+    pub(crate) fn level(self, v: Option<f64>) -> Level {
+        let (warn, bad) = self.thresholds();
+        match v {
+            Some(v) if v >= bad => Level::Bad,
+            Some(v) if v >= warn => Level::Warn,
+            Some(_) => Level::Ok,
+            None => Level::Unknown,
+        }
     }
 }
 
@@ -197,7 +227,7 @@ impl PageView {
         let zone = state.zone();
         let svc_data = services_data(&config, &svc, now, &zone, audience);
         let summary = summary(&svc_data, now);
-        let mut services_state = FeedState::of(&svc, "service checks", audience);
+        let mut services_state = FeedState::of(&svc, Feed::Services, audience);
         if svc.data.is_some() {
             // The badge never contradicts the cards: it leads with the count.
             services_state.label = format!(
@@ -243,9 +273,9 @@ impl PageView {
             down_only,
             notices: svc_data.notices.iter().map(NoticeView::new).collect(),
             summary,
-            weather_state: FeedState::of(&weather, "weather", audience),
+            weather_state: FeedState::of(&weather, Feed::Weather, audience),
             weather: weather.data.as_deref().map(WeatherView::new),
-            activity_state: FeedState::of(&activity, "activity", audience),
+            activity_state: FeedState::of(&activity, Feed::Activity, audience),
             commits: commit_views(&activity, now),
             show_containers,
             containers,
@@ -336,6 +366,20 @@ mod tests {
         assert_eq!(safe_url("javascript:alert(1)"), "#");
         assert_eq!(safe_url("HTTPS://x.y/z"), "HTTPS://x.y/z");
         assert_eq!(safe_url("http:"), "#");
+    }
+
+    #[test]
+    fn gauges_judge_by_their_own_thresholds() {
+        assert_eq!(Gauge::Cpu.level(Some(74.9)), Level::Ok);
+        assert_eq!(Gauge::Cpu.level(Some(75.0)), Level::Warn);
+        assert_eq!(Gauge::Memory.level(Some(91.0)), Level::Warn);
+        assert_eq!(Gauge::Limit.level(Some(95.0)), Level::Bad);
+        assert_eq!(Gauge::Temperature.level(None), Level::Unknown);
+        let names: Vec<String> = [Level::Ok, Level::Warn, Level::Bad, Level::Unknown]
+            .iter()
+            .map(Level::to_string)
+            .collect();
+        assert_eq!(names, ["ok", "warn", "bad", "unknown"]);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! `assets/app.js` redraws it from the live samples with the same formatting rules.
 
 use crate::host::{Container, Sample};
-use crate::routes::view::{bytes, level_of, pct};
+use crate::routes::view::{bytes, pct, Gauge, Level};
 
 /// "—" for a value that is not known (yet).
 const NONE: &str = "—";
@@ -12,7 +12,6 @@ const NONE: &str = "—";
 /// One row of the containers table.
 pub struct ContainerRow {
     pub name: String,
-    pub id: String,
     /// The tooltip: engine, short id, command line, linked service.
     pub title: String,
     pub memory: String,
@@ -20,9 +19,9 @@ pub struct ContainerRow {
     pub of_host: String,
     /// Share of its own limit, or "no limit".
     pub of_limit: String,
-    pub limit_level: &'static str,
+    pub limit_level: Level,
     pub cpu: String,
-    pub cpu_level: &'static str,
+    pub cpu_level: Level,
     /// OOM kills seen in the last 24 hours (0: no mark).
     pub oom_24h: u64,
     /// "OOM-killed 3× in 24 h" (empty when none).
@@ -56,7 +55,6 @@ impl ContainerRow {
         }
         ContainerRow {
             name: c.name.clone(),
-            id: c.id.clone(),
             title,
             memory: c.memory_bytes.map_or(NONE.to_string(), |m| bytes(m as f64)),
             of_host: pct(share(c.memory_bytes, host_total)),
@@ -64,9 +62,9 @@ impl ContainerRow {
                 None => "no limit".to_string(),
                 Some(_) => pct(of_limit),
             },
-            limit_level: level_of("limit", of_limit),
+            limit_level: Gauge::Limit.level(of_limit),
             cpu: pct(c.cpu_percent),
-            cpu_level: level_of("cpu", c.cpu_percent),
+            cpu_level: Gauge::Cpu.level(c.cpu_percent),
             oom_24h: c.oom_kills_24h,
             oom_label: if c.oom_kills_24h > 0 {
                 format!("OOM-killed {}× in 24 h", c.oom_kills_24h)
@@ -134,7 +132,7 @@ mod tests {
         let c = Container {
             id: "3f2a1b2c3d4e".into(),
             name: "forgejo".into(),
-            engine: "docker".into(),
+            engine: crate::host::cgroup::Engine::Docker,
             memory_bytes: Some(256 << 20),
             memory_limit_bytes: Some(512 << 20),
             cpu_percent: Some(12.5),

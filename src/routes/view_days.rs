@@ -6,6 +6,7 @@
 use crate::feeds::days::DayCell;
 use crate::feeds::ServiceStatus;
 
+use super::view::Level;
 use super::view_services::{ratio_pct, share_level};
 
 /// Days named one by one in the screen reader's text before "and N more".
@@ -17,14 +18,14 @@ pub struct DaysView {
     pub summary: String,
     /// "last 90 days: 99.2% up; not all up on 2026-11-02 (92.0% up), …".
     pub label: String,
-    /// One path per level ("ok", "warn", "bad") with a cell for each of its days, `x`
+    /// One path per level (ok, warn, bad) with a cell for each of its days, `x`
     /// from 0 (90 days ago) to 89 (today).
     pub paths: Vec<LevelPath>,
 }
 
 /// The cells of one level, as an SVG path's `d`.
 pub struct LevelPath {
-    pub level: &'static str,
+    pub level: Level,
     pub d: String,
 }
 
@@ -32,7 +33,7 @@ pub struct LevelPath {
 /// day changing level is a change of a path's `d`, never of the strip's structure (the
 /// page's stream then patches it instead of resending the cards).
 pub fn days_view(s: &ServiceStatus) -> DaysView {
-    let paths = ["ok", "warn", "bad"]
+    let paths = [Level::Ok, Level::Warn, Level::Bad]
         .into_iter()
         .map(|level| {
             let d: String = s
@@ -105,7 +106,9 @@ mod tests {
         s.days.push(day("2026-11-04", 10, 1));
         s.days.push(day("2026-11-05", 10, 10));
         let v = days_view(&s);
-        let paths: Vec<(&str, &str)> = v.paths.iter().map(|p| (p.level, p.d.as_str())).collect();
+        let paths: Vec<(&str, &str)> = (v.paths.iter())
+            .map(|p| (crate::names::name_of(&p.level), p.d.as_str()))
+            .collect();
         assert_eq!(
             paths,
             [

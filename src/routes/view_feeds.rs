@@ -2,6 +2,7 @@
 
 use super::view::*;
 use crate::access::Audience;
+use crate::feeds::feed::Feed;
 use crate::feeds::{FeedStatus, Snapshot, Weather};
 
 /// A relative age the page keeps counting from its timestamp (`<time datetime data-age>`),
@@ -24,8 +25,8 @@ impl AgeView {
 
 /// A feed's state line: what the card says about its data's freshness.
 pub struct FeedState {
-    /// The envelope status ("ok", "stale", "pending", "error", "disabled").
-    pub status: &'static str,
+    /// The envelope status.
+    pub status: FeedStatus,
     /// Short human text before the age ("updated", "stale · last good"), or all of it
     /// when there is no age ("pending · fetching weather…").
     pub label: String,
@@ -38,9 +39,10 @@ pub struct FeedState {
 }
 
 impl FeedState {
-    /// The state line of `s` as `audience` may read it: the owner gets the error's
-    /// detail, the public its short class.
-    pub fn of<T>(s: &Snapshot<T>, what: &str, audience: Audience) -> Self {
+    /// The state line of `s`, the snapshot of `feed`, as `audience` may read it: the
+    /// owner gets the error's detail, the public its short class.
+    pub fn of<T>(s: &Snapshot<T>, feed: Feed, audience: Audience) -> Self {
+        let what = noun(feed);
         let now = chrono::Utc::now();
         let when = s.updated_at.map(|t| AgeView::of(t, now));
         let label = match (s.status, &when) {
@@ -54,24 +56,35 @@ impl FeedState {
         };
         let fresh = matches!(s.status, FeedStatus::Ok | FeedStatus::Stale);
         FeedState {
-            status: s.status.as_str(),
+            status: s.status,
             label,
             age: when.filter(|_| fresh),
             error: s.error.as_ref().map(|e| match audience {
                 Audience::Private => e.detail.clone(),
                 Audience::Public => e.reason.label().into_owned(),
             }),
-            empty: empty_text(s.status, what),
+            empty: empty_text(s.status, feed),
         }
     }
 }
 
-/// The body of a card with nothing to show, by feed status (mirrored in app.js).
-pub fn empty_text(status: FeedStatus, what: &str) -> String {
+/// What a feed's card calls its data ("fetching weather…", "no service checks yet").
+fn noun(feed: Feed) -> &'static str {
+    match feed {
+        Feed::Weather | Feed::Activity => feed.name(),
+        Feed::Services => "service checks",
+        Feed::UptimeKuma => "Uptime Kuma",
+        Feed::Peer => "metrics",
+    }
+}
+
+/// The body of `feed`'s card with nothing to show, by feed status.
+fn empty_text(status: FeedStatus, feed: Feed) -> String {
+    let what = noun(feed);
     match status {
         FeedStatus::Pending => format!("Fetching {what}…"),
         FeedStatus::Error => format!("No {what} yet; retrying in the background."),
-        FeedStatus::Disabled if what == "activity" => {
+        FeedStatus::Disabled if feed == Feed::Activity => {
             "Set forgejo.url (and a token) to list recent commits here.".to_string()
         }
         FeedStatus::Disabled => format!("{what} is turned off."),
@@ -164,28 +177,31 @@ mod tests {
         use crate::feeds::{Cached, FetchError, Reason};
         let private = Audience::Private;
         let c: Cached<u32> = Cached::new(std::time::Duration::from_secs(60));
-        assert!(FeedState::of(&c.snapshot(), "weather", private)
+        assert!(FeedState::of(&c.snapshot(), Feed::Weather, private)
             .label
             .starts_with("pending"));
         c.set_error(FetchError::new(
             Reason::Refused,
             "connection refused by 10.0.0.5:8080",
         ));
-        let s = FeedState::of(&c.snapshot(), "weather", private);
+        let s = FeedState::of(&c.snapshot(), Feed::Weather, private);
         assert_eq!(
             (s.status, s.error.as_deref()),
-            ("error", Some("connection refused by 10.0.0.5:8080"))
+            (
+                FeedStatus::Error,
+                Some("connection refused by 10.0.0.5:8080")
+            )
         );
-        let public = FeedState::of(&c.snapshot(), "weather", Audience::Public);
+        let public = FeedState::of(&c.snapshot(), Feed::Weather, Audience::Public);
         assert_eq!(public.error.as_deref(), Some("connection refused"));
         c.set_ok(1);
         c.set_error(FetchError::new(Reason::Http(503), "HTTP 503 from x: busy"));
-        let s = FeedState::of(&c.snapshot(), "weather", private);
-        assert_eq!(s.status, "stale");
+        let s = FeedState::of(&c.snapshot(), Feed::Weather, private);
+        assert_eq!(s.status, FeedStatus::Stale);
         assert_eq!(s.label, "stale · last good");
         assert_eq!(s.age.map(|a| a.text).as_deref(), Some("just now"));
         let d: Cached<u32> = Cached::disabled();
-        assert!(FeedState::of(&d.snapshot(), "activity", private)
+        assert!(FeedState::of(&d.snapshot(), Feed::Activity, private)
             .label
             .contains("not configured"));
     }

@@ -14,7 +14,7 @@ pub struct HostTab {
     pub name: String,
     pub is_self: bool,
     /// The feed status of its metrics (`ok`, `stale`, `error`, `pending`).
-    pub status: String,
+    pub status: FeedStatus,
     /// `/?host=<name>` (`/` for this host).
     pub href: String,
     /// The panel shows this host.
@@ -46,7 +46,11 @@ pub fn tabs(state: &AppState, selected: &str) -> Vec<HostTab> {
     let mut tabs = vec![HostTab {
         name: config.host.name.clone(),
         is_self: true,
-        status: if own { "ok" } else { "pending" }.to_string(),
+        status: if own {
+            FeedStatus::Ok
+        } else {
+            FeedStatus::Pending
+        },
         href: "/".to_string(),
         current: selected == config.host.name,
     }];
@@ -54,7 +58,7 @@ pub fn tabs(state: &AppState, selected: &str) -> Vec<HostTab> {
         tabs.push(HostTab {
             name: peer.name.clone(),
             is_self: false,
-            status: cache.snapshot().status.as_str().to_string(),
+            status: cache.snapshot().status,
             href: format!("/?host={}", crate::feeds::http::encode_segment(&peer.name)),
             current: selected == peer.name,
         });

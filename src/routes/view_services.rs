@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use super::view::*;
 use crate::access::{Audience, Redact};
 use crate::config::Config;
-use crate::feeds::history::BarCell;
+use crate::feeds::check_history::BarCell;
 use crate::feeds::notices::{self, Notice, NoticeKind};
 use crate::feeds::{ServiceState, ServiceStatus, Services, Snapshot};
 use crate::timezone::Zone;
@@ -14,8 +14,8 @@ use crate::timezone::Zone;
 /// One cell of a service's 24 h bar.
 pub struct CellView {
     pub x: usize,
-    /// "none" (no checks), "ok" (all up), "warn" (at least 90 % up) or "bad".
-    pub level: &'static str,
+    /// No checks, ok (all up), warn (at least 90 % up) or bad.
+    pub level: Level,
     /// Its time and count ("02:30–03:00 UTC · 58/60 up"), the cell's SVG `<title>`.
     pub title: String,
 }
@@ -25,10 +25,9 @@ pub struct ServiceView {
     pub name: String,
     pub url: String,
     pub description: String,
-    pub group: String,
     /// Inline SVG markup from our own embedded icons (never from config or upstream).
     pub icon_svg: &'static str,
-    pub status: String,
+    pub status: ServiceState,
     pub latency: String,
     /// The short reason class when not up.
     pub reason: Option<String>,
@@ -41,8 +40,7 @@ pub struct ServiceView {
     /// 02:30–03:00 UTC · 58/60 up").
     pub bar_label: String,
     pub cells: Vec<CellView>,
-    /// "probe" or "uptime_kuma".
-    pub source: String,
+    pub source: crate::feeds::StatusSource,
     /// OOM kills of the containers linked to this service (owner view; empty if none).
     pub container_note: String,
     /// The 90-day strip behind the card's "90 days" disclosure.
@@ -70,7 +68,7 @@ impl NoticeView {
                 NoticeKind::Incident => "incident",
                 NoticeKind::Maintenance => "maintenance",
             },
-            style: n.style.as_str(),
+            style: crate::names::name_of(&n.style),
             title: n.title.clone(),
             body: n.body.clone(),
             when: n.when.clone(),
@@ -82,7 +80,7 @@ impl NoticeView {
 pub(crate) fn notice_cards(groups: &mut [ServiceGroup], list: &[Notice]) {
     for s in groups.iter_mut().flat_map(|g| g.services.iter_mut()) {
         if let Some(n) = list.iter().find(|n| n.services.contains(&s.name)) {
-            s.notice_style = n.style.as_str();
+            s.notice_style = crate::names::name_of(&n.style);
             s.notice_note = n.card_note();
         }
     }
@@ -101,16 +99,16 @@ pub struct SummaryView {
     pub state: &'static str,
 }
 
-/// The colour of a bar cell by share of checks up (mirrored in app.js).
-pub fn share_level(checks: u32, up: u32) -> &'static str {
+/// The colour of a bar cell by share of checks up.
+pub fn share_level(checks: u32, up: u32) -> Level {
     if checks == 0 {
-        "none"
+        Level::NoChecks
     } else if up >= checks {
-        "ok"
+        Level::Ok
     } else if u64::from(up) * 10 >= u64::from(checks) * 9 {
-        "warn"
+        Level::Warn
     } else {
-        "bad"
+        Level::Bad
     }
 }
 
@@ -159,7 +157,7 @@ pub const LABEL_CELLS: usize = 3;
 pub fn bar_label_with_cells(s: &ServiceStatus, cells: &[CellView]) -> String {
     let bad: Vec<&str> = cells
         .iter()
-        .filter(|c| c.level == "warn" || c.level == "bad")
+        .filter(|c| matches!(c.level, Level::Warn | Level::Bad))
         .map(|c| c.title.as_str())
         .collect();
     let mut label = bar_label(s);
@@ -259,9 +257,8 @@ pub(crate) fn service_view(s: &ServiceStatus, now: DateTime<Utc>, zone: &Zone) -
         name: s.name.clone(),
         url: safe_url(&s.url),
         description: s.description.clone(),
-        group: s.group.clone(),
         icon_svg: icon_svg(&s.icon),
-        status: s.status.as_str().to_string(),
+        status: s.status,
         latency: s.latency_ms.map_or(NONE.to_string(), |l| format!("{l} ms")),
         reason: s.reason.clone().filter(|_| s.status != ServiceState::Up),
         since: since_text(s, now, zone),
@@ -276,7 +273,7 @@ pub(crate) fn service_view(s: &ServiceStatus, now: DateTime<Utc>, zone: &Zone) -
         ),
         bar_label: bar_label_with_cells(s, &cells),
         cells,
-        source: s.source.clone(),
+        source: s.source,
         container_note: String::new(),
         days: super::view_days::days_view(s),
         notice_style: "",
@@ -334,7 +331,7 @@ fn all_services(
                     total: list.len(),
                     ..Default::default()
                 },
-                uptime_kuma: String::new(),
+                uptime_kuma: crate::feeds::KumaLink::Pending,
                 services: list,
                 checks_total: Vec::new(),
                 changes: Vec::new(),
@@ -372,7 +369,7 @@ pub(crate) fn groups(d: &Services, now: DateTime<Utc>, zone: &Zone) -> Vec<Servi
 /// flips (the live update never moves cards). What is broken is one tap away instead.
 pub(crate) fn keep_not_up(groups: &mut Vec<ServiceGroup>) {
     for g in groups.iter_mut() {
-        g.services.retain(|s| s.status != ServiceState::Up.as_str());
+        g.services.retain(|s| s.status != ServiceState::Up);
     }
     groups.retain(|g| !g.services.is_empty());
 }
@@ -392,10 +389,10 @@ mod tests {
         assert_eq!(ratio_pct(Some(1.0)), "100%");
         assert_eq!(ratio_pct(Some(0.0)), "0.0%");
         assert_eq!(ratio_pct(None), "—");
-        assert_eq!(share_level(0, 0), "none");
-        assert_eq!(share_level(60, 60), "ok");
-        assert_eq!(share_level(60, 54), "warn");
-        assert_eq!(share_level(60, 53), "bad");
+        assert_eq!(share_level(0, 0).to_string(), "none");
+        assert_eq!(share_level(60, 60), Level::Ok);
+        assert_eq!(share_level(60, 54), Level::Warn);
+        assert_eq!(share_level(60, 53), Level::Bad);
         let start = DateTime::parse_from_rfc3339("2026-11-30T02:30:00Z")
             .unwrap()
             .with_timezone(&Utc);
@@ -412,7 +409,7 @@ mod tests {
 
     #[test]
     fn the_filtered_page_keeps_every_service_not_up_and_drops_empty_groups() {
-        let card = |name: &str, status: &str| {
+        let card = |name: &str, status: ServiceState| {
             let mut s = service_view(
                 &crate::feeds::services::unknown(
                     &crate::config::Service::for_test(name),
@@ -421,22 +418,22 @@ mod tests {
                 Utc::now(),
                 &Zone::utc(),
             );
-            s.status = status.into();
+            s.status = status;
             s
         };
         let mut groups = vec![
             ServiceGroup {
                 name: "A".into(),
                 services: vec![
-                    card("up", "up"),
-                    card("down", "down"),
-                    card("unknown", "unknown"),
-                    card("maintenance", "maintenance"),
+                    card("up", ServiceState::Up),
+                    card("down", ServiceState::Down),
+                    card("unknown", ServiceState::Unknown),
+                    card("maintenance", ServiceState::Maintenance),
                 ],
             },
             ServiceGroup {
                 name: "B".into(),
-                services: vec![card("fine", "up")],
+                services: vec![card("fine", ServiceState::Up)],
             },
         ];
         keep_not_up(&mut groups);
@@ -461,16 +458,16 @@ mod tests {
                 ..Summary::default()
             };
             for x in &list {
-                match x.status.as_str() {
-                    "up" => s.up += 1,
-                    "down" => s.down += 1,
-                    "maintenance" => s.maintenance += 1,
-                    _ => s.unknown += 1,
+                match x.status {
+                    ServiceState::Up => s.up += 1,
+                    ServiceState::Down => s.down += 1,
+                    ServiceState::Maintenance => s.maintenance += 1,
+                    ServiceState::Unknown => s.unknown += 1,
                 }
             }
             Services {
                 summary: s,
-                uptime_kuma: "disabled".into(),
+                uptime_kuma: crate::feeds::KumaLink::Disabled,
                 services: list,
                 checks_total: Vec::new(),
                 changes: Vec::new(),

@@ -82,7 +82,7 @@ pub struct CoreBar {
     pub y: String,
     pub h: String,
     pub label: String,
-    pub level: &'static str,
+    pub level: Level,
 }
 
 pub struct DiskView {
@@ -93,7 +93,7 @@ pub struct DiskView {
     pub total: String,
     pub pct: String,
     pub bar: String,
-    pub level: &'static str,
+    pub level: Level,
 }
 
 pub struct IoView {
@@ -111,7 +111,7 @@ pub struct IfaceView {
 pub struct TempView {
     pub label: String,
     pub value: String,
-    pub level: &'static str,
+    pub level: Level,
 }
 
 /// The system panel: one sample, formatted, with its sparklines.
@@ -124,7 +124,7 @@ pub struct SystemView {
     pub sampled_label: String,
     pub cpu_pct: String,
     pub cpu_bar: String,
-    pub cpu_level: &'static str,
+    pub cpu_level: Level,
     pub cpu_count: usize,
     pub cores: Vec<CoreBar>,
     pub cores_w: usize,
@@ -135,7 +135,7 @@ pub struct SystemView {
     pub steal: String,
     pub mem_pct: String,
     pub mem_bar: String,
-    pub mem_level: &'static str,
+    pub mem_level: Level,
     pub mem_used: String,
     pub mem_total: String,
     pub mem_avail: String,
@@ -234,7 +234,7 @@ impl SystemView {
         let v = self;
         v.cpu_pct = pct(c.percent);
         v.cpu_bar = bar(c.percent);
-        v.cpu_level = level_of("cpu", c.percent);
+        v.cpu_level = Gauge::Cpu.level(c.percent);
         v.cpu_count = c.count;
         v.cores_w = c.cores.len().max(1) * 4;
         v.cores_px = cores_px(c.cores.len());
@@ -242,7 +242,8 @@ impl SystemView {
             .cores
             .iter()
             .enumerate()
-            .map(|(i, p)| {
+            .map(|(i, core)| {
+                let p = &core.percent;
                 // Whole units (about a pixel each): a live update sends a bar when it moves.
                 let h =
                     (p.unwrap_or(0.0).clamp(0.0, 100.0) / 100.0 * (CORES_H - 1.0) + 1.0).round();
@@ -250,12 +251,8 @@ impl SystemView {
                     x: format!("{}", i * 4),
                     y: format!("{:.0}", CORES_H - h),
                     h: format!("{h:.0}"),
-                    label: format!(
-                        "core {}: {}",
-                        c.core_ids.get(i).copied().unwrap_or(i as u32),
-                        pct(*p)
-                    ),
-                    level: level_of("cpu", *p),
+                    label: format!("core {}: {}", core.id, pct(*p)),
+                    level: Gauge::Cpu.level(*p),
                 }
             })
             .collect();
@@ -270,7 +267,7 @@ impl SystemView {
         let v = self;
         v.mem_pct = pct(Some(m.percent));
         v.mem_bar = bar(Some(m.percent));
-        v.mem_level = level_of("mem", Some(m.percent));
+        v.mem_level = Gauge::Memory.level(Some(m.percent));
         v.mem_used = bytes(m.used_bytes as f64);
         v.mem_total = bytes(m.total_bytes as f64);
         v.mem_avail = bytes(m.available_bytes as f64);
@@ -316,7 +313,7 @@ impl SystemView {
                 total: bytes(d.total_bytes as f64),
                 pct: pct(Some(d.percent)),
                 bar: bar(Some(d.percent)),
-                level: level_of("disk", Some(d.percent)),
+                level: Gauge::Disk.level(Some(d.percent)),
             })
             .collect();
         v.io = s
@@ -336,7 +333,7 @@ impl SystemView {
             .map(|t| TempView {
                 label: t.label.clone(),
                 value: format!("{:.0} °C", t.celsius),
-                level: level_of("temp", Some(t.celsius)),
+                level: Gauge::Temperature.level(Some(t.celsius)),
             })
             .collect();
     }
@@ -347,7 +344,6 @@ impl SystemView {
         SystemView {
             cpu_pct: n(),
             cpu_bar: "0".into(),
-            cpu_level: "unknown",
             cores_w: 4,
             cores_px: cores_px(0),
             load: n(),
@@ -355,7 +351,6 @@ impl SystemView {
             steal: n(),
             mem_pct: n(),
             mem_bar: "0".into(),
-            mem_level: "unknown",
             mem_used: n(),
             mem_total: n(),
             mem_avail: n(),

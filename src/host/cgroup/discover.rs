@@ -28,24 +28,7 @@ pub enum Engine {
     Podman,
 }
 
-impl std::fmt::Display for Engine {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(crate::names::name_of(self))
-    }
-}
-
-/// Tests' values written as text (`engine: "docker".into()`): anything but "podman" is
-/// Docker.
-#[cfg(test)]
-impl From<&str> for Engine {
-    fn from(s: &str) -> Self {
-        if s == "podman" {
-            Engine::Podman
-        } else {
-            Engine::Docker
-        }
-    }
-}
+crate::names::display_by_name!(Engine);
 
 /// One container's cgroup directory found under the root.
 #[derive(Debug, Clone, PartialEq, Eq)]

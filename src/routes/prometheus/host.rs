@@ -32,8 +32,14 @@ pub(super) fn host_metrics(o: &mut Out, s: &Sample) {
         "Whether the process sees the host's PID and network namespaces.",
         [(
             vec![
-                ("pid_namespace", s.view.pid_namespace.as_str()),
-                ("net_namespace", s.view.net_namespace.as_str()),
+                (
+                    "pid_namespace",
+                    crate::names::name_of(&s.view.pid_namespace),
+                ),
+                (
+                    "net_namespace",
+                    crate::names::name_of(&s.view.net_namespace),
+                ),
             ],
             Some(1),
         )],
@@ -86,7 +92,8 @@ pub(super) fn host_metrics(o: &mut Out, s: &Sample) {
 fn cpu_metrics(o: &mut Out, c: &crate::host::Cpu) {
     o.gauge("kiteportal_cpus", "Online CPUs.", Some(c.count));
     let cores: Vec<(String, Option<f64>)> = c
-        .per_core()
+        .cores
+        .iter()
         .map(|k| (k.id.to_string(), k.percent))
         .collect();
     let mut rows = vec![(vec![("cpu", "all")], c.percent)];
@@ -284,7 +291,7 @@ fn network_metrics(o: &mut Out, n: &crate::host::Network) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::host::{Cpu, Disk, Interface, Network, Temperature};
+    use crate::host::{Core, Cpu, Disk, Interface, Network, Temperature};
 
     fn sample() -> Sample {
         Sample {
@@ -293,9 +300,17 @@ mod tests {
             uptime_seconds: Some(100),
             cpu: Some(Cpu {
                 percent: Some(12.5),
-                cores: vec![Some(10.0), Some(30.0)],
                 // cpu1 is offline: the second entry is cpu2.
-                core_ids: vec![0, 2],
+                cores: vec![
+                    Core {
+                        id: 0,
+                        percent: Some(10.0),
+                    },
+                    Core {
+                        id: 2,
+                        percent: Some(30.0),
+                    },
+                ],
                 count: 2,
                 iowait_percent: Some(1.0),
                 steal_percent: None,

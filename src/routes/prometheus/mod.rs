@@ -148,7 +148,10 @@ pub(crate) fn render(state: &AppState, audience: crate::access::Audience) -> Str
         feeds.iter().flat_map(|(name, status, _)| {
             STATUSES.iter().map(move |s| {
                 (
-                    vec![("feed", name.as_str()), ("status", s.as_str())],
+                    vec![
+                        ("feed", name.as_str()),
+                        ("status", crate::names::name_of(&s)),
+                    ],
                     Some(u8::from(s == status)),
                 )
             })
