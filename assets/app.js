@@ -156,7 +156,8 @@ async function poll() {
   }
 }
 // A polling visitor fetches the page about twice a minute at the default interval
-// (≤ 15 KiB a minute; the edge answers most of them), faster for a faster sampler.
+// (the crowd budget: a small fraction of a stream; the edge answers most of them),
+// faster for a faster sampler.
 const POLL_EVERY = Math.min(30000, Math.max(2000, 15 * INTERVAL));
 const offline = () => Date.now() - contactAt > Math.max(10000, 3 * INTERVAL);
 function startPolling() {

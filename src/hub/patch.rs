@@ -33,12 +33,43 @@ const APPENDS_KEPT: usize = 160;
 /// Catch-up bursts kept per version (clients that hold the same page share one).
 const BURSTS_KEPT: usize = 16;
 
+/// Where a field is in its tile's HTML: no copies, a field is three ranges of the text
+/// (a tile of nine cards has thousands of fields, rendered every sample).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Span {
+    /// The element's position in the tile (0: the tile's own element).
+    element: u32,
+    /// The attribute's name (`start..end` in the HTML); `None` for an element's text.
+    attr: Option<(u32, u32)>,
+    /// The value as written in the HTML (escaped), `start..end`.
+    value: (u32, u32),
+}
+
+impl Span {
+    fn attr<'a>(&self, html: &'a str) -> Option<&'a str> {
+        self.attr
+            .and_then(|(a, b)| html.get(a as usize..b as usize))
+    }
+
+    /// The value as it stands in the HTML (escaped).
+    fn raw<'a>(&self, html: &'a str) -> &'a str {
+        html.get(self.value.0 as usize..self.value.1 as usize)
+            .unwrap_or_default()
+    }
+
+    /// `"<n>"` for an element's text, `"<n> <attribute>"` for an attribute.
+    fn key(&self, html: &str) -> String {
+        match self.attr(html) {
+            Some(a) => format!("{} {a}", self.element),
+            None => self.element.to_string(),
+        }
+    }
+}
+
 /// One field of a rendered tile.
 #[derive(Debug, Clone)]
 struct Field {
-    /// `"<n>"` for an element's text, `"<n> <attribute>"` for an attribute.
-    key: String,
-    value: String,
+    span: Span,
     /// The version at which the value last changed.
     changed_at: u64,
     /// The version at which a sparkline's points last changed other than by appending.
@@ -182,14 +213,13 @@ impl Book {
 impl Tile {
     /// The tile rendered as `html` at `version`, after `prior`.
     fn next(prior: Option<&Tile>, id: &'static str, html: String, version: u64) -> Tile {
-        let (skeleton, found) = scan(&html);
+        let (skeleton, found) = scan_spans(&html);
         let same = prior.filter(|p| p.skeleton == skeleton && p.fields.len() == found.len());
         let Some(p) = same else {
             let fields = found
                 .into_iter()
-                .map(|(key, value)| Field {
-                    key,
-                    value,
+                .map(|span| Field {
+                    span,
                     changed_at: version,
                     whole_at: version,
                     appends: VecDeque::new(),
@@ -211,21 +241,22 @@ impl Tile {
             .fields
             .iter()
             .zip(found)
-            .map(|(old, (key, value))| {
+            .map(|(old, span)| {
                 let mut f = Field {
-                    key,
-                    value,
+                    span,
                     changed_at: old.changed_at,
                     whole_at: old.whole_at,
                     appends: VecDeque::new(),
                 };
-                if f.value == old.value {
+                let (was, now) = (old.span.raw(&p.html), span.raw(&html));
+                if was == now {
                     f.appends.clone_from(&old.appends);
                     return f;
                 }
                 changed = true;
                 f.changed_at = version;
-                match appended(&f.key, &old.value, &f.value) {
+                let points = span.attr(&html) == Some("points");
+                match appended(points, was, now) {
                     Some(n) => {
                         f.appends.clone_from(&old.appends);
                         f.appends.push_back((version, n));
@@ -249,10 +280,10 @@ impl Tile {
     }
 }
 
-/// How many points `new` appends to `old` when field `key` is a sparkline's points and
+/// How many points `new` appends to `old` when the field is a sparkline's `points` and
 /// `new` is `old` less some of its first points plus some new ones; `None` otherwise.
-fn appended(key: &str, old: &str, new: &str) -> Option<usize> {
-    if !key.ends_with(" points") {
+fn appended(points: bool, old: &str, new: &str) -> Option<usize> {
+    if !points {
         return None;
     }
     let o: Vec<&str> = old.split(' ').filter(|s| !s.is_empty()).collect();
@@ -326,16 +357,17 @@ impl Tile {
             }
             match tail {
                 Some(n) => {
-                    let pts: Vec<&str> = f.value.split(' ').filter(|s| !s.is_empty()).collect();
+                    let value = unescape(f.span.raw(&self.html));
+                    let pts: Vec<&str> = value.split(' ').filter(|s| !s.is_empty()).collect();
                     let from = pts.len().saturating_sub(n);
-                    b.push_str(&json_str(&format!("{}+", f.key)));
+                    b.push_str(&json_str(&format!("{}+", f.span.key(&self.html))));
                     b.push(':');
                     b.push_str(&json_str(&pts[from..].join(" ")));
                 }
                 None => {
-                    b.push_str(&json_str(&f.key));
+                    b.push_str(&json_str(&f.span.key(&self.html)));
                     b.push(':');
-                    b.push_str(&json_str(&f.value));
+                    b.push_str(&json_str(&unescape(f.span.raw(&self.html))));
                 }
             }
         }
@@ -353,8 +385,25 @@ const VOID: &[&str] = &[
     "wbr",
 ];
 
-/// Reads `html` as (a hash of its skeleton, its fields in document order).
+/// Reads `html` as (a hash of its skeleton, its fields in document order): each field's
+/// key (`"<n>"` or `"<n> <attribute>"`) and its value as the browser reads it.
+#[cfg(test)]
 pub fn scan(html: &str) -> (u64, Vec<(String, String)>) {
+    let (hash, spans) = scan_spans(html);
+    let fields = spans
+        .iter()
+        .map(|s| (s.key(html), unescape(s.raw(html))))
+        .collect();
+    (hash, fields)
+}
+
+/// Where `s` starts in `whole`, of which it is a slice.
+fn offset(whole: &str, s: &str) -> u32 {
+    (s.as_ptr() as usize - whole.as_ptr() as usize) as u32
+}
+
+/// [`scan`] as positions in `html`.
+fn scan_spans(html: &str) -> (u64, Vec<Span>) {
     let mut hash = std::collections::hash_map::DefaultHasher::new();
     let mut fields = Vec::new();
     let mut n = 0usize;
@@ -381,7 +430,13 @@ pub fn scan(html: &str) -> (u64, Vec<(String, String)>) {
         for (attr, value) in attributes(&tag[name_end..]) {
             attr.hash(&mut hash);
             if let Some(v) = value {
-                fields.push((format!("{n} {attr}"), unescape(v)));
+                let a = offset(html, attr);
+                let at = offset(html, v);
+                fields.push(Span {
+                    element: n as u32,
+                    attr: Some((a, a + attr.len() as u32)),
+                    value: (at, at + v.len() as u32),
+                });
             }
         }
         let void = self_closing || VOID.contains(&name.to_ascii_lowercase().as_str());
@@ -391,7 +446,12 @@ pub fn scan(html: &str) -> (u64, Vec<(String, String)>) {
                 .strip_prefix("</")
                 .is_some_and(|r| r.starts_with(name) && r[name.len()..].starts_with('>'));
             if closes {
-                fields.push((n.to_string(), unescape(&rest[..text_end])));
+                let at = offset(html, rest);
+                fields.push(Span {
+                    element: n as u32,
+                    attr: None,
+                    value: (at, at + text_end as u32),
+                });
                 rest = &rest[text_end..];
             }
         }
@@ -479,88 +539,5 @@ fn unescape(s: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fields_are_attribute_values_and_lone_texts() {
-        let (_, f) = scan(
-            "<p class=\"big\" id=\"x\"><span data-m=\"c\">12&#37; &amp; up</span> mixed \
-             <b>t</b></p><input hidden value=\"a\"><svg viewBox=\"0 0 1 1\"><rect y=\"2\"/></svg>",
-        );
-        let keys: Vec<(&str, &str)> = f.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        assert_eq!(
-            keys,
-            [
-                ("0 class", "big"),
-                ("0 id", "x"),
-                ("1 data-m", "c"),
-                ("1", "12% & up"),
-                ("2", "t"),
-                ("3 value", "a"),
-                ("4 viewBox", "0 0 1 1"),
-                ("5 y", "2"),
-            ]
-        );
-    }
-
-    #[test]
-    fn the_skeleton_ignores_values_and_sees_structure() {
-        let a = scan("<p class=\"a\"><b>1</b> x</p>").0;
-        assert_eq!(a, scan("<p class=\"b\"><b>2</b> x</p>").0);
-        assert_ne!(a, scan("<p class=\"a\"><b>1</b> y</p>").0);
-        assert_ne!(a, scan("<p class=\"a\" hidden><b>1</b> x</p>").0);
-        assert_ne!(a, scan("<p class=\"a\"><i>1</i> x</p>").0);
-    }
-
-    #[test]
-    fn sparkline_points_are_appended() {
-        assert_eq!(appended("3 points", "1,1 2,2 3,3", "2,2 3,3 4,4"), Some(1));
-        assert_eq!(appended("3 points", "1,1 2,2", "2,2"), Some(0));
-        assert_eq!(appended("3 points", "1,1 2,2", "1,5 2,6"), None);
-        assert_eq!(appended("3 width", "1", "2"), None);
-    }
-
-    fn render(cpu: &str, pts: &str) -> Rendered {
-        vec![(
-            "sys",
-            format!("<section id=\"sys\"><b>{cpu}</b><polyline points=\"{pts}\"/></section>"),
-        )]
-    }
-
-    #[test]
-    fn updates_send_what_changed_and_catch_up_from_any_version() {
-        let mut book = Book::default();
-        let host = |r: Rendered| vec![("h".to_string(), [r.clone(), r])];
-        let first = book.update(1, "t1", host(render("1%", "1,1 2,2")));
-        // Both audiences read the same: one tile kept, one frame built.
-        let [private, public] = &book.hosts[0].1;
-        assert!(Arc::ptr_eq(&private[0], &public[0]));
-        assert!(first[0].1[0].as_ptr() == first[0].1[1].as_ptr());
-        assert!(
-            String::from_utf8_lossy(&first[0].1[0]).starts_with("event: tile\nid: t1\ndata: sys\n")
-        );
-        let second = book.update(2, "t2", host(render("2%", "2,2 3,3")));
-        assert_eq!(
-            String::from_utf8_lossy(&second[0].1[1]),
-            "event: patch\nid: t2\ndata: {\"sys\":{\"1\":\"2%\",\"2 points+\":\"3,3\"}}\n\n"
-        );
-        let third = book.update(3, "t3", host(render("2%", "3,3 4,4")));
-        assert!(String::from_utf8_lossy(&third[0].1[0]).contains("{\"2 points+\":\"4,4\"}"));
-        // A page of version 1 gets both changes; an unknown page the whole tile.
-        let b = book.catch_up("h", Audience::Public, Some(1), "t3").unwrap();
-        let b = String::from_utf8_lossy(&b);
-        assert!(
-            b.contains("\"1\":\"2%\"") && b.contains("\"2 points+\":\"3,3 4,4\""),
-            "{b}"
-        );
-        let whole = book.catch_up("h", Audience::Public, None, "t3").unwrap();
-        assert!(String::from_utf8_lossy(&whole).starts_with("retry: 3000\n\nevent: tile"));
-        let none = book.catch_up("h", Audience::Public, Some(3), "t3").unwrap();
-        assert_eq!(&none[..], b"retry: 3000\n\n");
-        // A new skeleton: the whole tile again.
-        let r = vec![("sys", "<section id=\"sys\"><i>x</i></section>".to_string())];
-        let fourth = book.update(4, "t4", host(r));
-        assert!(String::from_utf8_lossy(&fourth[0].1[0]).starts_with("event: tile"));
-    }
-}
+#[path = "patch_tests.rs"]
+mod tests;
