@@ -316,7 +316,7 @@ fn services_come_first_with_summary_bar_and_no_overflow() {
             }
         }
         let label = s.attr(&format!("{kavita} .bar24"), "aria-label");
-        (!html.contains(&format!("aria-label=\"{label}\""))).then(|| label)
+        (!html.contains(&format!("aria-label=\"{label}\""))).then_some(label)
     };
     let mut last = None;
     for _ in 0..10 {
