@@ -134,21 +134,22 @@ fn the_peer_page_is_rendered_once_per_change_not_per_request() {
     let before = renders(&p, "peer");
     let t = std::time::Instant::now();
     let public = [("CF-Connecting-IP", "203.0.113.9")];
-    let mut first: Option<(String, Vec<u8>)> = None;
+    let mut owner: Vec<(String, Vec<u8>)> = Vec::new();
     for i in 0..200 {
         let headers: &[(&str, &str)] = if i % 2 == 0 { &[] } else { &public };
         let r = get(p.addr, "/?host=kscloud1", headers).unwrap();
         assert_eq!(r.status, 200);
         assert!(r.text().contains("id=\"sys-host\">kscloud1<"));
-        if i == 0 {
-            first = Some((r.header("etag").unwrap().to_string(), r.body.clone()));
-        } else if i == 2 && t.elapsed() < Duration::from_secs(4) {
-            // The owner's page again, nothing changed: the same representation.
-            let (etag, body) = first.as_ref().unwrap();
-            assert_eq!(r.header("etag"), Some(etag.as_str()));
-            assert_eq!(&r.body, body);
+        if i % 2 == 0 && i <= 4 {
+            owner.push((r.header("etag").unwrap().to_string(), r.body.clone()));
         }
     }
+    // The owner's page again, nothing changed: the same representation (of three
+    // fetches in a row, two neighbours agree even if the page's clock minute turned).
+    assert!(
+        owner.windows(2).any(|w| w[0] == w[1]),
+        "the owner's page changed on every request"
+    );
     let spent = t.elapsed().as_secs();
     let rendered = renders(&p, "peer") - before;
     // Per worker (at most 4) and audience (2): once, and again at most every 5 s.
