@@ -8,6 +8,7 @@ pub(crate) mod atom;
 pub(crate) mod audience;
 pub(crate) mod edge;
 pub(crate) mod errors;
+pub(crate) mod format;
 pub mod negotiation;
 pub(crate) mod pages;
 pub(crate) mod prometheus;

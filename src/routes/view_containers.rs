@@ -4,7 +4,7 @@
 //! `assets/app.js` redraws it from the live samples with the same formatting rules.
 
 use crate::host::{Container, Sample};
-use crate::routes::view::{bytes, pct, Gauge, Level};
+use crate::routes::format::{bytes, pct, Gauge, Level};
 
 /// "—" for a value that is not known (yet).
 const NONE: &str = "—";

@@ -6,7 +6,7 @@
 use crate::feeds::days::DayCell;
 use crate::feeds::ServiceStatus;
 
-use super::view::Level;
+use super::format::Level;
 use super::view_services::{ratio_pct, share_level};
 
 /// Days named one by one in the screen reader's text before "and N more".

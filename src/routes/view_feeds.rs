@@ -1,6 +1,6 @@
 //! The weather and activity tiles' views, and the freshness line every feed card shows.
 
-use super::view::*;
+use super::format::*;
 use crate::access::Audience;
 use crate::feeds::feed::Feed;
 use crate::feeds::{FeedStatus, Snapshot, Weather};

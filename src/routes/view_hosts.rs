@@ -4,7 +4,8 @@
 
 use chrono::{DateTime, Utc};
 
-use super::view::{AgeView, SystemView};
+use super::view_feeds::AgeView;
+use super::view_system::SystemView;
 use crate::access::Audience;
 use crate::feeds::FeedStatus;
 use crate::state::AppState;

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::view::*;
+use super::format::*;
 use crate::access::{Audience, Redact};
 use crate::config::Config;
 use crate::feeds::check_history::BarCell;
@@ -257,7 +257,7 @@ pub(crate) fn service_view(s: &ServiceStatus, now: DateTime<Utc>, zone: &Zone) -
         name: s.name.clone(),
         url: safe_url(&s.url),
         description: s.description.clone(),
-        icon_svg: icon_svg(&s.icon),
+        icon_svg: crate::icons::svg(&s.icon),
         status: s.status,
         latency: s.latency_ms.map_or(NONE.to_string(), |l| format!("{l} ms")),
         reason: s.reason.clone().filter(|_| s.status != ServiceState::Up),

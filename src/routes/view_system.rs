@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::view::*;
+use super::format::*;
 use crate::host::{HistoryPoint, Sample};
 use crate::timezone::Zone;
 
