@@ -313,12 +313,14 @@ def kiteportal_env(extra=None):
     return env
 
 
-def start_kiteportal(tmp, extra_config="", env=None, name="kiteportal", wait_path="/api/health"):
+def start_kiteportal(tmp, extra_config="", env=None, name="kiteportal", wait_path="/api/health",
+                     binary_path=None):
     port = free_port()
     cfg = os.path.join(tmp, f"{name}.toml")
     write_kiteportal_config(cfg, port, extra_config)
     errlog = open(os.path.join(tmp, f"{name}.log"), "wb")
-    p = spawn([binary(), "--config", cfg], env=kiteportal_env(env), stdout=errlog, stderr=errlog)
+    p = spawn([binary_path or binary(), "--config", cfg], env=kiteportal_env(env), stdout=errlog,
+              stderr=errlog)
     try:
         wait_200(port, wait_path, timeout=20, proc=p)
     except RuntimeError:
