@@ -148,7 +148,8 @@ async function poll() {
   if (!r.ok) throw new Error(`HTTP ${r.status}`);
   const page = new DOMParser().parseFromString(await r.text(), "text/html");
   contactAt = Date.now();
-  if (page.body.dataset.since === since) return;
+  // The down page's cards are not the stream's: swap them even at the same version.
+  if (!DOWN_PAGE && page.body.dataset.since === since) return;
   since = page.body.dataset.since || since;
   for (const id of TILES) {
     const fresh = page.getElementById(id);

@@ -345,9 +345,9 @@ fn services_come_first_with_summary_bar_and_no_overflow() {
         (2560, 1440),
     ] {
         // A resize can land late; size again until the viewport is what was asked.
-        for _ in 0..5 {
+        for _ in 0..20 {
             s.viewport(w, h);
-            std::thread::sleep(Duration::from_millis(100));
+            std::thread::sleep(Duration::from_millis(200));
             let l = layout(&s);
             if (l["width"].as_i64(), l["height"].as_i64()) == (Some(w), Some(h)) {
                 break;
