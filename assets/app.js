@@ -204,12 +204,21 @@ function age(s) {
   if (s < 86400) return `${Math.floor(s / 3600)} h ago`;
   return `${Math.floor(s / 86400)} d ago`;
 }
-/** Every age on the page counts on from its timestamp, with or without a server. */
+/** A duration as the server writes it (src/routes/format.rs `span`). */
+function span(s) {
+  const d = Math.floor(s / 86400), h = Math.floor(s / 3600) % 24, m = Math.floor(s / 60) % 60;
+  if (d) return h ? `${d} d ${h} h` : `${d} d`;
+  if (h) return m ? `${h} h ${m} min` : `${h} h`;
+  return m ? `${m} min` : "<1 min";
+}
+/** Every age and duration on the page counts on from its timestamp, with or without
+ * a server. */
 function tickAges() {
   const now = Date.now();
-  for (const t of $$("time[data-age]")) {
+  for (const t of $$("time[data-age], time[data-span]")) {
     const at = Date.parse(t.getAttribute("datetime"));
-    if (isFinite(at)) setText(t, age(Math.max(0, (now - at) / 1000)));
+    const s = Math.max(0, (now - at) / 1000);
+    if (isFinite(at)) setText(t, t.hasAttribute("data-span") ? span(s) : age(s));
   }
 }
 function tickClock() {

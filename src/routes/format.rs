@@ -77,6 +77,19 @@ pub fn age(s: u64) -> String {
     }
 }
 
+/// A span of time, short ("<1 min", "12 min", "3 h 5 min", "2 d 4 h").
+pub fn span(secs: u64) -> String {
+    let (d, h, m) = (secs / 86_400, secs / 3600 % 24, secs / 60 % 60);
+    match (d, h, m) {
+        (0, 0, 0) => "<1 min".to_string(),
+        (0, 0, m) => format!("{m} min"),
+        (0, h, 0) => format!("{h} h"),
+        (0, h, m) => format!("{h} h {m} min"),
+        (d, 0, _) => format!("{d} d"),
+        (d, h, _) => format!("{d} d {h} h"),
+    }
+}
+
 /// `url` when it is an http(s) URL, else "#": upstream links never get a `javascript:`
 /// or `data:` scheme into an `href`.
 pub fn safe_url(url: &str) -> String {

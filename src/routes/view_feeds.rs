@@ -23,6 +23,32 @@ impl AgeView {
     }
 }
 
+/// A state and how long it has lasted: `at` ("since 14:02 UTC") as written, the
+/// duration (`<time datetime data-span>`, "12 min") counting on in the page. Empty when
+/// nothing is known, so the card keeps the same elements (and height) either way.
+#[derive(Default)]
+pub struct LastingView {
+    pub at: String,
+    pub iso: String,
+    /// "12 min", "3 h 5 min".
+    pub text: String,
+}
+
+impl LastingView {
+    /// What began at `t`, seen at `now`.
+    pub fn of(
+        at: String,
+        t: chrono::DateTime<chrono::Utc>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Self {
+        LastingView {
+            at,
+            iso: t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            text: span((now - t).num_seconds().max(0) as u64),
+        }
+    }
+}
+
 /// A feed's state line: what the card says about its data's freshness.
 pub struct FeedState {
     /// The envelope status.

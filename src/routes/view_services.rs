@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::format::*;
+use super::view_feeds::LastingView;
 use crate::access::{Audience, Redact};
 use crate::config::Config;
 use crate::feeds::check_history::BarCell;
@@ -31,9 +32,9 @@ pub struct ServiceView {
     pub latency: String,
     /// The short reason class when not up.
     pub reason: Option<String>,
-    /// "down since 14:02 UTC (12 min)", when down.
-    pub since: Option<String>,
-    pub since_iso: String,
+    /// When the service entered its state and for how long ("since 14:02 UTC",
+    /// "12 min"); every known state has one, and the page keeps the duration counting.
+    pub since: LastingView,
     /// "24 h 98.6% · 7 d 99.1%".
     pub uptime: String,
     /// The bar's text equivalent ("last 24 h: 98.6% up; 7 days: 99.1% up; not all up:
@@ -93,8 +94,10 @@ pub struct ServiceGroup {
 
 /// The one-line summary at the top of the page.
 pub struct SummaryView {
-    /// "8/9 up · Forgejo down 12 min".
+    /// "8/9 up · Forgejo down", then [`SummaryView::down_for`].
     pub text: String,
+    /// How long the one service down has been down ("12 min"), counting on the page.
+    pub down_for: Option<LastingView>,
     /// "ok" (all up), "down" (any down), "unknown" (nothing known yet or some unknown).
     pub state: &'static str,
 }
@@ -119,19 +122,6 @@ pub fn ratio_pct(r: Option<f64>) -> String {
         Some(v) if v.is_finite() && v >= 1.0 => "100%".to_string(),
         Some(v) if v.is_finite() => format!("{:.1}%", (v.max(0.0) * 1000.0).floor() / 10.0),
         _ => NONE.to_string(),
-    }
-}
-
-/// A span of time, short ("<1 min", "12 min", "3 h 5 min", "2 d 4 h").
-pub fn span(secs: u64) -> String {
-    let (d, h, m) = (secs / 86_400, secs / 3600 % 24, secs / 60 % 60);
-    match (d, h, m) {
-        (0, 0, 0) => "<1 min".to_string(),
-        (0, 0, m) => format!("{m} min"),
-        (0, h, 0) => format!("{h} h"),
-        (0, h, m) => format!("{h} h {m} min"),
-        (d, 0, _) => format!("{d} d"),
-        (d, h, _) => format!("{d} d {h} h"),
     }
 }
 
@@ -189,32 +179,37 @@ pub fn cell_title(c: &BarCell, zone: &Zone) -> String {
     )
 }
 
-/// "down since 14:02 UTC (12 min)" for a service that is down with a known start.
-pub fn since_text(s: &ServiceStatus, now: DateTime<Utc>, zone: &Zone) -> Option<String> {
-    let t = s.since.filter(|_| s.status == ServiceState::Down)?;
-    Some(format!(
-        "down since {} ({})",
-        zone.format(t, "%H:%M"),
-        span((now - t).num_seconds().max(0) as u64)
-    ))
+/// "since 14:02 UTC" (a day or more ago: "since 30 Nov 14:02 UTC") and how long, for
+/// a service in a known state.
+pub fn since_view(s: &ServiceStatus, now: DateTime<Utc>, zone: &Zone) -> Option<LastingView> {
+    let t = s.since.filter(|_| s.status != ServiceState::Unknown)?;
+    let at = if now - t < chrono::Duration::days(1) {
+        zone.format(t, "%H:%M")
+    } else {
+        zone.format(t, "%-d %b %H:%M")
+    };
+    Some(LastingView::of(format!("since {at}"), t, now))
 }
 
-/// The one-line summary ("8/9 up · Forgejo down 12 min"), mirrored in app.js.
+/// The one-line summary ("8/9 up · Forgejo down" and for how long).
 pub fn summary(d: &Services, now: DateTime<Utc>) -> SummaryView {
     let s = &d.summary;
     if s.total == 0 {
         return SummaryView {
             text: "no services configured".into(),
+            down_for: None,
             state: "unknown",
         };
     }
     if s.unknown == s.total {
         return SummaryView {
             text: format!("checking {} services…", s.total),
+            down_for: None,
             state: "unknown",
         };
     }
     let mut parts = vec![format!("{}/{} up", s.up, s.total)];
+    let mut down_for = None;
     let down: Vec<&ServiceStatus> = d
         .services
         .iter()
@@ -222,14 +217,10 @@ pub fn summary(d: &Services, now: DateTime<Utc>) -> SummaryView {
         .collect();
     match down.as_slice() {
         [] => {}
-        [one] => parts.push(match one.since {
-            Some(t) => format!(
-                "{} down {}",
-                one.name,
-                span((now - t).num_seconds().max(0) as u64)
-            ),
-            None => format!("{} down", one.name),
-        }),
+        [one] => {
+            parts.push(format!("{} down", one.name));
+            down_for = one.since.map(|t| LastingView::of(String::new(), t, now));
+        }
         [a, b] => parts.push(format!("{}, {} down", a.name, b.name)),
         many => parts.push(format!("{} down", many.len())),
     }
@@ -241,6 +232,7 @@ pub fn summary(d: &Services, now: DateTime<Utc>) -> SummaryView {
     }
     SummaryView {
         text: parts.join(" · "),
+        down_for,
         state: if s.down > 0 {
             "down"
         } else if s.up == s.total {
@@ -261,11 +253,7 @@ pub(crate) fn service_view(s: &ServiceStatus, now: DateTime<Utc>, zone: &Zone) -
         status: s.status,
         latency: s.latency_ms.map_or(NONE.to_string(), |l| format!("{l} ms")),
         reason: s.reason.clone().filter(|_| s.status != ServiceState::Up),
-        since: since_text(s, now, zone),
-        since_iso: s
-            .since
-            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-            .unwrap_or_default(),
+        since: since_view(s, now, zone).unwrap_or_default(),
         uptime: format!(
             "24 h {} · 7 d {}",
             ratio_pct(s.uptime.day),
@@ -478,13 +466,26 @@ mod tests {
         let v = summary(&one, now);
         assert_eq!(
             (v.text.as_str(), v.state),
-            ("1/2 up · Forgejo down 12 min", "down")
+            ("1/2 up · Forgejo down", "down")
         );
+        let d = v.down_for.expect("one down with a start: how long");
         assert_eq!(
-            since_text(&one.services[1], now, &Zone::utc()).as_deref(),
-            Some("down since 14:02 UTC (12 min)")
+            (d.iso.as_str(), d.text.as_str()),
+            ("2026-11-30T14:02:00Z", "12 min")
         );
-        assert_eq!(since_text(&one.services[0], now, &Zone::utc()), None);
+        let since = |s: &ServiceStatus| {
+            let v = since_view(s, now, &Zone::utc()).unwrap_or_default();
+            format!("{} ({})", v.at, v.text)
+        };
+        assert_eq!(since(&one.services[1]), "since 14:02 UTC (12 min)");
+        assert_eq!(since(&one.services[0]), "since 12:44 UTC (1 h 30 min)");
+        let old = svc("old", "up", 2 * 24 * 60 + 65);
+        assert_eq!(since(&old), "since 28 Nov 13:09 UTC (2 d 1 h)");
+        let never = ServiceStatus {
+            since: None,
+            ..svc("new", "unknown", 0)
+        };
+        assert_eq!(since(&never), " ()", "nothing known: an empty line");
         let all = summary(&data(vec![svc("a", "up", 1), svc("b", "up", 1)]), now);
         assert_eq!((all.text.as_str(), all.state), ("2/2 up", "ok"));
         let many = data(vec![

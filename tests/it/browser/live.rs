@@ -457,5 +457,14 @@ fn a_page_that_lost_its_server_dims_and_its_ages_keep_counting() {
     s.wait("the age counting on", Duration::from_secs(20), |s| {
         (s.text("time[data-age]") == "3 min ago").then_some(())
     });
+    // So does how long a service has been in its state ("since 14:02 UTC (2 h 5 min)").
+    s.js(
+        "const t = document.querySelector('.card .since time[data-span]');\
+         t.setAttribute('datetime', new Date(Date.now() - (2 * 3600 + 5 * 60 + 10) * 1000).toISOString());",
+        json!([]),
+    );
+    s.wait("the duration counting on", Duration::from_secs(20), |s| {
+        (s.text(".card .since time[data-span]") == "2 h 5 min").then_some(())
+    });
     s.screenshot("offline.png");
 }
