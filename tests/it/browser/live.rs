@@ -390,10 +390,11 @@ fn a_notice_appears_live_and_reads_like_the_first_paint() {
         "const sum = document.querySelector('#notices summary'), b = document.querySelector('#notices .n-body');
          const line = parseFloat(getComputedStyle(sum).lineHeight) || 20;
          const wide = [...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > 361).map((e) => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right)).slice(0, 12);
-         return [sum.getBoundingClientRect().height < 1.6 * line, b.checkVisibility(), document.documentElement.scrollWidth, wide];",
+         return [sum.getBoundingClientRect().height < 1.6 * line, b.checkVisibility(), document.documentElement.scrollWidth <= 360, wide];",
         json!([]),
     );
-    assert_eq!(phone, json!([true, false, 360, []]), "{phone}");
+    // (The page keeps the scrollbar's room, so its width may be under 360.)
+    assert_eq!(phone, json!([true, false, true, []]), "{phone}");
     off.click("#notices summary");
     assert_eq!(off.js(shown, json!([])), true, "the tap opens the body");
     off.screenshot("notice-phone.png");
