@@ -15,6 +15,9 @@ use crate::timezone::Zone;
 /// One cell of a service's 24 h bar.
 pub struct CellView {
     pub x: usize,
+    /// How many half hours it spans: a run of all-up (or of unchecked) half hours is one
+    /// element, so a healthy card's bar is one `<path>`, not 48.
+    pub len: usize,
     /// No checks, ok (all up), warn (at least 90 % up) or bad.
     pub level: Level,
     /// Its time and count ("02:30–03:00 UTC · 58/60 up"), the cell's SVG `<title>`.
@@ -163,18 +166,24 @@ pub fn bar_label_with_cells(s: &ServiceStatus, cells: &[CellView]) -> String {
     label
 }
 
-/// A 24 h cell's time and count: "02:30–03:00 UTC · 58/60 up" ("· no checks").
-pub fn cell_title(c: &BarCell, zone: &Zone) -> String {
-    let end = c.start + chrono::Duration::minutes(30);
-    let (off, _) = zone.at(c.start);
-    let count = if c.checks == 0 {
+/// A 24 h cell's (or run's) time and count: "02:30–03:00 UTC · 58/60 up" ("· no checks").
+pub fn cell_title(run: &[BarCell], zone: &Zone) -> String {
+    let (Some(first), Some(last)) = (run.first(), run.last()) else {
+        return String::new();
+    };
+    let end = last.start + chrono::Duration::minutes(30);
+    let (off, _) = zone.at(first.start);
+    let (checks, up) = run
+        .iter()
+        .fold((0, 0), |(n, u), c| (n + c.checks, u + c.up));
+    let count = if checks == 0 {
         "no checks".to_string()
     } else {
-        format!("{}/{} up", c.up, c.checks)
+        format!("{up}/{checks} up")
     };
     format!(
         "{}–{} · {count}",
-        c.start.with_timezone(&off).format("%H:%M"),
+        first.start.with_timezone(&off).format("%H:%M"),
         zone.format(end, "%H:%M")
     )
 }
@@ -269,16 +278,32 @@ pub(crate) fn service_view(s: &ServiceStatus, now: DateTime<Utc>, zone: &Zone) -
     }
 }
 
+/// The 24 h bar: one cell per half hour with any check down, and one per run of
+/// half hours that are all up or all unchecked.
 pub(crate) fn cells(history: &[BarCell], zone: &Zone) -> Vec<CellView> {
-    history
-        .iter()
-        .enumerate()
-        .map(|(x, c)| CellView {
+    let mergeable = |c: &BarCell| c.checks == c.up;
+    let mut out = Vec::new();
+    let mut x = 0;
+    while x < history.len() {
+        let level = share_level(history[x].checks, history[x].up);
+        let mut len = 1;
+        if mergeable(&history[x]) {
+            while history
+                .get(x + len)
+                .is_some_and(|c| mergeable(c) && share_level(c.checks, c.up) == level)
+            {
+                len += 1;
+            }
+        }
+        out.push(CellView {
             x,
-            level: share_level(c.checks, c.up),
-            title: cell_title(c, zone),
-        })
-        .collect()
+            len,
+            level,
+            title: cell_title(&history[x..x + len], zone),
+        });
+        x += len;
+    }
+    out
 }
 
 /// The services `audience` may see: the feed's data, or the configured list as
@@ -386,13 +411,73 @@ mod tests {
             .with_timezone(&Utc);
         let cell = |checks, up| BarCell { start, checks, up };
         assert_eq!(
-            cell_title(&cell(60, 58), &Zone::utc()),
+            cell_title(&[cell(60, 58)], &Zone::utc()),
             "02:30–03:00 UTC · 58/60 up"
         );
         assert_eq!(
-            cell_title(&cell(0, 0), &Zone::utc()),
+            cell_title(&[cell(0, 0)], &Zone::utc()),
             "02:30–03:00 UTC · no checks"
         );
+    }
+
+    #[test]
+    fn the_bar_is_one_element_per_run_of_all_up_or_unchecked_half_hours() {
+        let start = DateTime::parse_from_rfc3339("2026-11-30T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let half = |i: i64| start + chrono::Duration::minutes(30 * i);
+        // Unchecked, unchecked, up, up, up, one down of 60, up, a down half hour, unchecked.
+        let counts = [
+            (0, 0),
+            (0, 0),
+            (60, 60),
+            (60, 60),
+            (60, 60),
+            (60, 59),
+            (60, 60),
+            (60, 0),
+            (0, 0),
+        ];
+        let history: Vec<BarCell> = counts
+            .iter()
+            .enumerate()
+            .map(|(i, &(checks, up))| BarCell {
+                start: half(i as i64),
+                checks,
+                up,
+            })
+            .collect();
+        let got: Vec<(usize, usize, String, String)> = cells(&history, &Zone::utc())
+            .into_iter()
+            .map(|c| (c.x, c.len, c.level.to_string(), c.title))
+            .collect();
+        let want = [
+            (0, 2, "none", "00:00–01:00 UTC · no checks"),
+            (2, 3, "ok", "01:00–02:30 UTC · 180/180 up"),
+            (5, 1, "warn", "02:30–03:00 UTC · 59/60 up"),
+            (6, 1, "ok", "03:00–03:30 UTC · 60/60 up"),
+            (7, 1, "bad", "03:30–04:00 UTC · 0/60 up"),
+            (8, 1, "none", "04:00–04:30 UTC · no checks"),
+        ];
+        let want: Vec<(usize, usize, String, String)> = want
+            .iter()
+            .map(|&(x, len, level, title)| (x, len, level.to_string(), title.to_string()))
+            .collect();
+        assert_eq!(got, want);
+        // Two bad half hours side by side stay two: each tells its own count.
+        let bad = [
+            BarCell {
+                start,
+                checks: 60,
+                up: 0,
+            },
+            BarCell {
+                start: half(1),
+                checks: 60,
+                up: 0,
+            },
+        ];
+        assert_eq!(cells(&bad, &Zone::utc()).len(), 2);
     }
 
     #[test]

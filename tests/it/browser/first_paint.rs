@@ -273,8 +273,12 @@ fn services_come_first_with_summary_bar_and_no_overflow() {
     assert_eq!(s.attr(kavita, "data-status"), "down");
     assert_eq!(s.text(&format!("{kavita} .why")), "connection refused");
     assert!(s.text(&format!("{kavita} .since")).starts_with("since "));
-    // The 24 h bar: 48 cells and a text equivalent.
-    assert_eq!(s.count(&format!("{kavita} .bar24 rect")), 48);
+    // The 24 h bar: 48 half hours (runs of like ones are one element) and a text equivalent.
+    let halves = s.js(
+        "return [...document.querySelectorAll(arguments[0])].reduce((n, p) => n + Number(p.getAttribute('d').split('h')[1]), 0);",
+        json!([format!("{kavita} .bar24 path")]),
+    );
+    assert_eq!(halves, 48);
     let label = s.attr(&format!("{kavita} .bar24"), "aria-label");
     assert!(
         label.starts_with("last 24 h: 0") && label.contains("up"),
@@ -333,7 +337,7 @@ fn services_come_first_with_summary_bar_and_no_overflow() {
         std::thread::sleep(Duration::from_millis(100));
     }
     assert!(last.is_none(), "{last:?}");
-    assert!(s.count(".bar24 rect[data-share=ok]") >= 3);
+    assert!(s.count(".bar24 path[data-share=ok]") >= 3);
 
     let l = layout(&s);
     assert!(l["svcTop"].as_f64() < l["sysTop"].as_f64(), "{l}");

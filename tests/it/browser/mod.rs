@@ -498,12 +498,14 @@ fn location(s: &Session<'_>) -> String {
         .to_string()
 }
 
-/// Every 24 h bar's texts: the figures, the text equivalent and each cell's title.
+/// Every 24 h bar's texts: the figures, the text equivalent and each cell's (or run of
+/// like cells') title, and how many half hours the cells span.
 fn bar_texts(s: &Session<'_>) -> Value {
     s.js(
         "return [...document.querySelectorAll('.card')].map((c) => ({ name: c.dataset.name,\
            upt: c.querySelector('.upt').textContent, label: c.querySelector('.bar24').getAttribute('aria-label'),\
-           cells: [...c.querySelectorAll('.bar24 rect')].map((r) => r.getAttribute('data-share') + ' ' + r.textContent) }));",
+           cells: [...c.querySelectorAll('.bar24 path')].map((r) => r.getAttribute('data-share') + ' ' + r.textContent),\
+           halves: [...c.querySelectorAll('.bar24 path')].reduce((n, r) => n + Number(r.getAttribute('d').split('h')[1]), 0) }));",
         json!([]),
     )
 }
