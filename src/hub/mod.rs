@@ -193,23 +193,43 @@ impl Hub {
 
     /// Sends `event` to every client of the documented stream: `private` to the owner's,
     /// `public` to the others; and to the pages' streams the tiles that changed, rendered
-    /// once per host and audience by the installed [`Renderer`].
+    /// once per host and audience by the installed [`Renderer`]. With no stream open
+    /// nothing is rendered: the tiles wait for the next page or stream ([`Hub::fresh_book`]).
     pub fn publish(&self, event: Event, private: &[u8], public: &[u8]) {
-        let renderer = self
-            .renderer
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
         let mut book = self.book();
         let version = self.next_version();
-        let page = match renderer {
-            Some(render) => {
+        let page = match self.renderer() {
+            Some(render) if self.tx.receiver_count() > 0 => {
                 let (token, tiles) = render(version);
                 book.update(version, &token, tiles)
             }
-            None => Vec::new(),
+            _ => Vec::new(),
         };
         self.send(event, version, [private, public], page);
+    }
+
+    fn renderer(&self) -> Option<Arc<Renderer>> {
+        self.renderer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// The page's tiles at the current version, rendered now if publications went
+    /// unrendered (no stream was open), held so no publication comes in between: a page
+    /// served meanwhile, or a stream's first burst, is then exactly at
+    /// [`Hub::version`], and later changes are diffed against what it holds.
+    pub fn fresh_book(&self) -> std::sync::MutexGuard<'_, Book> {
+        let mut book = self.book();
+        let version = self.version();
+        if book.version() < version {
+            if let Some(render) = self.renderer() {
+                let (token, tiles) = render(version);
+                // Nobody was listening: only the book's record of what changed matters.
+                let _ = book.update(version, &token, tiles);
+            }
+        }
+        book
     }
 
     /// Installs what renders the page's tiles at each publication.
@@ -391,6 +411,65 @@ mod tests {
         assert!(!f.for_audience(Audience::Public).is_empty());
         let (later, _rx) = hub.subscribe().unwrap();
         assert!(!later.view_revoked());
+    }
+
+    /// With no stream open a publication renders nothing; a page (or a stream's first
+    /// burst) brings the book to the current version first, so a change made and undone
+    /// while nobody listened still reaches a page that showed it.
+    #[test]
+    fn tiles_are_rendered_only_when_a_stream_or_page_needs_them() {
+        use std::sync::atomic::AtomicUsize;
+        let hub = Arc::new(Hub::new(4));
+        let renders = Arc::new(AtomicUsize::new(0));
+        let shown = Arc::new(Mutex::new("up"));
+        let (r, s) = (renders.clone(), shown.clone());
+        hub.set_renderer(Arc::new(move |v: u64| {
+            r.fetch_add(1, Ordering::SeqCst);
+            let text = *s.lock().unwrap();
+            let tile = || vec![("t", format!("<p id=\"t\">{text}</p>"))];
+            (format!("v{v}"), vec![("h".to_string(), [tile(), tile()])])
+        }));
+        for _ in 0..3 {
+            hub.publish(Event::Services, b"{}", b"{}");
+        }
+        assert_eq!(
+            renders.load(Ordering::SeqCst),
+            0,
+            "nobody listens: nothing rendered"
+        );
+        // A page is served: the book at its version, held while the page is built.
+        *shown.lock().unwrap() = "down";
+        let page_version = {
+            let book = hub.fresh_book();
+            assert_eq!(book.version(), hub.version());
+            book.version()
+        };
+        assert_eq!(renders.load(Ordering::SeqCst), 1);
+        assert_eq!(
+            hub.fresh_book().version(),
+            page_version,
+            "fresh: not rendered again"
+        );
+        assert_eq!(renders.load(Ordering::SeqCst), 1);
+        // Back up while nobody listens, then the page's stream opens.
+        *shown.lock().unwrap() = "up";
+        hub.publish(Event::Services, b"{}", b"{}");
+        let (_slot, mut rx) = hub.subscribe().unwrap();
+        let burst = hub
+            .fresh_book()
+            .catch_up("h", Audience::Public, Some(page_version), "now")
+            .unwrap();
+        assert!(
+            String::from_utf8_lossy(&burst).contains("up"),
+            "the page that showed down learns it is up again: {burst:?}"
+        );
+        // With a stream open, every publication renders and sends what changed.
+        *shown.lock().unwrap() = "down";
+        hub.publish(Event::Services, b"{}", b"{}");
+        assert_eq!(renders.load(Ordering::SeqCst), 3);
+        let f = rx.try_recv().unwrap();
+        let page = f.for_client(Audience::Public, Some("h"), 0).unwrap();
+        assert!(String::from_utf8_lossy(page).contains("down"), "{page:?}");
     }
 
     #[test]

@@ -143,6 +143,9 @@ fn render(
     down_only: bool,
 ) -> Result<RenderedPage, askama::Error> {
     RENDERS[usize::from(peer.is_some())].fetch_add(1, Ordering::Relaxed);
+    // The tiles' record at this page's version, held while the page is built: a stream
+    // the page opens later is diffed against exactly what it shows.
+    let book = state.hub.fresh_book();
     let version = state.hub.version();
     let own = state.config().host.name.clone();
     let body = IndexPage {
@@ -157,6 +160,7 @@ fn render(
         since: since_token(version),
     }
     .render()?;
+    drop(book);
     // A peer's page differs from this host's: its own tag (a hash of the name).
     let host_tag = peer.map_or(0, |p| {
         p.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {

@@ -68,8 +68,9 @@ fn render_all(state: &AppState) -> Vec<(String, [Rendered; 2])> {
         .collect()
 }
 
-/// Makes the hub render the page's tiles at each publication (once per host and
-/// audience, whatever the number of clients).
+/// Makes the hub render the page's tiles at each publication while a stream is open (once
+/// per host and audience, whatever the number of clients), else when a page or stream
+/// next needs them.
 pub fn install(state: &AppState) {
     let st = state.clone();
     state.hub.set_renderer(std::sync::Arc::new(move |version| {
@@ -86,7 +87,7 @@ pub fn catch_up(
     audience: Audience,
     since: Option<u64>,
 ) -> (Bytes, u64) {
-    let mut book = state.hub.book();
+    let mut book = state.hub.fresh_book();
     if book.version() == 0 {
         // Nothing published yet: the tiles as they are, without telling anyone.
         let version = state.hub.version();

@@ -142,15 +142,29 @@ fn each_card_reads_24_hours_and_7_days_and_each_cell_its_time_and_count() {
     };
     let photos = card("Photos");
     assert!(photos.contains(">24 h 100% · 7 d 100%<"), "{photos}");
-    // 48 cells, each with its title; the newest counted, the oldest without checks.
+    // 48 half hours, each run of like ones with its title: the older ones unchecked (one
+    // run), the newest counted.
     let titles: Vec<&str> = photos
         .split("<title>")
         .skip(1)
         .map(|t| t.split("</title>").next().unwrap())
         .collect();
-    assert_eq!(titles.len(), 48, "{photos}");
+    let halves: usize = photos
+        .split("<path d=\"M")
+        .skip(1)
+        .filter_map(|p| {
+            p.split_once(" 4h")?
+                .1
+                .split('"')
+                .next()?
+                .parse::<usize>()
+                .ok()
+        })
+        .sum();
+    assert_eq!(halves, 48, "{photos}");
+    assert_eq!(titles.len(), 2, "{photos}");
     assert!(titles[0].ends_with(" UTC · no checks"), "{}", titles[0]);
-    let newest = titles[47];
+    let newest = titles[1];
     let (time, count) = newest.split_once(" · ").unwrap();
     assert_eq!(time.len(), "02:30–03:00 UTC".len(), "{newest}");
     let (up, checks) = count.strip_suffix(" up").unwrap().split_once('/').unwrap();
