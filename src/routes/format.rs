@@ -150,3 +150,30 @@ impl Gauge {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The edges of the numbers the page shows: past the largest unit, negative, not a
+    /// number.
+    #[test]
+    fn sizes_rates_and_shares_at_their_edges() {
+        assert_eq!(bytes(1023.0), "1023 B");
+        assert_eq!(bytes(1024.0), "1.0 KiB");
+        assert_eq!(
+            bytes(1024f64.powi(6)),
+            "1024.0 PiB",
+            "the largest unit stays"
+        );
+        assert_eq!(bytes(-1.0), NONE);
+        assert_eq!(rate(Some(1536.0)), "1.5 KiB/s");
+        assert_eq!(rate(Some(-1.0)), NONE);
+        assert_eq!(rate(Some(f64::NAN)), NONE);
+        assert_eq!(rate(None), NONE);
+        assert_eq!(pct(Some(12.54)), "12.5%");
+        assert_eq!(pct(Some(140.0)), "100.0%");
+        assert_eq!(pct(Some(f64::NAN)), NONE);
+        assert_eq!(pct(Some(f64::INFINITY)), NONE);
+    }
+}
