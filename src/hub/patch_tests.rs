@@ -80,3 +80,61 @@ fn updates_send_what_changed_and_catch_up_from_any_version() {
     let fourth = book.update(4, "t4", host(r));
     assert!(String::from_utf8_lossy(&fourth[0].1[0]).starts_with("event: tile"));
 }
+
+#[test]
+fn only_a_true_suffix_is_an_append() {
+    // "3" is in both, but what precedes it differs: a new series, not an append.
+    assert_eq!(appended(true, "1 2 3", "9 3 4"), None);
+    assert_eq!(appended(true, "1 2 3", "2 3 4 5"), Some(2));
+}
+
+#[test]
+fn entities_decode_as_the_browser_reads_them() {
+    assert_eq!(
+        unescape("a &gt; b &lt;c&gt; &amp;&quot;&apos; &#37;&#x41;"),
+        "a > b <c> &\"' %A"
+    );
+    // Not an entity, or too long to be one: kept as written.
+    assert_eq!(
+        unescape("R&D &bogus; & x &averyveryverylong;"),
+        "R&D &bogus; & x &averyveryverylong;"
+    );
+}
+
+#[test]
+fn a_page_older_than_the_kept_appends_gets_the_whole_series() {
+    let mut book = Book::default();
+    let host = |r: Rendered| vec![("h".to_string(), [r.clone(), r])];
+    let series = |n: usize| {
+        (0..n)
+            .map(|i| format!("{i},{i}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    // Version 1 draws one point, each later version appends one: versions 2..=162 are
+    // 161 appends, of which the last APPENDS_KEPT (versions 3..=162) are kept.
+    for v in 1..=(APPENDS_KEPT as u64 + 2) {
+        book.update(v, &format!("t{v}"), host(render("1%", &series(v as usize))));
+    }
+    let token = format!("t{}", APPENDS_KEPT + 2);
+    let catch_up = |book: &mut Book, since| {
+        let b = book
+            .catch_up("h", Audience::Public, Some(since), &token)
+            .unwrap();
+        String::from_utf8_lossy(&b).into_owned()
+    };
+    // A page of version 2 misses exactly the kept appends: the points it lacks.
+    let reached = catch_up(&mut book, 2);
+    let tail: Vec<String> = (2..APPENDS_KEPT + 2).map(|i| format!("{i},{i}")).collect();
+    assert!(
+        reached.contains(&format!("\"2 points+\":\"{}\"", tail.join(" "))),
+        "{reached}"
+    );
+    // A page of version 1 misses an append no longer kept: the whole series.
+    let whole = catch_up(&mut book, 1);
+    let all = series(APPENDS_KEPT + 2);
+    assert!(
+        whole.contains(&format!("\"2 points\":\"{all}\"")),
+        "{whole}"
+    );
+}
