@@ -188,14 +188,20 @@ const TZ = body.dataset.tz || "UTC";
 const TZ_ABBR = body.dataset.tzAbbr || "UTC";
 const TZ_OFFSET = Number(body.dataset.tzOffset) || 0;
 const two = (n) => String(n).padStart(2, "0");
+// Built once, and only when the page must write a minute itself: the first one costs a
+// phone tens of milliseconds. UTC, or a zone the browser does not know, needs no Intl.
+let zoneFormat = TZ === "UTC" ? false : null;
 function zoneTime(date) {
-  try {
-    const opts = { timeZone: TZ, hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
-    return `${new Intl.DateTimeFormat("en-GB", opts).format(date)} ${TZ_ABBR}`;
-  } catch (_) {
-    const d = new Date(date.getTime() + TZ_OFFSET * 60000);
-    return `${two(d.getUTCHours())}:${two(d.getUTCMinutes())} ${TZ_ABBR}`;
+  if (zoneFormat === null) {
+    try {
+      zoneFormat = new Intl.DateTimeFormat("en-GB", { timeZone: TZ, hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+    } catch (_) {
+      zoneFormat = false;
+    }
   }
+  if (zoneFormat) return `${zoneFormat.format(date)} ${TZ_ABBR}`;
+  const d = new Date(date.getTime() + TZ_OFFSET * 60000);
+  return `${two(d.getUTCHours())}:${two(d.getUTCMinutes())} ${TZ_ABBR}`;
 }
 /** A relative age as the server writes it (src/routes/view.rs `age`). */
 function age(s) {
@@ -221,11 +227,16 @@ function tickAges() {
     if (isFinite(at)) setText(t, t.hasAttribute("data-span") ? span(s) : age(s));
   }
 }
+const minuteOf = (ms) => Math.floor(ms / 60000);
+/** The clock shows minutes: it is written when its `datetime` names another minute than
+ * now (the server wrote the current one; a cached page's is older). */
 function tickClock() {
   const c = $("#clock");
   const now = new Date();
-  c.setAttribute("datetime", now.toISOString());
-  setText(c, zoneTime(now));
+  if (minuteOf(Date.parse(c.getAttribute("datetime"))) !== minuteOf(now.getTime())) {
+    c.setAttribute("datetime", now.toISOString());
+    setText(c, zoneTime(now));
+  }
   // No new sample for three intervals although the connection looks fine.
   if ((connection === "live" || connection === "polling") &&
       Date.now() - sampledAt > Math.max(3 * INTERVAL + 2000, 6000) + (mode === "poll" ? POLL_EVERY : 0)) setLive("stale");

@@ -30,7 +30,7 @@ pub struct ServiceView {
     pub url: String,
     pub description: String,
     /// Inline SVG markup from our own embedded icons (never from config or upstream).
-    pub icon_svg: &'static str,
+    pub icon_svg: std::borrow::Cow<'static, str>,
     pub status: ServiceState,
     pub latency: String,
     /// The short reason class when not up.
@@ -252,13 +252,19 @@ pub fn summary(d: &Services, now: DateTime<Utc>) -> SummaryView {
     }
 }
 
-pub(crate) fn service_view(s: &ServiceStatus, now: DateTime<Utc>, zone: &Zone) -> ServiceView {
+/// The card of `s`; `sprite` is the page's icon sprite ([`crate::icons::sprite_url`]).
+pub(crate) fn service_view(
+    s: &ServiceStatus,
+    now: DateTime<Utc>,
+    zone: &Zone,
+    sprite: Option<&str>,
+) -> ServiceView {
     let cells = cells(&s.history, zone);
     ServiceView {
         name: s.name.clone(),
         url: safe_url(&s.url),
         description: s.description.clone(),
-        icon_svg: crate::icons::svg(&s.icon),
+        icon_svg: crate::icons::markup(&s.icon, sprite),
         status: s.status,
         latency: s.latency_ms.map_or(NONE.to_string(), |l| format!("{l} ms")),
         reason: s.reason.clone().filter(|_| s.status != ServiceState::Up),
@@ -361,8 +367,10 @@ fn all_services(
 
 pub(crate) fn groups(d: &Services, now: DateTime<Utc>, zone: &Zone) -> Vec<ServiceGroup> {
     let mut groups: Vec<ServiceGroup> = Vec::new();
+    // One sprite for every card this audience sees, on the full page and the filtered one.
+    let sprite = crate::icons::sprite_url(d.services.iter().map(|s| s.icon.as_str()));
     for s in &d.services {
-        let row = service_view(s, now, zone);
+        let row = service_view(s, now, zone, sprite.as_deref());
         match groups.iter_mut().find(|x| x.name == s.group) {
             Some(x) => x.services.push(row),
             None => groups.push(ServiceGroup {
@@ -490,6 +498,7 @@ mod tests {
                 ),
                 Utc::now(),
                 &Zone::utc(),
+                None,
             );
             s.status = status;
             s

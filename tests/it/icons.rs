@@ -1,6 +1,6 @@
-//! Service marks: a simple-icons name gives its card that mark (a `<use>` of its own
-//! immutable asset), an unknown name the generic glyph inline, and `check-config` (and
-//! `serve`'s log) warns about the latter.
+//! Service marks: a simple-icons name gives its card that mark (a `<use>` into the page's
+//! one immutable sprite), an unknown name the generic glyph inline, and `check-config`
+//! (and `serve`'s log) warns about the latter.
 
 use std::path::Path;
 use std::time::Duration;
@@ -44,36 +44,85 @@ fn card<'a>(page: &'a str, name: &str) -> &'a str {
     &page[start..end]
 }
 
-/// The `href` of the `<use>` in `card`, without its fragment.
-fn use_href(card: &str) -> &str {
+/// The `href` of the `<use>` in `card`: the sprite and the mark's id.
+fn use_href(card: &str) -> (&str, &str) {
     let at = card.find("<use href=\"").expect("a <use>") + "<use href=\"".len();
     let href = &card[at..at + card[at..].find('"').unwrap()];
-    href.strip_suffix("#i").expect("points at the path #i")
+    href.split_once('#').expect("a fragment")
 }
 
 #[test]
 fn cards_show_the_bundled_mark_or_the_generic_glyph() {
     let p = Portal::builder().config(&services()).start();
     let page = get(p.addr, "/", &[]).unwrap().text();
-    // A simple-icons mark is referenced, not inlined: an immutable file of its own.
-    let jellyfin = use_href(card(&page, "Jellyfin"));
-    assert!(
-        jellyfin.starts_with("/assets/icons/simple/jellyfin."),
-        "{jellyfin}"
+    // A simple-icons mark is referenced, not inlined: a symbol in the page's one sprite,
+    // which holds the marks of this page's cards and nothing else.
+    let (sprite, id) = use_href(card(&page, "Jellyfin"));
+    assert_eq!(id, "jellyfin");
+    let (set, list) = sprite
+        .strip_prefix("/assets/icons/sprite.")
+        .and_then(|s| s.split_once(".svg?i="))
+        .unwrap_or_else(|| panic!("{sprite}"));
+    assert_eq!(
+        list, "homeassistant.jellyfin",
+        "sorted slugs of the marks used"
     );
-    let r = get(p.addr, jellyfin, &[]).unwrap();
+    assert_eq!(
+        use_href(card(&page, "Home")),
+        (sprite, "homeassistant"),
+        "an alias"
+    );
+    assert_eq!(page.matches("<use href=\"/assets/").count(), 2);
+    assert_eq!(page.matches("/assets/icons/simple/").count(), 0);
+
+    let r = get(p.addr, sprite, &[]).unwrap();
     assert_eq!(r.status, 200);
     assert_eq!(r.header("content-type"), Some("image/svg+xml"));
     assert!(r.header("cache-control").unwrap().contains("immutable"));
-    assert_eq!(r.text(), asset("icons/simple/jellyfin.svg"));
-    assert!(r.text().contains("<path id=\"i\""));
-    let z = get(p.addr, jellyfin, &[("Accept-Encoding", "br")]).unwrap();
-    assert_eq!(z.header("content-encoding"), Some("br"));
-    let home = use_href(card(&page, "Home"));
-    assert!(
-        home.starts_with("/assets/icons/simple/homeassistant."),
-        "an alias: {home}"
-    );
+    let text = r.text();
+    // Each mark's path from its committed file, as a symbol named by its slug.
+    for slug in ["homeassistant", "jellyfin"] {
+        let file = asset(&format!("icons/simple/{slug}.svg"));
+        let d = file
+            .split(" d=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap();
+        assert!(
+            text.contains(&format!(
+                "<symbol id=\"{slug}\" viewBox=\"0 0 24 24\"><path d=\"{d}\"/></symbol>"
+            )),
+            "{slug}: {text}"
+        );
+    }
+    assert_eq!(text.matches("<symbol").count(), 2);
+    // Compressed on request, revalidated by its ETag.
+    let z = get(p.addr, sprite, &[("Accept-Encoding", "gzip")]).unwrap();
+    assert_eq!(z.header("content-encoding"), Some("gzip"));
+    assert!(z.body.len() < text.len());
+    let etag = r.header("etag").unwrap().to_string();
+    let again = get(p.addr, sprite, &[("If-None-Match", &etag)]).unwrap();
+    assert_eq!(again.status, 304);
+    // Any other form of the name is no sprite: one body per URL, a bounded set of them.
+    let other_set = if set == "0000000000" {
+        "0000000001"
+    } else {
+        "0000000000"
+    };
+    for bad in [
+        format!("/assets/icons/sprite.{other_set}.svg?i={list}"),
+        format!("/assets/icons/sprite.{set}.svg?i=jellyfin.homeassistant"),
+        format!("/assets/icons/sprite.{set}.svg?i=jellyfin.jellyfin"),
+        format!("/assets/icons/sprite.{set}.svg?i=jellyfin.nosuchmark"),
+        format!("/assets/icons/sprite.{set}.svg?i=..%2F..%2Fapp"),
+        format!("/assets/icons/sprite.{set}.svg?i="),
+        format!("/assets/icons/sprite.{set}.svg?i={list}&x=1"),
+        format!("/assets/icons/sprite.{set}.svg"),
+    ] {
+        assert_eq!(get(p.addr, &bad, &[]).unwrap().status, 404, "{bad}");
+    }
     // Our own glyph and the generic one travel inline.
     let generic = asset("icons/generic.svg");
     assert!(
@@ -81,11 +130,6 @@ fn cards_show_the_bundled_mark_or_the_generic_glyph() {
         "unknown: generic glyph"
     );
     assert!(!card(&page, "Mystery").contains("<use"));
-    assert_eq!(
-        page.matches("/assets/icons/simple/").count(),
-        2,
-        "only the marks used"
-    );
     let log = p.log_text();
     assert!(log.contains("services[2].icon: 'no-such-mark'"), "{log}");
     assert!(!log.contains("services[0].icon"), "{log}");

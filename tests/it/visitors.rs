@@ -233,8 +233,9 @@ fn a_private_service_exists_only_for_private_requests() {
     let p = Portal::builder()
         .config(&format!(
             "services_interval = \"250ms\"\n\
-             [[services]]\nname = \"Photos\"\nurl = \"{u}/photos\"\n\
+             [[services]]\nname = \"Photos\"\nurl = \"{u}/photos\"\nicon = \"immich\"\n\
              [[services]]\nname = \"Vault\"\nurl = \"{u}/vault\"\nvisibility = \"private\"\n\
+             icon = \"vaultwarden\"\n\
              [access]\npublic_metrics = true\n",
             u = stub.url()
         ))
@@ -261,6 +262,10 @@ fn a_private_service_exists_only_for_private_requests() {
         assert!(!q.text().contains("Vault"), "{path}: {}", q.text());
         if path != "/api/metrics" {
             assert!(o.contains("Vault"), "{path}: the owner sees it");
+        }
+        // Nor its mark: the public page's icon sprite lists only the public services'.
+        if path.starts_with('/') && !path.starts_with("/api") && path != "/metrics" {
+            assert!(!q.text().contains("vaultwarden"), "{path}: {}", q.text());
         }
     }
     // The owner's 404 page lists the private link: never kept by a shared cache.

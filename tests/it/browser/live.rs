@@ -258,6 +258,16 @@ fn one_time_zone_for_the_server_and_the_live_page() {
     s.wait("the live indicator", WAIT, |s| {
         (s.attr("#live", "data-state") == "live").then_some(())
     });
+    // The script writes the clock only when it shows another minute than now (as a page
+    // from a cache would): make it so, and the script writes the minute in the zone.
+    s.js(
+        "document.getElementById('clock').setAttribute('datetime', '2001-01-01T00:00:00Z'); \
+         document.getElementById('clock').textContent = 'old';",
+        json!([]),
+    );
+    s.wait("the script's clock", WAIT, |s| {
+        (s.text("#clock") != "old").then_some(())
+    });
     let live = s.text("#clock");
     let sampled = s.text("#sampled");
     // The minute may turn between reading the time here and in the page.
