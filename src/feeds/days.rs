@@ -129,5 +129,8 @@ mod tests {
         assert_eq!(uptime(&[], today), None);
         // Tomorrow, the oldest day leaves the window.
         assert_eq!(uptime(&days, today + 1), Some(3.0 / 8.0));
+        // A day without checks keeps no bucket.
+        add(&mut days, today + 2, 0, 0);
+        assert!(days.iter().all(|b| b.checks > 0), "{days:?}");
     }
 }

@@ -383,8 +383,10 @@ mod tests {
         assert_eq!(i.style, NoticeStyle::Info);
         // A date far ahead is not believed.
         assert_eq!(i.starts, None);
-        let unpinned = page(json!({"incident": {"id": 1, "title": "x", "pin": false}}));
-        assert!(unpinned.is_empty());
+        for pin in [json!(false), json!(0)] {
+            let unpinned = page(json!({"incident": {"id": 1, "title": "x", "pin": pin}}));
+            assert!(unpinned.is_empty(), "pin {pin}");
+        }
         assert_eq!(parse_offset("+05:30"), FixedOffset::east_opt(19_800));
         assert_eq!(parse_offset("-0100"), FixedOffset::east_opt(-3600));
         assert_eq!(parse_offset("+25:00"), None);

@@ -361,6 +361,15 @@ mod tests {
     }
 
     #[test]
+    fn integers_of_either_sign_convert_when_they_fit() {
+        assert_eq!(Scalar::I64(5).as_u64(), Some(5));
+        assert_eq!(Scalar::I64(-1).as_u64(), None);
+        assert_eq!(Scalar::U64(7).as_u64(), Some(7));
+        assert_eq!(Scalar::U64(u64::MAX).as_i64(), None);
+        assert_eq!(Scalar::F64(1.0).as_u64(), None);
+    }
+
+    #[test]
     fn lists_keep_their_first_or_last_objects_and_skip_the_rest() {
         let list =
             r#"[0, {"n": 1}, "x", {"n": "2"}, {"n": 2}, [{"n": 9}], null, {"n": 3}, {"m": 4}]"#;

@@ -291,3 +291,41 @@ fn a_file_of_exactly_the_cap_is_read_and_one_byte_more_is_refused() {
         ("is larger than 4 MiB".to_string(), false)
     );
 }
+
+#[test]
+fn a_file_s_days_are_windowed_its_buckets_merged_by_day_and_its_texts_clipped() {
+    use crate::feeds::changes::Transition;
+    let now = at("2026-11-30T10:00:00Z");
+    // The window ends one day ahead of UTC's today (a local day may be ahead).
+    let today = days::day_of(now, 0) + 1;
+    let kept = valid_days(
+        &[(today - 200, 1, 1), (today - 5, 2, 1), (today, 3, 3)],
+        now,
+    );
+    let kept: Vec<i32> = kept.unwrap().iter().map(|d| d.day).collect();
+    assert_eq!(kept, [today - 5, today]);
+    // A day of more checks than a day can hold is a lie; exactly that many is not.
+    assert!(valid_days(&[(today, MAX_DAY_CHECKS, 1)], now).is_some());
+    assert!(valid_days(&[(today, MAX_DAY_CHECKS + 1, 1)], now).is_none());
+    // Two half hours of one day make one day; the next day its own.
+    let slot = now.timestamp() / BUCKET_SECS;
+    let b = |slot, checks, up| Bucket { slot, checks, up };
+    let merged = days_from(&[b(slot, 2, 1), b(slot + 1, 3, 3), b(slot + 48, 1, 0)]);
+    let merged: Vec<(u32, u32)> = merged.iter().map(|d| (d.checks, d.up)).collect();
+    assert_eq!(merged, [(5, 4), (1, 0)]);
+    // A change's reason and detail are clipped as they are read back.
+    let mut h = History::new(["a"]);
+    h.track_mut("a").record(true, now);
+    h.changes.push(Transition {
+        service: "a".into(),
+        from: ServiceState::Down,
+        to: ServiceState::Up,
+        reason: Some("r".repeat(500)),
+        detail: Some("d".repeat(5000)),
+        at: now - chrono::Duration::minutes(5),
+    });
+    let back = decode(&encode(&h, now), ["a"], now).unwrap();
+    let t = back.changes.recent.back().unwrap();
+    assert_eq!(t.reason.as_deref().map(str::len), Some(MAX_REASON));
+    assert_eq!(t.detail.as_deref().map(str::len), Some(MAX_DETAIL));
+}

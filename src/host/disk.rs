@@ -242,6 +242,16 @@ mod tests {
         // 700 / (700 + 250)
         assert_eq!(d.percent, 73.68);
         assert!(usage(&mount("/"), &FsStats::default()).is_none());
+        // No blocks, or blocks of no size: no disk (either alone is enough).
+        for (frsize, blocks) in [(4096, 0), (0, 100)] {
+            let s = FsStats {
+                frsize,
+                blocks,
+                bfree: 0,
+                bavail: 0,
+            };
+            assert!(usage(&mount("/"), &s).is_none(), "{frsize} {blocks}");
+        }
         let full = FsStats {
             frsize: 512,
             blocks: 10,

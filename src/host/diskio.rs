@@ -259,6 +259,18 @@ mod tests {
     }
 
     #[test]
+    fn the_names_known_absent_are_capped() {
+        let fake = FakeBlock::new(8);
+        fake.whole_disk("sda");
+        let names: Vec<String> = (0..4200).map(|i| format!("sda{i}")).collect();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        fake.diskstats(&names);
+        let mut b = BlockDevices::new(fake.sys.clone());
+        assert!(fake.read(&mut b).is_empty());
+        assert_eq!(b.absent.len(), 4096);
+    }
+
+    #[test]
     fn a_disk_plugged_in_later_is_found() {
         let fake = FakeBlock::new(8);
         fake.whole_disk("sda");

@@ -138,3 +138,30 @@ fn a_page_older_than_the_kept_appends_gets_the_whole_series() {
         "{whole}"
     );
 }
+
+#[test]
+fn an_audience_never_gets_the_other_s_tile() {
+    let mut book = Book::default();
+    let tile = |text: &str| {
+        vec![(
+            "sys",
+            format!("<section id=\"sys\"><b>{text}</b></section>"),
+        )]
+    };
+    book.update(
+        1,
+        "t1",
+        vec![("h".to_string(), [tile("owner"), tile("all")])],
+    );
+    let public = book.catch_up("h", Audience::Public, None, "t1").unwrap();
+    let public = String::from_utf8_lossy(&public);
+    assert!(
+        public.contains("all") && !public.contains("owner"),
+        "{public}"
+    );
+    // Still so when both read the same for a while and then part.
+    book.update(2, "t2", vec![("h".to_string(), [tile("x"), tile("x")])]);
+    book.update(3, "t3", vec![("h".to_string(), [tile("owner"), tile("x")])]);
+    let public = book.catch_up("h", Audience::Public, None, "t3").unwrap();
+    assert!(!String::from_utf8_lossy(&public).contains("owner"));
+}

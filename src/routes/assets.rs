@@ -39,7 +39,8 @@ pub(crate) async fn root_file(req: HttpRequest) -> HttpResponse {
 
 /// A sprite as sent: its text and gzip, each with its strong ETag.
 struct Sprite {
-    query: String,
+    /// `{set}?{query}` as asked for.
+    key: String,
     identity: (Bytes, HeaderValue),
     gzip: Option<(Bytes, HeaderValue)>,
 }
@@ -55,7 +56,7 @@ fn sprite(req: &HttpRequest, set: &str) -> HttpResponse {
     let key = format!("{set}?{query}");
     let kept = {
         let list = KEPT.lock().unwrap_or_else(PoisonError::into_inner);
-        list.iter().find(|s| s.query == key).cloned()
+        list.iter().find(|s| s.key == key).cloned()
     };
     let built = match kept {
         Some(s) => s,
@@ -70,12 +71,10 @@ fn sprite(req: &HttpRequest, set: &str) -> HttpResponse {
                 let tag = super::edge::etag(&z);
                 (Bytes::from(z), tag)
             });
+            let tag = super::edge::etag(text.as_bytes());
             let s = Arc::new(Sprite {
-                query: key,
-                identity: (
-                    Bytes::from(text.clone()),
-                    super::edge::etag(text.as_bytes()),
-                ),
+                key,
+                identity: (Bytes::from(text), tag),
                 gzip,
             });
             let mut list = KEPT.lock().unwrap_or_else(PoisonError::into_inner);
