@@ -207,4 +207,15 @@ mod tests {
         let err = discover(dir.path()).unwrap_err().to_string();
         assert!(err.contains("more than 500 containers"), "{err}");
     }
+
+    #[test]
+    fn a_layout_that_is_absent_is_skipped_and_one_that_cannot_be_read_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("cgroup.controllers"), "cpu memory\n").unwrap();
+        assert_eq!(discover(dir.path()).unwrap(), vec![]);
+        // `docker` as a file: listing it fails, and not because it is absent.
+        fs::write(dir.path().join("docker"), "").unwrap();
+        let err = discover(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("docker"), "{err}");
+    }
 }
