@@ -342,6 +342,17 @@ pub fn request(
 }
 
 /// Path of a file under `tests/fixtures/`.
+/// The text after the first `marker` in `text` up to the next `"`: an attribute's value
+/// when `marker` ends with `="`.
+pub fn quoted_after<'a>(text: &'a str, marker: &str) -> &'a str {
+    let start = text
+        .find(marker)
+        .unwrap_or_else(|| panic!("no {marker} in {text}"))
+        + marker.len();
+    let len = text[start..].find('"').unwrap_or(text.len() - start);
+    &text[start..start + len]
+}
+
 pub fn fixture(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")

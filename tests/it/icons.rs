@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use crate::common::{bin, closed_port, get, Portal};
+use crate::common::{bin, closed_port, get, quoted_after, Portal};
 
 /// Three services on closed loopback ports: a simple-icons mark, one by another spelling,
 /// and a name nothing is bundled for.
@@ -46,9 +46,9 @@ fn card<'a>(page: &'a str, name: &str) -> &'a str {
 
 /// The `href` of the `<use>` in `card`: the sprite and the mark's id.
 fn use_href(card: &str) -> (&str, &str) {
-    let at = card.find("<use href=\"").expect("a <use>") + "<use href=\"".len();
-    let href = &card[at..at + card[at..].find('"').unwrap()];
-    href.split_once('#').expect("a fragment")
+    quoted_after(card, "<use href=\"")
+        .split_once('#')
+        .expect("a fragment")
 }
 
 #[test]
@@ -83,13 +83,7 @@ fn cards_show_the_bundled_mark_or_the_generic_glyph() {
     // Each mark's path from its committed file, as a symbol named by its slug.
     for slug in ["homeassistant", "jellyfin"] {
         let file = asset(&format!("icons/simple/{slug}.svg"));
-        let d = file
-            .split(" d=\"")
-            .nth(1)
-            .unwrap()
-            .split('"')
-            .next()
-            .unwrap();
+        let d = quoted_after(&file, " d=\"");
         assert!(
             text.contains(&format!(
                 "<symbol id=\"{slug}\" viewBox=\"0 0 24 24\"><path d=\"{d}\"/></symbol>"

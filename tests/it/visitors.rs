@@ -171,13 +171,7 @@ fn each_card_reads_24_hours_and_7_days_and_each_cell_its_time_and_count() {
     assert_eq!(up, checks, "{newest}");
     // The down service's text equivalent names its half hour that was not all up.
     let wiki = card("Wiki");
-    let label = wiki
-        .split("aria-label=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap();
+    let label = crate::common::quoted_after(&wiki, "aria-label=\"");
     assert!(
         label.starts_with("last 24 h: 0.0% up; 7 days: 0.0% up; not all up: "),
         "{label}"
