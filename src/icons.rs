@@ -89,11 +89,17 @@ pub fn svg(name: &str) -> &'static str {
 /// as a `<use>` into `sprite` (the page's [`sprite_url`]), else the generic glyph.
 pub(crate) fn markup(name: &str, sprite: Option<&str>) -> Cow<'static, str> {
     match (simple_slug(name), sprite) {
-        (Some(slug), Some(sprite)) => Cow::Owned(format!(
-            "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 24 24\" width=\"24\" height=\"24\" fill=\"currentColor\" aria-hidden=\"true\" focusable=\"false\" class=\"si\"><use href=\"{sprite}#{slug}\"/></svg>"
-        )),
+        (Some(slug), Some(sprite)) => Cow::Owned(use_of(&format!("{sprite}#{slug}"))),
         _ => Cow::Borrowed(svg(name)),
     }
+}
+
+/// A card's `<svg>` drawing the mark at `href` (a symbol or path in an immutable file) in
+/// the card's colour.
+fn use_of(href: &str) -> String {
+    format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 24 24\" width=\"24\" height=\"24\" fill=\"currentColor\" aria-hidden=\"true\" focusable=\"false\" class=\"si\"><use href=\"{href}\"/></svg>"
+    )
 }
 
 /// The simple-icons slug `name` stands for, when it names no glyph of our own.
@@ -181,13 +187,7 @@ fn referenced() -> &'static HashMap<&'static str, String> {
         MANIFEST
             .iter()
             .filter(|e| e.logical.starts_with("icons/simple/") && e.logical.ends_with(".svg"))
-            .map(|e| {
-                let markup = format!(
-                    "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 24 24\" width=\"24\" height=\"24\" fill=\"currentColor\" aria-hidden=\"true\" focusable=\"false\" class=\"si\"><use href=\"{}#i\"/></svg>",
-                    store.url(e.logical)
-                );
-                (e.logical, markup)
-            })
+            .map(|e| (e.logical, use_of(&format!("{}#i", store.url(e.logical)))))
             .collect()
     })
 }
